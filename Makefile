@@ -1,0 +1,33 @@
+# reabridge: `make demo` and `make test` are all a fresh clone needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export REABRIDGE_CORPUS ?= $(abspath ../shared/corpus)
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+# Two steps on purpose: basic-pitch's own metadata pulls TensorFlow (and numpy<2)
+# on Linux. We only need its ONNX model and reference code, so it goes in with
+# --no-deps; its real runtime needs are in pyproject.toml. See DEVELOPERS.md.
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<82" wheel
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt basic-pitch
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reabridge demo
+
+test: $(STAMP)
+	$(BIN)/ruff check bridge tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/rpp_parse.py
+
+clean:
+	rm -rf $(VENV) examples/demo/out
