@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from pathlib import Path
 
 from bridge.project.media import ResolvedMedia, resolve_media
@@ -14,10 +14,12 @@ MIDI_SOURCES = ("MIDI", "MIDIPOOL")
 
 
 def _float(values: list[str] | None, index: int = 0, default: float = 0.0) -> float:
+    """The number at ``values[index]``; ``default`` when absent, unreadable or not finite."""
     try:
-        return float(values[index]) if values and len(values) > index else default
+        value = float(values[index]) if values and len(values) > index else default
     except ValueError:
         return default
+    return value if math.isfinite(value) else default
 
 
 class Source:

@@ -10,6 +10,7 @@ and the region flag, the second one marking its end::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bridge.rpp.tree import Chunk
@@ -45,9 +46,11 @@ def read_markers(root: Chunk) -> list[Marker]:
         try:
             number = int(float(v[0]))
             pos = float(v[1])
+            if not math.isfinite(pos):
+                continue
             flags = int(float(v[3])) if len(v) > 3 else 0
             color = int(float(v[4])) if len(v) > 4 else 0
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             continue
         name = v[2] if len(v) > 2 else ""
         if flags & 1:

@@ -15,6 +15,7 @@ of the source.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from bridge.rpp.tree import Chunk, Line
@@ -72,10 +73,8 @@ def read_events(source: Chunk) -> tuple[int, list[MidiEvent]]:
     ppq = 960
     hasdata = source.values("HASDATA")
     if hasdata and len(hasdata) >= 2:
-        try:
+        with contextlib.suppress(ValueError, OverflowError):
             ppq = int(float(hasdata[1])) or 960
-        except ValueError:
-            pass
     tick = 0
     events: list[MidiEvent] = []
     for child in source.children:
@@ -83,7 +82,7 @@ def read_events(source: Chunk) -> tuple[int, list[MidiEvent]]:
             if child.tag in ("X", "x"):
                 try:
                     delta = int(float(child.params[0])) if child.params else 0
-                except ValueError:
+                except (ValueError, OverflowError):
                     continue
                 tick += delta
                 events.append(MidiEvent(tick, b"", selected=child.tag == "x", sysex=True))
@@ -93,7 +92,7 @@ def read_events(source: Chunk) -> tuple[int, list[MidiEvent]]:
             continue
         try:
             delta, data = _parse_event(child.tokens, key)
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
         tick += delta
         events.append(

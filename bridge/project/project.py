@@ -85,9 +85,8 @@ class Project:
         if env is not None:
             for line in env.lines("PT"):
                 pv = line.values
-                try:
-                    t, b = float(pv[0]), float(pv[1])
-                except (ValueError, IndexError):
+                t, b = _float(pv, 0, -1.0), _float(pv, 1, 0.0)
+                if t < 0 or b <= 0:
                     continue
                 shape = int(_float(pv, 2, 1.0))
                 sig = unpack_timesig(int(_float(pv, 3, 0.0)))

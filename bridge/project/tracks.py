@@ -79,7 +79,7 @@ class Track:
             return 0
         try:
             return int(float(v[1]))
-        except ValueError:
+        except (ValueError, OverflowError):
             return 0
 
     @property

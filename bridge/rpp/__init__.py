@@ -9,7 +9,7 @@ True
 """
 
 from bridge.rpp.errors import RppError
-from bridge.rpp.parse import decode, dump, dumps, load, loads, write_atomic
+from bridge.rpp.parse import decode, dump, dumps, load, loads, loads_nodes, write_atomic
 from bridge.rpp.tokens import format_number, format_tokens, quote, tokenize
 from bridge.rpp.tree import Chunk, Line, restyle
 
@@ -24,6 +24,7 @@ __all__ = [
     "format_tokens",
     "load",
     "loads",
+    "loads_nodes",
     "quote",
     "restyle",
     "tokenize",

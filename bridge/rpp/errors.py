@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bridge.errors import ReabridgeError
 
-class RppError(ValueError):
+
+class RppError(ReabridgeError):
     """A REAPER project file (or chunk text) could not be read.
 
     Parameters

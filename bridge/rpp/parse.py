@@ -6,6 +6,7 @@ does not accept raises :class:`~bridge.rpp.errors.RppError` with a line number.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -74,6 +75,8 @@ def loads(text: str) -> Chunk:
             raw, eol = piece, ""
         content = raw.lstrip(" \t")
         if closed:
+            if content.startswith(">"):
+                raise RppError("'>' closes a block that was never opened (one '>' too many)", line=number)
             if content.strip():
                 raise RppError(
                     f"text after the end of the project ('{_clip(content)}'); "
@@ -119,6 +122,11 @@ def loads(text: str) -> Chunk:
     root.lead = (_BOM if bom else "") + "".join(lead)
     root.trail = "".join(trail)
     return root
+
+
+def loads_nodes(text: str) -> list[Line | Chunk]:
+    """Parse a run of lines and chunks (for example a take's lines) into nodes."""
+    return loads("<NODES\n" + text + ">\n").children
 
 
 def _clip(text: str, width: int = 40) -> str:
@@ -189,8 +197,6 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

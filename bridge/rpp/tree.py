@@ -25,7 +25,7 @@ class Line:
         The line ending as found (``"\\r\\n"``, ``"\\n"`` or ``""`` at end of file).
     """
 
-    __slots__ = ("raw", "eol", "_tokens")
+    __slots__ = ("_tokens", "eol", "raw")
 
     def __init__(self, raw: str, eol: str = "\n") -> None:
         self.raw = raw
@@ -84,7 +84,7 @@ class Chunk:
     mark, blank lines before it and trailing text after it.
     """
 
-    __slots__ = ("head", "children", "tail", "lead", "trail")
+    __slots__ = ("children", "head", "lead", "tail", "trail")
 
     def __init__(self, head: Line, children: list[Line | Chunk] | None = None, tail: Line | None = None) -> None:
         self.head = head

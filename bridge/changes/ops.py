@@ -1,0 +1,334 @@
+"""ChangeSets: plain-data descriptions of what a job wants done to a project.
+
+A job never edits a project. It returns a :class:`ChangeSet` (the id of the
+request that made it plus a list of operations), and a session applies it in
+one step. ChangeSets round-trip through JSON, so they can be queued, logged
+and replayed.
+
+Track references are a track GUID (``"{...}"``), a 0-based track index, or
+``"master"`` where the master track is allowed. A track added earlier in the
+same ChangeSet is referred to by the GUID its :class:`AddTrack` carries.
+Times are project seconds; note, bend and CC times in :class:`AddMidiItem` are
+seconds from the start of the item.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+from bridge.errors import ReabridgeError
+
+TrackRef = str | int
+
+
+class ChangeSetError(ReabridgeError):
+    """A ChangeSet is malformed or cannot be applied to this project."""
+
+
+def new_guid() -> str:
+    """A fresh GUID in REAPER's spelling: ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``."""
+    return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+def _check_time(name: str, value: float, *, positive: bool = False) -> None:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (positive and value <= 0):
+        need = "a positive" if positive else "a non-negative"
+        raise ChangeSetError(f"{name} must be {need} number of seconds, got {value!r}")
+
+
+def _check_range(name: str, value: int, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ChangeSetError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Note:
+    """A MIDI note; ``start``/``end`` in seconds from the item start."""
+
+    start: float
+    end: float
+    pitch: int
+    velocity: int = 100
+    channel: int = 0
+
+    def __post_init__(self) -> None:
+        _check_time("note start", self.start)
+        _check_time("note end", self.end)
+        if self.end <= self.start:
+            raise ChangeSetError(f"note {self.pitch} ends ({self.end}) before it starts ({self.start})")
+        _check_range("note pitch", self.pitch, 0, 127)
+        _check_range("note velocity", self.velocity, 1, 127)
+        _check_range("MIDI channel", self.channel, 0, 15)
+
+
+@dataclass(frozen=True)
+class PitchBend:
+    """A pitch-bend event; ``value`` from -8192 to 8191 (0 is centre)."""
+
+    time: float
+    value: int
+    channel: int = 0
+
+    def __post_init__(self) -> None:
+        _check_time("pitch bend time", self.time)
+        _check_range("pitch bend value", self.value, -8192, 8191)
+        _check_range("MIDI channel", self.channel, 0, 15)
+
+
+@dataclass(frozen=True)
+class ControlChange:
+    """A CC event."""
+
+    time: float
+    controller: int
+    value: int
+    channel: int = 0
+
+    def __post_init__(self) -> None:
+        _check_time("CC time", self.time)
+        _check_range("CC number", self.controller, 0, 127)
+        _check_range("CC value", self.value, 0, 127)
+        _check_range("MIDI channel", self.channel, 0, 15)
+
+
+@dataclass(frozen=True)
+class TempoChange:
+    """A point of the tempo map (see :class:`bridge.project.tempo.TempoPoint`)."""
+
+    time: float
+    bpm: float
+    linear: bool = False
+    numerator: int | None = None
+    denominator: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_time("tempo point time", self.time)
+        if not (isinstance(self.bpm, (int, float)) and 1 <= self.bpm <= 960):
+            raise ChangeSetError(f"tempo must be between 1 and 960 BPM, got {self.bpm!r}")
+
+
+class Op:
+    """Base of all operations; ``kind`` names the operation in JSON."""
+
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class AddTrack(Op):
+    """Add a track named ``name`` after track ``after`` (None: at the end).
+
+    A track added after the last track of a folder stays inside that folder.
+    """
+
+    kind: ClassVar[str] = "add_track"
+    name: str
+    after: TrackRef | None = None
+    guid: str = field(default_factory=new_guid)
+
+
+@dataclass(frozen=True)
+class AddMidiItem(Op):
+    """Add a MIDI item on ``track`` holding notes, pitch bends and CCs."""
+
+    kind: ClassVar[str] = "add_midi_item"
+    track: TrackRef
+    position: float
+    length: float
+    notes: tuple[Note, ...] = ()
+    pitch_bends: tuple[PitchBend, ...] = ()
+    ccs: tuple[ControlChange, ...] = ()
+    name: str = ""
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_time("item position", self.position)
+        _check_time("item length", self.length, positive=True)
+
+
+@dataclass(frozen=True)
+class AddAudioItem(Op):
+    """Add an item on ``track`` playing ``file`` from ``source_offset`` seconds."""
+
+    kind: ClassVar[str] = "add_audio_item"
+    track: TrackRef
+    file: str
+    position: float
+    length: float
+    source_offset: float = 0.0
+    name: str = ""
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_time("item position", self.position)
+        _check_time("item length", self.length, positive=True)
+        _check_time("source offset", self.source_offset)
+
+
+@dataclass(frozen=True)
+class AddAudioTake(Op):
+    """Add a take playing ``file`` to the item with GUID ``item`` (made active)."""
+
+    kind: ClassVar[str] = "add_audio_take"
+    item: str
+    file: str
+    name: str = ""
+    active: bool = True
+    source_offset: float = 0.0
+    guid: str = field(default_factory=new_guid)
+
+
+@dataclass(frozen=True)
+class AddJsEffect(Op):
+    """Add the JSFX at ``path`` (relative to REAPER's Effects folder) to a track or the master.
+
+    ``sliders`` maps slider numbers (1-based, as in the JSFX) to values.
+    """
+
+    kind: ClassVar[str] = "add_js_effect"
+    track: TrackRef
+    path: str
+    sliders: dict[int, float] = field(default_factory=dict)
+    name: str = ""
+    bypass: bool = False
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        if not self.path or any(c in self.path for c in "\r\n\"'`"):
+            raise ChangeSetError(f"JSFX path {self.path!r} is empty or holds quotes or line breaks")
+        for k, v in self.sliders.items():
+            _check_range("slider number", int(k), 1, 256)
+            if not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ChangeSetError(f"slider {k} must be a number, got {v!r}")
+
+
+@dataclass(frozen=True)
+class SetTempo(Op):
+    """Set the project tempo and time signature, and replace the tempo map.
+
+    With no ``points`` the tempo is constant (any tempo envelope is cleared).
+    """
+
+    kind: ClassVar[str] = "set_tempo"
+    bpm: float
+    numerator: int = 4
+    denominator: int = 4
+    points: tuple[TempoChange, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.bpm, (int, float)) and 1 <= self.bpm <= 960):
+            raise ChangeSetError(f"tempo must be between 1 and 960 BPM, got {self.bpm!r}")
+        _check_range("time signature numerator", self.numerator, 1, 255)
+        if self.denominator not in (1, 2, 4, 8, 16, 32, 64):
+            raise ChangeSetError(f"time signature denominator must be a power of two, got {self.denominator!r}")
+
+
+@dataclass(frozen=True)
+class AddMarker(Op):
+    """Add a marker at ``position``, or a region when ``end`` is given."""
+
+    kind: ClassVar[str] = "add_marker"
+    position: float
+    name: str = ""
+    end: float | None = None
+    color: int = 0
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_time("marker position", self.position)
+        if self.end is not None:
+            _check_time("region end", self.end)
+            if self.end <= self.position:
+                raise ChangeSetError(f"region ends ({self.end}) before it starts ({self.position})")
+
+
+OPS: dict[str, type[Op]] = {
+    cls.kind: cls
+    for cls in (AddTrack, AddMidiItem, AddAudioItem, AddAudioTake, AddJsEffect, SetTempo, AddMarker)
+}
+_NESTED = {"notes": Note, "pitch_bends": PitchBend, "ccs": ControlChange, "points": TempoChange}
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Operations to apply to a project in one step.
+
+    Attributes
+    ----------
+    id : str
+        Id of the request that produced it. A session applies a given id once.
+    ops : tuple of Op
+        The operations, applied in order.
+    description : str
+        What the change does, for the undo history and logs.
+    """
+
+    id: str
+    ops: tuple[Op, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id or not all(c.isalnum() or c in "-_." for c in self.id):
+            raise ChangeSetError(f"ChangeSet id {self.id!r} must be letters, digits, '-', '_' or '.'")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready)."""
+        ops = []
+        for op in self.ops:
+            data = asdict(op)  # type: ignore[call-overload]
+            if "sliders" in data:
+                data["sliders"] = {str(k): v for k, v in data["sliders"].items()}
+            ops.append({"op": op.kind, **data})
+        return {"id": self.id, "description": self.description, "ops": ops}
+
+    def to_json(self) -> str:
+        """The ChangeSet as JSON text."""
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChangeSet:
+        """Rebuild a ChangeSet from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ChangeSetError
+            Unknown operation, missing or wrong fields.
+        """
+        if not isinstance(data, dict):
+            raise ChangeSetError("a ChangeSet must be a JSON object")
+        ops: list[Op] = []
+        for i, raw in enumerate(data.get("ops", [])):
+            if not isinstance(raw, dict) or raw.get("op") not in OPS:
+                kind = raw.get("op") if isinstance(raw, dict) else raw
+                raise ChangeSetError(f"operation {i + 1}: unknown kind {kind!r} (known: {', '.join(sorted(OPS))})")
+            op_cls = OPS[raw["op"]]
+            names = {f.name for f in fields(op_cls)}  # type: ignore[arg-type]
+            kwargs: dict[str, Any] = {}
+            try:
+                for key, value in raw.items():
+                    if key == "op":
+                        continue
+                    if key not in names:
+                        raise ChangeSetError(f"operation {i + 1} ({raw['op']}): unknown field {key!r}")
+                    if key in _NESTED:
+                        value = tuple(_NESTED[key](**v) for v in value)
+                    elif key == "sliders":
+                        value = {int(k): float(v) for k, v in value.items()}
+                    kwargs[key] = value
+                ops.append(op_cls(**kwargs))
+            except ChangeSetError:
+                raise
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise ChangeSetError(f"operation {i + 1} ({raw['op']}): {exc}") from None
+        return cls(str(data.get("id", "")), tuple(ops), str(data.get("description", "")))
+
+    @classmethod
+    def from_json(cls, text: str) -> ChangeSet:
+        """Parse JSON text made by :meth:`to_json`."""
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ChangeSetError(f"ChangeSet is not valid JSON: {exc}") from None

@@ -1,0 +1,1 @@
+"""The ``reabridge`` command line."""

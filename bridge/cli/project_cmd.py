@@ -1,0 +1,94 @@
+"""``reabridge project ...``: look at and change REAPER project files."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge.changes.ops import ChangeSet
+from bridge.project.project import Project
+from bridge.session.rpp_file import RppFileSession, backup_path
+
+app = typer.Typer(help="Inspect REAPER project files and apply ChangeSets to them.", no_args_is_help=True)
+
+
+def _sources(track: dict) -> str:
+    counts: Counter[str] = Counter()
+    for item in track["items"]:
+        for take in item["takes"]:
+            if take["active"] and take["source_type"]:
+                counts[take["source_type"]] += 1
+    return ", ".join(f"{k}×{v}" for k, v in sorted(counts.items())) or "-"
+
+
+def _missing(track: dict) -> int:
+    return sum(1 for item in track["items"] for take in item["takes"] if take["missing"])
+
+
+@app.command("info")
+def info(
+    project: Path = typer.Argument(..., help="The .RPP file.", exists=False),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Summarise a project: tracks, items, sources, missing media, tempo, FX.
+
+    Example: [bold]reabridge project info song.RPP --json[/bold]
+    """
+    proj = Project.load(project)
+    summary = proj.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=1))
+        return
+    out = Console(highlight=False)
+    tempo = summary["tempo"]
+    changes = f", {len(tempo['points'])} tempo points" if tempo["points"] else ""
+    out.print(f"[bold]{project}[/bold]  (REAPER {summary['reaper_version'] or '?'})")
+    out.print(
+        f"tempo {tempo['bpm']:g} BPM {tempo['numerator']}/{tempo['denominator']}{changes}; "
+        f"sample rate {summary['sample_rate'] or 'REAPER default'}"
+    )
+    if summary["master_fx"]:
+        out.print("master FX: " + ", ".join(f["name"] for f in summary["master_fx"]))
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("#", "track", "items", "sources", "FX", "missing"):
+        table.add_column(col, overflow="fold")
+    for t in summary["tracks"]:
+        name = "  " * t["depth"] + (t["name"] or f"Track {t['index'] + 1}") + (" /" if t["folder"] else "")
+        flags = (" [M]" if t["mute"] else "") + (" [S]" if t["solo"] else "")
+        missing = _missing(t)
+        table.add_row(
+            str(t["index"] + 1), name + flags, str(t["item_count"]), _sources(t),
+            ", ".join(f["name"] for f in t["fx"]) or "-",
+            f"[red]{missing}[/red]" if missing else "",
+        )
+    out.print(table)
+    markers = summary["markers"]
+    if markers:
+        regions = sum(1 for m in markers if m["region"])
+        out.print(f"{len(markers) - regions} markers, {regions} regions")
+    if summary["missing_media"]:
+        out.print(f"[red]{len(summary['missing_media'])} media files not found:[/red]")
+        for f in summary["missing_media"]:
+            out.print(f"  {f}")
+
+
+@app.command("apply")
+def apply(
+    project: Path = typer.Argument(..., help="The .RPP file to change."),
+    changeset: Path = typer.Argument(..., help="A ChangeSet JSON file."),
+) -> None:
+    """Apply a ChangeSet (JSON) to a project file, atomically, keeping NAME.RPP-bak.
+
+    Example: [bold]reabridge project apply song.RPP changes.json[/bold]
+    """
+    changes = ChangeSet.from_json(changeset.read_text(encoding="utf-8"))
+    result = RppFileSession(project).apply(changes)
+    if result.applied:
+        typer.echo(f"applied {changes.id} ({len(changes.ops)} operations); previous version: {backup_path(project)}")
+    else:
+        typer.echo(f"{changes.id} was already applied to {project}; nothing changed")

@@ -1,0 +1,38 @@
+"""What every session (offline file or live REAPER) offers the jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bridge.changes.ops import ChangeSet
+from bridge.project.items import Item
+from bridge.project.tracks import Track
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The outcome of :meth:`Session.apply`.
+
+    Attributes
+    ----------
+    applied : bool
+        False when the ChangeSet had been applied before (nothing was changed).
+    change_id : str
+        The ChangeSet id.
+    """
+
+    applied: bool
+    change_id: str
+
+
+class Session(Protocol):
+    """A place ChangeSets are applied to: a project file or a running REAPER."""
+
+    def items(self, selected_only: bool = False) -> list[tuple[Track, Item]]:
+        """Items of the project, with their tracks."""
+        ...
+
+    def apply(self, changes: ChangeSet) -> ApplyResult:
+        """Apply a ChangeSet in one step (atomic and idempotent)."""
+        ...

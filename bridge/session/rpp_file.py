@@ -1,0 +1,80 @@
+"""The offline session: applying ChangeSets to a ``.RPP`` file on disk."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from bridge import rpp
+from bridge.changes.apply import applied_ids, apply_changeset
+from bridge.changes.ops import ChangeSet
+from bridge.project.items import Item
+from bridge.project.project import Project
+from bridge.project.tracks import Track
+from bridge.session.base import ApplyResult
+
+
+def backup_path(path: Path) -> Path:
+    """Where the previous version is kept: ``NAME.RPP-bak``, as REAPER does."""
+    return path.with_name(path.name + "-bak")
+
+
+class RppFileSession:
+    """Edits a REAPER project file without REAPER running.
+
+    Applying a ChangeSet re-reads the file, applies every operation in memory,
+    keeps the previous file as ``NAME.RPP-bak``, and replaces the file
+    atomically (temporary file + rename). Lines the ChangeSet does not touch
+    stay byte-identical. A ChangeSet whose id is already recorded in the
+    project is skipped. If any operation fails, the file is left as it was.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.RPP`` file. It is read at once, so a bad file fails early.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.project = Project.load(self.path)
+
+    def reload(self) -> Project:
+        """Read the file again (after it changed on disk)."""
+        self.project = Project.load(self.path)
+        return self.project
+
+    def items(self, selected_only: bool = False) -> list[tuple[Track, Item]]:
+        """Items of the project with their tracks, optionally only the selected ones."""
+        return self.project.selected_items() if selected_only else self.project.items()
+
+    def applied(self) -> set[str]:
+        """Ids of ChangeSets already applied to the file."""
+        return applied_ids(self.project.root)
+
+    def apply(self, changes: ChangeSet) -> ApplyResult:
+        """Apply a ChangeSet to the file in one atomic step.
+
+        Raises
+        ------
+        bridge.changes.ChangeSetError
+            An operation could not be carried out; the file is unchanged.
+        bridge.rpp.RppError
+            The file on disk is not a readable project.
+        """
+        with open(self.path, "rb") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                original = self.path.read_bytes()
+                root = rpp.loads(rpp.decode(original))
+                Project(root, self.path)  # validates it is a project
+                if not apply_changeset(root, changes, self.path.parent):
+                    self.project = Project(root, self.path)
+                    return ApplyResult(False, changes.id)
+                data = rpp.dumps(root).encode("utf-8")
+                rpp.write_atomic(backup_path(self.path), original)
+                rpp.write_atomic(self.path, data)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        self.project = Project(root, self.path)
+        return ApplyResult(True, changes.id)
