@@ -168,7 +168,7 @@ def _item_head(position: float, length: float, iguid: str, iid: int, name: str, 
 def file_source(file: str, indent: int = 0) -> str:
     """A ``<SOURCE`` chunk playing a media file."""
     return _lines(f"<SOURCE {source_type_for(file)}", indent=indent) + _lines(
-        f"FILE {quote(file)}", indent=indent + 1
+        f"FILE {quote(file, always=True)}", indent=indent + 1
     ) + _lines(">", indent=indent)
 
 

@@ -33,10 +33,12 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def quote(value: str) -> str:
+def quote(value: str, always: bool = False) -> str:
     """Return ``value`` as REAPER writes it as one token.
 
-    Line breaks cannot be stored in a token; they become spaces.
+    Line breaks cannot be stored in a token; they become spaces. With
+    ``always``, the value is quoted even without spaces (REAPER does this for
+    ``FILE`` paths).
 
     Examples
     --------
@@ -46,7 +48,7 @@ def quote(value: str) -> str:
     '\\'say "hi"\\''
     """
     value = value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    if value and not any(ch.isspace() for ch in value) and value[0] not in _QUOTES:
+    if not always and value and not any(ch.isspace() for ch in value) and value[0] not in _QUOTES:
         return value
     for q in _QUOTES:
         if q not in value:
