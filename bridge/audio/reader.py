@@ -1,0 +1,122 @@
+"""Reading audio files in blocks, with checks a musician can act on.
+
+Everything libsndfile reads works: WAV/W64/RF64, AIFF, FLAC, OGG/Vorbis/Opus,
+MP3, at any rate from 8 to 192 kHz, any channel count. Samples come out as
+float32 and are checked for NaN/Inf block by block, so a damaged file is
+reported with the time of the first bad sample.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from bridge.errors import ReabridgeError
+
+BLOCK_FRAMES = 1 << 17
+
+
+class AudioError(ReabridgeError):
+    """An audio file cannot be used (unreadable, damaged, or holds NaN/Inf)."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds.
+
+    Attributes
+    ----------
+    path : Path
+    sample_rate : int
+    channels : int
+    frames : int
+        Length in samples per channel.
+    format : str
+        Container as libsndfile names it (``WAV``, ``FLAC``, ``MP3``...).
+    """
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sample_rate
+
+
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Open a file and report its rate, channels and length.
+
+    Raises
+    ------
+    AudioError
+        The file does not exist or is not audio libsndfile can read.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"audio file {p} does not exist")
+    try:
+        with sf.SoundFile(p) as f:
+            return AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{p.name} is not an audio file this program can read ({exc})") from None
+
+
+def iter_blocks(path: str | os.PathLike[str], start: int = 0, frames: int | None = None,
+                block: int = BLOCK_FRAMES, mono: bool = False) -> Iterator[np.ndarray]:
+    """Read ``frames`` samples from ``start`` in blocks of float32.
+
+    Parameters
+    ----------
+    path : path-like
+    start, frames : int
+        First sample and how many (None: to the end). Reading past the end
+        stops at the end.
+    block : int
+        Samples per block.
+    mono : bool
+        Average the channels (as ``librosa.to_mono`` does) into 1-D blocks;
+        otherwise blocks are ``(n, channels)``.
+
+    Yields
+    ------
+    numpy.ndarray
+
+    Raises
+    ------
+    AudioError
+        Unreadable file, or NaN/Inf samples (with the time of the first one).
+    """
+    info = audio_info(path)
+    remaining = info.frames - start if frames is None else min(frames, info.frames - start)
+    try:
+        with sf.SoundFile(info.path) as f:
+            if start:
+                f.seek(start)
+            pos = start
+            while remaining > 0:
+                data = f.read(min(block, remaining), dtype="float32", always_2d=True)
+                if len(data) == 0:
+                    break
+                if not np.isfinite(data).all():
+                    bad = int(np.argmax(~np.isfinite(data).all(axis=1)))
+                    raise AudioError(
+                        f"{info.path.name} holds invalid samples (NaN or infinity) at "
+                        f"{(pos + bad) / info.sample_rate:.3f} s; re-export the file"
+                    )
+                pos += len(data)
+                remaining -= len(data)
+                if mono:
+                    yield data[:, 0].copy() if data.shape[1] == 1 else np.mean(data.T, axis=0)
+                else:
+                    yield data
+    except sf.LibsndfileError as exc:
+        raise AudioError(f"reading {info.path.name} failed: {exc}") from None
