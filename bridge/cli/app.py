@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import project_cmd
+from bridge.cli import project_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.errors import ReabridgeError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(project_cmd.app, name="project")
+transcribe_cmd.register(app)
 
 
 @app.callback()

@@ -1,8 +1,18 @@
-"""State shared by the command-line commands."""
+"""Pieces shared by the command-line commands: state, item selection, progress."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from bridge.errors import ReabridgeError
+from bridge.project.items import Item
+from bridge.project.project import Project
+from bridge.project.tracks import Track
 
 
 @dataclass
@@ -13,3 +23,53 @@ class CliState:
 
 
 state = CliState()
+
+
+def request_id(prefix: str) -> str:
+    """A fresh request id for a command-line run."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def select_items(project: Project, selected: bool, item_guids: list[str] | None,
+                 track_names: list[str] | None) -> list[tuple[Track, Item]]:
+    """The items a command works on: selected ones, by GUID, or all items of named tracks.
+
+    Raises
+    ------
+    ReabridgeError
+        Nothing chosen, or a GUID / track name that is not in the project.
+    """
+    chosen: list[tuple[Track, Item]] = []
+    for guid in item_guids or []:
+        try:
+            chosen.append(project.find_item(guid))
+        except KeyError as exc:
+            raise ReabridgeError(str(exc.args[0])) from None
+    for name in track_names or []:
+        try:
+            track = project.find_track(name)
+        except KeyError as exc:
+            raise ReabridgeError(str(exc.args[0])) from None
+        chosen.extend((track, item) for item in track.items)
+    if selected:
+        chosen.extend(project.selected_items())
+    if not (selected or item_guids or track_names):
+        raise ReabridgeError("say which items to use: --selected, --item GUID or --track NAME")
+    if not chosen:
+        raise ReabridgeError("no items match: nothing selected in the project, or the tracks are empty")
+    seen: set[str] = set()
+    unique = []
+    for track, item in chosen:
+        if item.guid not in seen:
+            seen.add(item.guid)
+            unique.append((track, item))
+    return unique
+
+
+@contextmanager
+def progress_bar(transient: bool = True) -> Iterator[Progress]:
+    """A rich progress bar on stderr for long work."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                   transient=transient)
+    with bar:
+        yield bar

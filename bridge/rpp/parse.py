@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from bridge.fileio import write_atomic
 from bridge.rpp.errors import RppError
 from bridge.rpp.tree import Chunk, Line
 
@@ -183,24 +183,3 @@ def load(path: str | os.PathLike[str]) -> Chunk:
 def dump(chunk: Chunk, path: str | os.PathLike[str]) -> None:
     """Write a tree to ``path`` atomically (temporary file, then rename)."""
     write_atomic(Path(path), dumps(chunk).encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` so readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:  # mkstemp makes 0600 files; a new project gets the usual permissions
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

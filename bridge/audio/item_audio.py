@@ -1,0 +1,150 @@
+"""The audio an item plays: which part of which file, at what speed.
+
+REAPER plays an item's active take from ``SOFFS`` seconds into the source, at
+``PLAYRATE``, for the item's length; a looped item wraps around the source;
+a ``SECTION`` source plays only part of its file. This module turns that
+into a list of pieces to read, and streams them as one mono signal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
+from bridge.errors import ReabridgeError
+from bridge.project.items import Item
+from bridge.project.tracks import Track
+
+
+class NoAudio(ReabridgeError):
+    """An item cannot be rendered: no take, not audio, or media missing."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """``frames`` samples of the file from ``start`` (``start`` None: silence)."""
+
+    start: int | None
+    frames: int
+
+
+@dataclass(frozen=True)
+class ItemAudio:
+    """How to get the audio an item plays.
+
+    Attributes
+    ----------
+    path : Path
+        The media file.
+    info : AudioInfo
+    pieces : tuple of Piece
+        In playback order, at the file's sample rate.
+    playrate : float
+        Item playback rate.
+    preserve_pitch : bool
+        REAPER's "preserve pitch when changing rate".
+    """
+
+    path: Path
+    info: AudioInfo
+    pieces: tuple[Piece, ...]
+    playrate: float
+    preserve_pitch: bool
+
+    @property
+    def frames(self) -> int:
+        """Source samples in all pieces."""
+        return sum(p.frames for p in self.pieces)
+
+    @property
+    def effective_rate(self) -> float:
+        """The rate to treat the samples as having so they last as long as the item.
+
+        Without pitch preservation REAPER resamples (varispeed), which is the
+        same as playing the samples at ``rate * playrate``.
+        """
+        if self.preserve_pitch:
+            return float(self.info.sample_rate)
+        return self.info.sample_rate * self.playrate
+
+    @property
+    def time_scale(self) -> float:
+        """Multiply times found in the samples at :attr:`effective_rate` by this for item time."""
+        return 1.0 / self.playrate if self.preserve_pitch else 1.0
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """The pieces as one stream of mono float32 blocks."""
+        for piece in self.pieces:
+            if piece.start is None:
+                left = piece.frames
+                while left > 0:
+                    n = min(left, 1 << 17)
+                    yield np.zeros(n, dtype=np.float32)
+                    left -= n
+            else:
+                got = 0
+                for block in iter_blocks(self.path, piece.start, piece.frames, mono=True):
+                    got += len(block)
+                    yield block
+                if got < piece.frames:
+                    yield np.zeros(piece.frames - got, dtype=np.float32)
+
+
+def describe(track: Track, item: Item) -> str:
+    """How an item is named in messages."""
+    position = f"{item.position:.2f} s"
+    return f"item '{item.name or '(unnamed)'}' at {position} on track '{track.display_name}'"
+
+
+def plan_item_audio(track: Track, item: Item) -> ItemAudio:
+    """Work out what an item plays.
+
+    Raises
+    ------
+    NoAudio
+        The item has no active take, its take is not audio, or the file is missing.
+    """
+    take = item.active_take
+    where = describe(track, item)
+    if take is None or take.source is None:
+        raise NoAudio(f"{where} has no audio source")
+    source = take.source
+    if source.is_midi:
+        raise NoAudio(f"{where} is a MIDI item")
+    if not source.is_audio:
+        raise NoAudio(f"{where} has a {source.type or 'empty'} source, not audio")
+    resolved = source.resolve()
+    if resolved is None or not resolved.exists:
+        raise NoAudio(f"{where} plays {source.file}, which is missing (looked at {resolved.path if resolved else '?'})")
+    info = audio_info(resolved.path)
+    sr = info.sample_rate
+    section = source.section
+    base = int(round(section[0] * sr)) if section else 0
+    src_len = int(round(section[1] * sr)) if section and section[1] > 0 else info.frames - base
+    src_len = max(0, min(src_len, info.frames - base))
+    rate = take.playrate
+    start = int(round(take.start_offset * sr))
+    total = int(math.ceil(item.length * rate * sr))
+    pieces: list[Piece] = []
+    pos, left = start, total
+    while left > 0:
+        if pos < 0:
+            n = min(-pos, left)
+            pieces.append(Piece(None, n))
+        elif pos >= src_len:
+            if item.loop and src_len > 0:
+                pos %= src_len
+                continue
+            pieces.append(Piece(None, left))
+            n = left
+        else:
+            n = min(src_len - pos, left)
+            pieces.append(Piece(base + pos, n))
+        pos += n
+        left -= n
+    return ItemAudio(resolved.path, info, tuple(pieces), rate, take.preserve_pitch)
