@@ -21,7 +21,7 @@ from bridge.project.items import Item
 from bridge.project.tracks import Track
 
 
-class NoAudio(ReabridgeError):
+class NoAudioError(ReabridgeError):
     """An item cannot be rendered: no take, not audio, or media missing."""
 
 
@@ -106,21 +106,22 @@ def plan_item_audio(track: Track, item: Item) -> ItemAudio:
 
     Raises
     ------
-    NoAudio
+    NoAudioError
         The item has no active take, its take is not audio, or the file is missing.
     """
     take = item.active_take
     where = describe(track, item)
     if take is None or take.source is None:
-        raise NoAudio(f"{where} has no audio source")
+        raise NoAudioError(f"{where} has no audio source")
     source = take.source
     if source.is_midi:
-        raise NoAudio(f"{where} is a MIDI item")
+        raise NoAudioError(f"{where} is a MIDI item")
     if not source.is_audio:
-        raise NoAudio(f"{where} has a {source.type or 'empty'} source, not audio")
+        raise NoAudioError(f"{where} has a {source.type or 'empty'} source, not audio")
     resolved = source.resolve()
     if resolved is None or not resolved.exists:
-        raise NoAudio(f"{where} plays {source.file}, which is missing (looked at {resolved.path if resolved else '?'})")
+        looked = resolved.path if resolved else "?"
+        raise NoAudioError(f"{where} plays {source.file}, which is missing (looked at {looked})")
     info = audio_info(resolved.path)
     sr = info.sample_rate
     section = source.section

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from bridge.cli.common import progress_bar, request_id, select_items
 from bridge.errors import ReabridgeError
-
 from bridge.session.rpp_file import RppFileSession
 from bridge.transcribe.notes import NoteParams
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.audio.item_audio import NoAudio, describe, plan_item_audio
+from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend
 from bridge.project.items import Item
@@ -95,7 +95,7 @@ def transcribe_items(items: list[tuple[Track, Item]], request_id: str, params: N
                 engine = Transcriber()
             report = (lambda d, t, w=where: progress(w, d, t)) if progress else None
             transcription = engine.transcribe_blocks(plan.blocks(), plan.effective_rate, plan.frames, params, report)
-        except (NoAudio, AudioError) as exc:
+        except (NoAudioError, AudioError) as exc:
             result.skipped.append(str(exc))
             continue
         if not transcription.notes:

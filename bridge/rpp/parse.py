@@ -6,7 +6,6 @@ does not accept raises :class:`~bridge.rpp.errors.RppError` with a line number.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from pathlib import Path

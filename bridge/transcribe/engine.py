@@ -40,7 +40,8 @@ class Transcription:
     def message(self) -> str:
         """One line for the user."""
         if not self.notes:
-            return f"no notes found in {self.duration:.1f} s of audio (silence, or nothing pitched above the thresholds)"
+            return (f"no notes found in {self.duration:.1f} s of audio "
+                    "(silence, or nothing pitched above the thresholds)")
         return f"{len(self.notes)} notes in {self.duration:.1f} s of audio"
 
 

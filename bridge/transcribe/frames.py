@@ -69,7 +69,8 @@ def window_count(n_samples: int) -> int:
 def _contour_array(n_frames: int) -> np.ndarray:
     if n_frames * N_CONTOUR_BINS * 4 <= CONTOUR_IN_MEMORY_BYTES:
         return np.zeros((n_frames, N_CONTOUR_BINS), dtype=np.float32)
-    backing = tempfile.TemporaryFile(prefix="reabridge-contour-")
+    # the memmap keeps the (already unlinked) file open for as long as it lives
+    backing = tempfile.TemporaryFile(prefix="reabridge-contour-")  # noqa: SIM115
     return np.memmap(backing, dtype=np.float32, mode="w+", shape=(n_frames, N_CONTOUR_BINS))
 
 
