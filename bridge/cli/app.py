@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import project_cmd, transcribe_cmd
+from bridge.cli import project_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.errors import ReabridgeError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(project_cmd.app, name="project")
 transcribe_cmd.register(app)
+tempo_cmd.register(app)
 
 
 @app.callback()
