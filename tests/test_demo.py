@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from bridge import rpp
@@ -50,8 +51,13 @@ def test_run_demo_writes_processed_copy_and_leaves_the_example(tmp_path):
     assert out == tmp_path / "out" / "demo-processed.RPP"
     assert source.read_bytes() == before
     p = Project.load(out)
+    assert [t.name for t in p.tracks] == ["Piano", "Piano (MIDI)", "Gtr DI", "Drums"]
+    assert p.tempo_map.bpm_at(5.0) == pytest.approx(synth.BPM, rel=0.005)
     bars = [m for m in p.markers if m.name.startswith("Bar ")]
-    assert [round(m.position, 6) for m in bars] == [0.0, 2.4, 4.8, 7.2]
+    assert len(bars) >= 3
+    midi = p.find_track("Piano (MIDI)").items[0].active_take.source.notes()
+    assert {60, 64, 67, 72} <= {n.pitch for n in midi}
     for _, item in p.items():
-        assert item.active_take.source.resolve().exists
+        if item.active_take.source.is_audio:
+            assert item.active_take.source.resolve().exists
     assert rpp.dumps(p.root).encode() == out.read_bytes()

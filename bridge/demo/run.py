@@ -15,8 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bridge.changes.ops import AddMarker, ChangeSet
-from bridge.demo import build, synth
+from bridge.demo import build
 from bridge.project.project import Project
 from bridge.session.rpp_file import RppFileSession
 
@@ -32,20 +31,33 @@ class DemoContext:
     console: Console
 
 
-def _bar_markers(ctx: DemoContext) -> str:
-    """Mark every bar of the arrangement from the project's own tempo map."""
-    tempo = ctx.session.project.tempo_map
-    beats = synth.BARS * synth.BEATS_PER_BAR
-    ops = tuple(
-        AddMarker(tempo.time_at(float(bar * synth.BEATS_PER_BAR)), f"Bar {bar + 1}")
-        for bar in range(beats // synth.BEATS_PER_BAR)
-    )
-    ctx.session.apply(ChangeSet("demo-bars", ops, "Bar markers"))
-    return f"added {len(ops)} bar markers from the tempo map ({tempo.bpm:g} BPM)"
+def _tempo_map(ctx: DemoContext) -> str:
+    """Detect tempo and beats on the drums and write a tempo map with bar markers."""
+    from bridge.jobs.tempo import detect_item_tempo
+
+    project = ctx.session.project
+    drums = project.find_track("Drums").items[0]
+    job = detect_item_tempo(project, drums.guid, "demo-tempo", apply_map=True, markers="bars")
+    ctx.session.apply(job.changes)
+    return (f"{job.result.bpm:.2f} BPM from the drums (confidence {job.result.confidence:.2f}), "
+            f"{len(job.project_beats)} beats, tempo map + bar markers")
+
+
+def _transcribe_piano(ctx: DemoContext) -> str:
+    """Transcribe the piano to a MIDI track below it."""
+    from bridge.jobs.transcribe import transcribe_items
+
+    project = ctx.session.project
+    track = project.find_track("Piano")
+    result = transcribe_items([(track, item) for item in track.items], "demo-transcribe")
+    ctx.session.apply(result.changes)
+    notes = sum(count for _, count in result.done)
+    return f"{notes} notes on a new 'Piano (MIDI)' track"
 
 
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
-    ("bar markers", _bar_markers),
+    ("tempo", _tempo_map),
+    ("transcribe", _transcribe_piano),
 ]
 
 
