@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/rpp_parse.py
+	for b in benchmarks/rpp_parse.py benchmarks/transcribe_speed.py benchmarks/transcribe_accuracy.py benchmarks/tempo_speed.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) examples/demo/out

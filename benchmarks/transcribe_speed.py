@@ -24,7 +24,8 @@ from bridge.transcribe import Transcriber
 
 def main() -> None:
     full = render_midi(CORPUS / "midi" / "MidiTok__Maestro_2.mid", OUT / "maestro2.wav")
-    files = {"60 s": excerpt(full, OUT / "maestro2_60s.wav", 60), "10 min": excerpt(full, OUT / "maestro2_600s.wav", 600)}
+    files = {"60 s": excerpt(full, OUT / "maestro2_60s.wav", 60),
+             "10 min": excerpt(full, OUT / "maestro2_600s.wav", 600)}
     if "--hour" in sys.argv:
         files["60 min"] = excerpt(full, OUT / "maestro2_3600s.wav", 600, repeat=6)
     durations = {"60 s": 60.0, "10 min": 600.0, "60 min": 3600.0}

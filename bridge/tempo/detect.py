@@ -5,8 +5,9 @@ around 120 BPM). Half, double, two-thirds and three-halves of it are scored the
 same way (tempogram strength near that tempo times the prior) and reported as
 alternatives, so an octave error is visible rather than hidden. Beats come from
 librosa's dynamic-programming tracker at the chosen tempo, each moved to the
-strongest onset within 35 ms and then to the steepest rise of the signal's
-energy just before it (where the hit is heard); the final BPM is the
+strongest onset-envelope peak within 35 ms and then to the steepest rise of
+the signal's energy just before it (sub-millisecond, although the tracker works
+on 23 ms frames) (where the hit is heard); the final BPM is the
 least-squares slope through the beat times.
 
 librosa's beat tracker is compiled by numba on first use in a process (about
@@ -24,7 +25,8 @@ import numpy as np
 from bridge.audio.reader import AudioError
 
 SAMPLE_RATE = 22050
-HOP = 256
+HOP = 512
+AC_SECONDS = 8.0
 SNAP_SECONDS = 0.035
 ALTERNATIVE_FACTORS = (0.5, 2.0 / 3.0, 1.5, 2.0)
 MIN_BPM, MAX_BPM = 30.0, 300.0
@@ -125,10 +127,12 @@ class TempoDetector:
         import librosa
 
         oenv = librosa.onset.onset_strength(y=y, sr=SAMPLE_RATE, hop_length=HOP)
-        tempogram = librosa.feature.tempogram(onset_envelope=oenv, sr=SAMPLE_RATE, hop_length=HOP)
+        # one tempogram (librosa.feature.tempo's own 8 s window) serves the estimate and the alternatives
+        win = int(librosa.time_to_frames(AC_SECONDS, sr=SAMPLE_RATE, hop_length=HOP))
+        tempogram = librosa.feature.tempogram(onset_envelope=oenv, sr=SAMPLE_RATE, hop_length=HOP, win_length=win)
         strength = tempogram.mean(axis=1)
         freqs = librosa.tempo_frequencies(len(strength), sr=SAMPLE_RATE, hop_length=HOP)
-        estimate = float(librosa.feature.tempo(onset_envelope=oenv, sr=SAMPLE_RATE, hop_length=HOP)[0])
+        estimate = float(librosa.feature.tempo(tg=tempogram, sr=SAMPLE_RATE, hop_length=HOP, ac_size=AC_SECONDS)[0])
 
         def score(bpm: float) -> float:
             near = (freqs > bpm / 1.04) & (freqs < bpm * 1.04)

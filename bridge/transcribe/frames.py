@@ -6,11 +6,13 @@ windows of 43,844 samples every 36,164 samples (the last one zero-padded),
 ``floor(n_samples * 86 / 22050)`` frames. Audio is consumed as it arrives, so
 memory holds one batch of windows plus the output matrices; for long inputs
 the large pitch-contour matrix lives in a temporary file instead of memory.
+An hour of audio needs about 110 MB per 88-pitch matrix.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +38,47 @@ CONTOUR_IN_MEMORY_BYTES = 64 * 1024 * 1024
 Progress = Callable[[int, int], None]
 
 
+class RowStore:
+    """Rows of a float32 matrix written once, in order, and read back by row ranges.
+
+    Small matrices stay in memory; large ones go to an unlinked temporary file
+    written and read with plain file I/O, so they never count towards the
+    process's resident memory (a memory map's touched pages would).
+    """
+
+    def __init__(self, n_rows: int, width: int, in_memory_bytes: int) -> None:
+        self.shape = (n_rows, width)
+        self._row_bytes = width * 4
+        self._array: np.ndarray | None = None
+        self._file = None
+        if n_rows * self._row_bytes <= in_memory_bytes:
+            self._array = np.zeros(self.shape, dtype=np.float32)
+        else:
+            self._file = tempfile.TemporaryFile(prefix="reabridge-rows-")  # noqa: SIM115 - closed in close()
+            self._file.truncate(n_rows * self._row_bytes)
+
+    def write(self, row: int, values: np.ndarray) -> None:
+        """Store ``values`` (``(k, width)``) from row ``row``."""
+        if self._array is not None:
+            self._array[row:row + len(values)] = values
+        else:
+            os.pwrite(self._file.fileno(), np.ascontiguousarray(values, dtype=np.float32).tobytes(),
+                      row * self._row_bytes)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start`` to ``stop`` (exclusive)."""
+        if self._array is not None:
+            return self._array[start:stop]
+        data = os.pread(self._file.fileno(), max(0, stop - start) * self._row_bytes, start * self._row_bytes)
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.shape[1])
+
+    def close(self) -> None:
+        """Release the temporary file, if any."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @dataclass
 class ModelOutput:
     """The network's three activation matrices for a whole input.
@@ -44,15 +87,15 @@ class ModelOutput:
     ----------
     note, onset : numpy.ndarray
         ``(n_frames, 88)`` float32, one row per 256 samples at 22,050 Hz.
-    contour : numpy.ndarray
-        ``(n_frames, 264)`` float32 (may be a memory-mapped temporary file).
+    contour : RowStore
+        ``(n_frames, 264)`` float32 pitch contours (on disk for long inputs).
     n_samples : int
         Input length at 22,050 Hz.
     """
 
     note: np.ndarray
     onset: np.ndarray
-    contour: np.ndarray
+    contour: RowStore
     n_samples: int
 
     @property
@@ -64,14 +107,6 @@ class ModelOutput:
 def window_count(n_samples: int) -> int:
     """How many model windows basic-pitch uses for ``n_samples`` samples."""
     return max(1, math.ceil((n_samples + OVERLAP_SAMPLES // 2) / HOP_SAMPLES))
-
-
-def _contour_array(n_frames: int) -> np.ndarray:
-    if n_frames * N_CONTOUR_BINS * 4 <= CONTOUR_IN_MEMORY_BYTES:
-        return np.zeros((n_frames, N_CONTOUR_BINS), dtype=np.float32)
-    # the memmap keeps the (already unlinked) file open for as long as it lives
-    backing = tempfile.TemporaryFile(prefix="reabridge-contour-")  # noqa: SIM115
-    return np.memmap(backing, dtype=np.float32, mode="w+", shape=(n_frames, N_CONTOUR_BINS))
 
 
 def run_model(model: BasicPitchModel, blocks: Iterable[np.ndarray], n_samples: int, batch: int = 8,
@@ -98,7 +133,7 @@ def run_model(model: BasicPitchModel, blocks: Iterable[np.ndarray], n_samples: i
     total = window_count(n_samples)
     note = np.zeros((n_frames, N_PITCHES), dtype=np.float32)
     onset = np.zeros((n_frames, N_PITCHES), dtype=np.float32)
-    contour = _contour_array(n_frames)
+    contour = RowStore(n_frames, N_CONTOUR_BINS, CONTOUR_IN_MEMORY_BYTES)
     trim = OVERLAP_FRAMES // 2
 
     pending: list[np.ndarray] = []
@@ -114,8 +149,9 @@ def run_model(model: BasicPitchModel, blocks: Iterable[np.ndarray], n_samples: i
             if row >= n_frames:
                 break
             take = min(KEEP_FRAMES, n_frames - row)
-            for dst, src in zip((note, onset, contour), outs, strict=True):
-                dst[row:row + take] = src[b, trim:trim + take]
+            note[row:row + take] = outs[0][b, trim:trim + take]
+            onset[row:row + take] = outs[1][b, trim:trim + take]
+            contour.write(row, outs[2][b, trim:trim + take])
         done += len(pending)
         pending.clear()
         if progress is not None:

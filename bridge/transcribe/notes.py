@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.transcribe.frames import ModelOutput
+from bridge.transcribe.frames import ModelOutput, RowStore
 from bridge.transcribe.model import (
     FFT_HOP,
     FRAMES_PER_WINDOW,
@@ -250,7 +250,7 @@ def gaussian_window(size: int, std: float) -> np.ndarray:
 _BEND_WINDOW = gaussian_window(BEND_TOLERANCE * 2 + 1, 5)
 
 
-def pitch_bends(contour: np.ndarray, start: int, end: int, pitch: int) -> tuple[int, ...]:
+def pitch_bends(contour: RowStore, start: int, end: int, pitch: int) -> tuple[int, ...]:
     """Per-frame pitch deviation (thirds of a semitone) around a note, from the contours."""
     hz = 440.0 * (2.0 ** ((np.asanyarray(pitch) - 69.0) / 12.0))
     freq_idx = int(np.round(12.0 * 3 * np.log2(hz / 27.5)))
@@ -258,7 +258,7 @@ def pitch_bends(contour: np.ndarray, start: int, end: int, pitch: int) -> tuple[
     hi = min(N_CONTOUR_BINS, freq_idx + BEND_TOLERANCE + 1)
     window = _BEND_WINDOW[max(0, BEND_TOLERANCE - freq_idx):
                           BEND_TOLERANCE * 2 + 1 - max(0, freq_idx - (N_CONTOUR_BINS - BEND_TOLERANCE - 1))]
-    sub = np.asarray(contour[start:end, lo:hi]) * window
+    sub = contour.read(start, end)[:, lo:hi] * window
     shift = BEND_TOLERANCE - max(0, BEND_TOLERANCE - freq_idx)
     return tuple(int(b) for b in (np.argmax(sub, axis=1) - shift))
 
@@ -275,11 +275,14 @@ def frame_times(n_frames: int) -> np.ndarray:
 def output_to_notes(output: ModelOutput, params: NoteParams, include_bends: bool = True) -> list[NoteEvent]:
     """Turn model output into note events (basic-pitch's ``model_output_to_notes``).
 
-    The activation matrices are modified (frequency limits applied) in place.
+    The output is used up: frequency limits are applied in place, the onset
+    matrix is dropped once its peaks are found (so it never coexists with the
+    working copy of the frames), and the contour store is closed.
     """
     frames, onsets = output.note, output.onset
     constrain_frequency(onsets, frames, params)
     times, pitches = onset_peaks(onsets, frames, params.onset_threshold)
+    output.onset = onsets = np.zeros((0, N_PITCHES), dtype=np.float32)
     rem = frames.copy()
     min_len = params.min_note_frames
     raw = notes_from_onsets(frames, rem, times, pitches, params.frame_threshold, min_len)
@@ -291,4 +294,5 @@ def output_to_notes(output: ModelOutput, params: NoteParams, include_bends: bool
     for start, end, pitch, amplitude in raw:
         bends = pitch_bends(output.contour, start, end, pitch) if include_bends else None
         events.append(NoteEvent(float(seconds[start]), float(seconds[end]), pitch, amplitude, bends))
+    output.contour.close()
     return events
