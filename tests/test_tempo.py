@@ -38,11 +38,12 @@ def clicks(bpm: float, seconds: float, sr: int, start: float = 0.25) -> np.ndarr
     return y
 
 
-def test_warm_up_is_paid_once_and_measured(detector):
+def test_warm_up_is_measured_and_reported(detector):
     assert detector.warmup_seconds > 0
-    again = detector.detect(clicks(120, 6, 22050), 22050)
-    assert again.warmup_seconds == detector.warmup_seconds
-    assert again.analysis_seconds < detector.warmup_seconds
+    result = detector.detect(clicks(120, 6, 22050), 22050)
+    assert result.warmup_seconds == detector.warmup_seconds
+    assert result.to_dict()["timing"]["warmup_s"] == round(detector.warmup_seconds, 3)
+    assert TempoDetector(warm_up=False).warmup_seconds == 0.0
 
 
 def test_demo_drum_loop(detector):
