@@ -1,0 +1,367 @@
+"""NAM networks, computed time-major with dense matrix products.
+
+Each convolution tap is one ``(time, in) @ (in, out)`` product on a view of
+the input (no copies), grouped convolutions become block-diagonal matrices,
+and the layer order follows neural-amp-modeler's own ``_Layer.forward``
+(optional FiLM before/after the dilated convolution, input mixin, activation,
+layer 1x1 and head 1x1; residual and head sums). Weights are read in the
+order neural-amp-modeler writes them. The result equals neural-amp-modeler's
+forward pass (tested against it) and runs several times faster.
+
+A network maps ``n + receptive_field - 1`` input samples to ``n`` output
+samples: sample ``i`` of the output depends on inputs ``i .. i + rf - 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from bridge.amp.activations import Activation, activation, paired
+from bridge.amp.nam_file import NamError, NamModel
+
+_FILM_KEYS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
+              "activation_pre_film", "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
+
+
+class _Weights:
+    """Reads consecutive weights; counts them when no values are given."""
+
+    def __init__(self, values: list[float] | None) -> None:
+        self._values = torch.tensor(values, dtype=torch.float32) if values is not None else None
+        self.used = 0
+
+    def take(self, *shape: int) -> torch.Tensor:
+        n = 1
+        for s in shape:
+            n *= s
+        start = self.used
+        self.used += n
+        if self._values is None:
+            return torch.zeros(shape)
+        if self.used > len(self._values):
+            raise NamError(f"the capture has too few weights ({len(self._values)})")
+        return self._values[start:self.used].reshape(shape)
+
+
+def _dense_taps(w: torch.Tensor, groups: int) -> list[torch.Tensor]:
+    """Conv weight ``(out, in/groups, k)`` -> per tap ``(in, out)`` block-diagonal matrices."""
+    out_ch, in_per, k = w.shape
+    out_per = out_ch // groups
+    taps = []
+    for j in range(k):
+        dense = torch.zeros(in_per * groups, out_ch)
+        for g in range(groups):
+            dense[g * in_per:(g + 1) * in_per, g * out_per:(g + 1) * out_per] = w[g * out_per:(g + 1) * out_per, :, j].T
+        taps.append(dense.contiguous())
+    return taps
+
+
+@dataclass
+class _Conv:
+    """A 1-D convolution (any kernel, dilation, groups) on ``(time, channels)`` tensors."""
+
+    taps: list[torch.Tensor]
+    bias: torch.Tensor | None
+    dilation: int = 1
+
+    @classmethod
+    def read(cls, w: _Weights, cin: int, cout: int, kernel: int = 1, dilation: int = 1, groups: int = 1,
+             bias: bool = True) -> _Conv:
+        if cin % groups or cout % groups:
+            raise NamError(f"{cin}->{cout} channels cannot be split into {groups} groups")
+        weight = w.take(cout, cin // groups, kernel)
+        b = w.take(cout) if bias else None
+        return cls(_dense_taps(weight, groups), b, dilation)
+
+    @property
+    def span(self) -> int:
+        return (len(self.taps) - 1) * self.dilation
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0] - self.span
+        d = self.dilation
+        out = torch.addmm(self.bias, x[:n], self.taps[0]) if self.bias is not None else x[:n] @ self.taps[0]
+        for j in range(1, len(self.taps)):
+            out.addmm_(x[j * d:j * d + n], self.taps[j])
+        return out
+
+
+@dataclass
+class _FiLM:
+    conv: _Conv
+    shift: bool
+
+    def __call__(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        n = min(x.shape[0], c.shape[0])
+        x, f = x[-n:], self.conv(c[-n:])
+        if self.shift:
+            scale, shift = f.split(f.shape[1] // 2, dim=1)
+            return scale * x + shift
+        return f * x
+
+
+@dataclass
+class _Layer:
+    conv: _Conv
+    mixer: _Conv
+    act: Activation
+    layer1x1: _Conv | None
+    head1x1: _Conv | None
+    films: dict[str, _FiLM]
+
+    def __call__(self, x: torch.Tensor, c: torch.Tensor, out_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.films
+        conv_in = f["conv_pre_film"](x, c) if "conv_pre_film" in f else x
+        z = self.conv(conv_in)
+        if "conv_post_film" in f:
+            z = f["conv_post_film"](z, c)
+        mix_in = f["input_mixin_pre_film"](c, c) if "input_mixin_pre_film" in f else c
+        mix = self.mixer(mix_in[-z.shape[0]:])
+        if "input_mixin_post_film" in f:
+            mix = f["input_mixin_post_film"](mix, c)
+        n = min(z.shape[0], mix.shape[0])
+        z = z[-n:] + mix[-n:] if z.shape[0] != n or mix.shape[0] != n else z.add_(mix)
+        if "activation_pre_film" in f:
+            z = f["activation_pre_film"](z, c)
+        post = self.act(z)
+        if "activation_post_film" in f:
+            post = f["activation_post_film"](post, c)
+        out = post
+        if self.layer1x1 is not None:
+            out = self.layer1x1(post)
+            if "layer1x1_post_film" in f:
+                out = f["layer1x1_post_film"](out, c)
+        head = post
+        if self.head1x1 is not None:
+            head = self.head1x1(post)[-out_len:]
+            if "head1x1_post_film" in f:
+                head = f["head1x1_post_film"](head, c)
+        else:
+            head = head[-out_len:]
+        return x[-out.shape[0]:] + out, head
+
+
+@dataclass
+class _LayerArray:
+    rechannel: _Conv
+    layers: list[_Layer]
+    head: _Conv
+    rf_no_head: int
+
+    @property
+    def receptive_field(self) -> int:
+        return self.rf_no_head + self.head.span
+
+    def __call__(self, y: torch.Tensor, c: torch.Tensor, head_in: torch.Tensor | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        shortest = min(y.shape[0], c.shape[0])
+        out_len = shortest - (self.receptive_field - 1)
+        out_len_nh = shortest - (self.rf_no_head - 1)
+        x = self.rechannel(y)
+        for layer in self.layers:
+            x, term = layer(x, c, out_len_nh)
+            head_in = term if head_in is None else head_in[-out_len_nh:] + term
+        assert head_in is not None
+        return self.head(head_in), x[-out_len:]
+
+
+def _act_for(layer: dict[str, Any], i: int) -> Activation:
+    primary = activation(layer["activation"][i])
+    mode = layer.get("gating_mode", ["none"] * len(layer["dilations"]))[i] or "none"
+    if mode == "none":
+        return primary
+    return paired(primary, activation(layer["secondary_activation"][i]), mode)
+
+
+def _read_layer_array(w: _Weights, la: dict[str, Any]) -> _LayerArray:
+    channels, cond = int(la["channels"]), int(la["condition_size"])
+    bottleneck = int(la.get("bottleneck", channels))
+    g_in, g_mix = int(la.get("groups_input", 1)), int(la.get("groups_input_mixin", 1))
+    l1 = la.get("layer1x1") or la.get("layer_1x1_config") or {}
+    h1 = la.get("head1x1") or la.get("head_1x1_config") or {}
+    l1_active, l1_groups = bool(l1.get("active", True)), int(l1.get("groups", 1))
+    h1_active, h1_out, h1_groups = bool(h1.get("active", False)), int(h1.get("out_channels", 1)), int(
+        h1.get("groups", 1))
+    if not l1_active and bottleneck != channels:
+        raise NamError("a layer without layer1x1 needs bottleneck == channels")
+    rechannel = _Conv.read(w, int(la["input_size"]), channels, bias=False)
+    layers: list[_Layer] = []
+    rf = 1
+    for i, (k, d) in enumerate(zip(la["kernel_size"], la["dilations"], strict=True)):
+        act = _act_for(la, i)
+        mode = la.get("gating_mode", ["none"] * len(la["dilations"]))[i] or "none"
+        mid = 2 * bottleneck if mode != "none" else bottleneck
+        conv = _Conv.read(w, channels, mid, int(k), int(d), g_in, bias=True)
+        mixer = _Conv.read(w, cond, mid, groups=g_mix, bias=False)
+        layer1x1 = _Conv.read(w, bottleneck, channels, groups=l1_groups) if l1_active else None
+        head1x1 = _Conv.read(w, bottleneck, h1_out, groups=h1_groups) if h1_active else None
+        dims = {"conv_pre_film": channels, "conv_post_film": mid, "input_mixin_pre_film": cond,
+                "input_mixin_post_film": mid, "activation_pre_film": mid, "activation_post_film": bottleneck,
+                "layer1x1_post_film": channels, "head1x1_post_film": h1_out}
+        films: dict[str, _FiLM] = {}
+        for key in _FILM_KEYS:
+            spec = la.get(key) or (la.get("film_params") or {}).get(key) or {}
+            if not spec.get("active", False):
+                continue
+            if (key == "layer1x1_post_film" and not l1_active) or (key == "head1x1_post_film" and not h1_active):
+                continue
+            shift = bool(spec.get("shift", True))
+            films[key] = _FiLM(_Conv.read(w, cond, (2 if shift else 1) * dims[key],
+                                          groups=int(spec.get("groups", 1))), shift)
+        layers.append(_Layer(conv, mixer, act, layer1x1, head1x1, films))
+        rf += (int(k) - 1) * int(d)
+    head_cfg = la["head"]
+    head = _Conv.read(w, h1_out if h1_active else bottleneck, int(head_cfg["out_channels"]),
+                      int(head_cfg.get("kernel_size", 1)), bias=bool(head_cfg.get("bias", False)))
+    return _LayerArray(rechannel, layers, head, rf)
+
+
+@dataclass
+class WaveNet:
+    """A NAM WaveNet (A1 or A2), optionally conditioned by another network."""
+
+    arrays: list[_LayerArray]
+    head_scale: float
+    post_head: list[tuple[Activation, _Conv]] = field(default_factory=list)
+    condition: WaveNet | None = None
+
+    @property
+    def receptive_field(self) -> int:
+        rf = 1 + sum(a.receptive_field - 1 for a in self.arrays)
+        rf += sum(conv.span for _, conv in self.post_head)
+        if self.condition is not None:
+            rf += self.condition.receptive_field - 1
+        return rf
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n + rf - 1, 1)`` input to ``(n, out_channels)`` output."""
+        c = x if self.condition is None else self.condition.forward(x)
+        y, head = x, None
+        for array in self.arrays:
+            head, y = array(y, c, head)
+        assert head is not None
+        head = head * self.head_scale
+        for act, conv in self.post_head:
+            head = conv(act(head))
+        return head
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x[:, None])[:, 0]
+
+
+def _read_wavenet(w: _Weights, config: dict[str, Any]) -> WaveNet:
+    arrays = [_read_layer_array(w, la) for la in config["layers"]]
+    post_head: list[tuple[Activation, _Conv]] = []
+    head_cfg = config.get("head")
+    if head_cfg:
+        cin = int(arrays[-1].head.taps[0].shape[1])
+        kernels = head_cfg.get("kernel_sizes") or [1] * int(head_cfg.get("num_layers", 1))
+        act = activation(head_cfg.get("activation", "ReLU"))
+        for i, k in enumerate(kernels):
+            cout = int(head_cfg["out_channels"]) if i == len(kernels) - 1 else int(head_cfg["channels"])
+            post_head.append((act, _Conv.read(w, cin, cout, int(k))))
+            cin = cout
+    scale = w.take(1)
+    return WaveNet(arrays, float(scale[0]) if scale.numel() else float(config.get("head_scale", 1.0)), post_head)
+
+
+@dataclass
+class Linear:
+    """A plain FIR filter (NAM's ``Linear``)."""
+
+    conv: _Conv
+
+    @property
+    def receptive_field(self) -> int:
+        return self.conv.span + 1
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x[:, None])[:, 0]
+
+
+class Lstm:
+    """NAM's LSTM: stacked LSTM cells with learned initial states and a linear head.
+
+    It has state, so audio must go through :meth:`stream` in order.
+    """
+
+    receptive_field = 1
+
+    def __init__(self, w: _Weights, config: dict[str, Any]) -> None:
+        hidden, layers, inp = int(config["hidden_size"]), int(config.get("num_layers", 1)), int(
+            config.get("input_size", 1))
+        self.core = torch.nn.LSTM(inp, hidden, layers, batch_first=True)
+        self.h0 = torch.zeros(layers, 1, hidden)
+        self.c0 = torch.zeros(layers, 1, hidden)
+        for layer in range(layers):
+            in_dim = inp if layer == 0 else hidden
+            combined = w.take(4 * hidden, in_dim + hidden)
+            bias = w.take(4 * hidden)
+            with torch.no_grad():
+                getattr(self.core, f"weight_ih_l{layer}").copy_(combined[:, :in_dim])
+                getattr(self.core, f"weight_hh_l{layer}").copy_(combined[:, in_dim:])
+                getattr(self.core, f"bias_ih_l{layer}").copy_(bias)
+                getattr(self.core, f"bias_hh_l{layer}").zero_()
+            self.h0[layer, 0] = w.take(hidden)
+            self.c0[layer, 0] = w.take(hidden)
+        self.head_w = w.take(1, hidden)
+        self.head_b = w.take(1)
+
+    def stream(self, blocks: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Process consecutive blocks of samples, carrying the state across them."""
+        state = (self.h0, self.c0)
+        for block in blocks:
+            out, state = self.core(block[None, :, None], state)
+            yield (out[0] @ self.head_w.T + self.head_b)[:, 0]
+
+
+Network = WaveNet | Linear | Lstm
+
+
+def _read(model: NamModel, w: _Weights) -> Network:
+    if model.architecture == "WaveNet":
+        net = _read_wavenet(w, model.config)
+        dsp = model.config.get("condition_dsp")
+        if isinstance(dsp, NamModel):
+            net.condition = build_network(dsp)  # type: ignore[assignment]
+        return net
+    if model.architecture == "Linear":
+        rf = int(model.config["receptive_field"])
+        return Linear(_Conv.read(w, 1, 1, rf, bias=bool(model.config.get("bias", False))))
+    if model.architecture == "LSTM":
+        return Lstm(w, model.config)
+    raise NamError(f"cannot build a {model.architecture} network directly")
+
+
+def expected_weight_count(model: NamModel) -> int:
+    """How many weights the configuration needs."""
+    counter = _Weights(None)
+    try:
+        _read(model, counter)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise NamError(f"{model.name}: the config is incomplete or malformed ({exc!r})") from None
+    return counter.used
+
+
+def build_network(model: NamModel, size: float = 1.0) -> Network:
+    """The runnable network of a capture (for a SlimmableContainer, the submodel for ``size``).
+
+    ``size`` follows the C++ core: the first submodel whose ``max_value`` is at
+    least ``size``, else the largest.
+    """
+    if model.architecture == "SlimmableContainer":
+        for max_value, sub in model.submodels:
+            if size <= max_value:
+                return build_network(sub, size)
+        return build_network(model.submodels[-1][1], size)
+    with torch.no_grad():
+        w = _Weights(model.weights)
+        net = _read(model, w)
+    return net
+
+
+Processor = Callable[[torch.Tensor], torch.Tensor]
