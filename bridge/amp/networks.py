@@ -84,6 +84,9 @@ class _Conv:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0] - self.span
         d = self.dilation
+        if x.shape[1] == 1 and len(self.taps) == 1:  # one input channel: a broadcast, not a product
+            out = x[:n] * self.taps[0]
+            return out.add_(self.bias) if self.bias is not None else out
         out = torch.addmm(self.bias, x[:n], self.taps[0]) if self.bias is not None else x[:n] @ self.taps[0]
         for j in range(1, len(self.taps)):
             out.addmm_(x[j * d:j * d + n], self.taps[j])
@@ -119,22 +122,26 @@ class _Layer:
         z = self.conv(conv_in)
         if "conv_post_film" in f:
             z = f["conv_post_film"](z, c)
+        if not f and c.shape[1] == 1 and self.mixer.bias is None and c.shape[0] >= z.shape[0]:
+            # the common case (A1 and most A2): one conditioning channel, no FiLM
+            z.addcmul_(c[-z.shape[0]:], self.mixer.taps[0])
+            return self._finish(x, z, c, out_len)
         mix_in = f["input_mixin_pre_film"](c, c) if "input_mixin_pre_film" in f else c
         mix = self.mixer(mix_in[-z.shape[0]:])
         if "input_mixin_post_film" in f:
             mix = f["input_mixin_post_film"](mix, c)
         n = min(z.shape[0], mix.shape[0])
         z = z[-n:] + mix[-n:] if z.shape[0] != n or mix.shape[0] != n else z.add_(mix)
+        return self._finish(x, z, c, out_len)
+
+    def _finish(self, x: torch.Tensor, z: torch.Tensor, c: torch.Tensor, out_len: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.films
         if "activation_pre_film" in f:
             z = f["activation_pre_film"](z, c)
         post = self.act(z)
         if "activation_post_film" in f:
             post = f["activation_post_film"](post, c)
-        out = post
-        if self.layer1x1 is not None:
-            out = self.layer1x1(post)
-            if "layer1x1_post_film" in f:
-                out = f["layer1x1_post_film"](out, c)
         head = post
         if self.head1x1 is not None:
             head = self.head1x1(post)[-out_len:]
@@ -142,7 +149,12 @@ class _Layer:
                 head = f["head1x1_post_film"](head, c)
         else:
             head = head[-out_len:]
-        return x[-out.shape[0]:] + out, head
+        if self.layer1x1 is None:
+            return x[-post.shape[0]:] + post, head
+        out = self.layer1x1(post)
+        if "layer1x1_post_film" in f:
+            out = f["layer1x1_post_film"](out, c)
+        return out.add_(x[-out.shape[0]:]), head
 
 
 @dataclass
@@ -164,7 +176,8 @@ class _LayerArray:
         x = self.rechannel(y)
         for layer in self.layers:
             x, term = layer(x, c, out_len_nh)
-            head_in = term if head_in is None else head_in[-out_len_nh:] + term
+            # head_in is ours to modify: a fresh sum, or a view of an activation no longer needed
+            head_in = term if head_in is None else head_in[-out_len_nh:].add_(term)
         assert head_in is not None
         return self.head(head_in), x[-out_len:]
 
