@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Machines of this workplace keep the CPU build of torch in /opt/wheels; elsewhere pip asks PyPI.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export REABRIDGE_CORPUS ?= $(abspath ../shared/corpus)
 
 .PHONY: install demo test lint bench clean
@@ -15,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<82" wheel
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -c requirements/constraints.txt -e ".[dev]"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt basic-pitch
 	touch $(STAMP)
 

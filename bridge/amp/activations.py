@@ -1,6 +1,6 @@
 """The activation functions NAM captures use, by the names ``.nam`` files give them.
 
-Each takes and returns a ``(time, channels)`` float32 tensor and may
+Each takes and returns a ``(channels, time)`` float32 tensor and may
 overwrite its input (the networks hand them temporaries). ``Fasttanh`` (the
 C++ core's approximation) is computed exactly, as reabridge promises exact
 output.
@@ -37,7 +37,7 @@ def _leaky_hardtanh(min_val: float = -1.0, max_val: float = 1.0, min_slope: floa
 
 def _prelu(negative_slope: float = 0.25, negative_slopes: list[float] | None = None,
            num_parameters: int | None = None) -> Activation:
-    slopes = torch.tensor(negative_slopes if negative_slopes else [negative_slope], dtype=torch.float32)
+    slopes = torch.tensor(negative_slopes if negative_slopes else [negative_slope], dtype=torch.float32)[:, None]
     return lambda x: torch.where(x >= 0, x, x * slopes)
 
 
@@ -89,12 +89,12 @@ def paired(primary: Activation, secondary: Activation, mode: str) -> Activation:
     """Gating (``"gated"``: primary(a) * secondary(b)) or blending over two channel halves."""
     if mode == "gated":
         def gated(x: torch.Tensor) -> torch.Tensor:
-            a, b = x.split(x.shape[1] // 2, dim=1)
+            a, b = x.split(x.shape[0] // 2, dim=0)
             return primary(a.clone()) * secondary(b.clone())
         return gated
     if mode == "blended":
         def blended(x: torch.Tensor) -> torch.Tensor:
-            a, b = x.split(x.shape[1] // 2, dim=1)
+            a, b = x.split(x.shape[0] // 2, dim=0)
             blend = secondary(b.clone())
             return blend * primary(a.clone()) + (1 - blend) * a
         return blended

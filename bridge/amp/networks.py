@@ -1,7 +1,9 @@
-"""NAM networks, computed time-major with dense matrix products.
+"""NAM networks, computed with dense matrix products on ``(channels, time)`` tensors.
 
-Each convolution tap is one ``(time, in) @ (in, out)`` product on a view of
-the input (no copies), grouped convolutions become block-diagonal matrices,
+Each convolution tap is one ``(out, in) @ (in, time)`` product on a view of
+the input (no copies; BLAS is much faster in this orientation for the 8-channel
+layers than ``(time, in) @ (in, out)``), grouped convolutions become
+block-diagonal matrices,
 and the layer order follows neural-amp-modeler's own ``_Layer.forward``
 (optional FiLM before/after the dilated convolution, input mixin, activation,
 layer 1x1 and head 1x1; residual and head sums). Weights are read in the
@@ -48,21 +50,21 @@ class _Weights:
 
 
 def _dense_taps(w: torch.Tensor, groups: int) -> list[torch.Tensor]:
-    """Conv weight ``(out, in/groups, k)`` -> per tap ``(in, out)`` block-diagonal matrices."""
+    """Conv weight ``(out, in/groups, k)`` -> per tap ``(out, in)`` block-diagonal matrices."""
     out_ch, in_per, k = w.shape
     out_per = out_ch // groups
     taps = []
     for j in range(k):
-        dense = torch.zeros(in_per * groups, out_ch)
+        dense = torch.zeros(out_ch, in_per * groups)
         for g in range(groups):
-            dense[g * in_per:(g + 1) * in_per, g * out_per:(g + 1) * out_per] = w[g * out_per:(g + 1) * out_per, :, j].T
+            dense[g * out_per:(g + 1) * out_per, g * in_per:(g + 1) * in_per] = w[g * out_per:(g + 1) * out_per, :, j]
         taps.append(dense.contiguous())
     return taps
 
 
 @dataclass
 class _Conv:
-    """A 1-D convolution (any kernel, dilation, groups) on ``(time, channels)`` tensors."""
+    """A 1-D convolution (any kernel, dilation, groups) on ``(channels, time)`` tensors."""
 
     taps: list[torch.Tensor]
     bias: torch.Tensor | None
@@ -74,7 +76,7 @@ class _Conv:
         if cin % groups or cout % groups:
             raise NamError(f"{cin}->{cout} channels cannot be split into {groups} groups")
         weight = w.take(cout, cin // groups, kernel)
-        b = w.take(cout) if bias else None
+        b = w.take(cout)[:, None].contiguous() if bias else None
         return cls(_dense_taps(weight, groups), b, dilation)
 
     @property
@@ -82,14 +84,14 @@ class _Conv:
         return (len(self.taps) - 1) * self.dilation
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0] - self.span
+        n = x.shape[1] - self.span
         d = self.dilation
-        if x.shape[1] == 1 and len(self.taps) == 1:  # one input channel: a broadcast, not a product
-            out = x[:n] * self.taps[0]
+        if x.shape[0] == 1 and len(self.taps) == 1:  # one input channel: a broadcast, not a product
+            out = self.taps[0] * x[:, :n]
             return out.add_(self.bias) if self.bias is not None else out
-        out = torch.addmm(self.bias, x[:n], self.taps[0]) if self.bias is not None else x[:n] @ self.taps[0]
+        out = torch.addmm(self.bias, self.taps[0], x[:, :n]) if self.bias is not None else self.taps[0] @ x[:, :n]
         for j in range(1, len(self.taps)):
-            out.addmm_(x[j * d:j * d + n], self.taps[j])
+            out.addmm_(self.taps[j], x[:, j * d:j * d + n])
         return out
 
 
@@ -99,10 +101,10 @@ class _FiLM:
     shift: bool
 
     def __call__(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        n = min(x.shape[0], c.shape[0])
-        x, f = x[-n:], self.conv(c[-n:])
+        n = min(x.shape[1], c.shape[1])
+        x, f = x[:, -n:], self.conv(c[:, -n:])
         if self.shift:
-            scale, shift = f.split(f.shape[1] // 2, dim=1)
+            scale, shift = f.split(f.shape[0] // 2, dim=0)
             return scale * x + shift
         return f * x
 
@@ -122,16 +124,16 @@ class _Layer:
         z = self.conv(conv_in)
         if "conv_post_film" in f:
             z = f["conv_post_film"](z, c)
-        if not f and c.shape[1] == 1 and self.mixer.bias is None and c.shape[0] >= z.shape[0]:
+        if not f and c.shape[0] == 1 and self.mixer.bias is None and c.shape[1] >= z.shape[1]:
             # the common case (A1 and most A2): one conditioning channel, no FiLM
-            z.addcmul_(c[-z.shape[0]:], self.mixer.taps[0])
+            z.addcmul_(self.mixer.taps[0], c[:, -z.shape[1]:])
             return self._finish(x, z, c, out_len)
         mix_in = f["input_mixin_pre_film"](c, c) if "input_mixin_pre_film" in f else c
-        mix = self.mixer(mix_in[-z.shape[0]:])
+        mix = self.mixer(mix_in[:, -z.shape[1]:])
         if "input_mixin_post_film" in f:
             mix = f["input_mixin_post_film"](mix, c)
-        n = min(z.shape[0], mix.shape[0])
-        z = z[-n:] + mix[-n:] if z.shape[0] != n or mix.shape[0] != n else z.add_(mix)
+        n = min(z.shape[1], mix.shape[1])
+        z = z[:, -n:] + mix[:, -n:] if z.shape[1] != n or mix.shape[1] != n else z.add_(mix)
         return self._finish(x, z, c, out_len)
 
     def _finish(self, x: torch.Tensor, z: torch.Tensor, c: torch.Tensor, out_len: int
@@ -144,17 +146,17 @@ class _Layer:
             post = f["activation_post_film"](post, c)
         head = post
         if self.head1x1 is not None:
-            head = self.head1x1(post)[-out_len:]
+            head = self.head1x1(post)[:, -out_len:]
             if "head1x1_post_film" in f:
                 head = f["head1x1_post_film"](head, c)
         else:
-            head = head[-out_len:]
+            head = head[:, -out_len:]
         if self.layer1x1 is None:
-            return x[-post.shape[0]:] + post, head
+            return x[:, -post.shape[1]:] + post, head
         out = self.layer1x1(post)
         if "layer1x1_post_film" in f:
             out = f["layer1x1_post_film"](out, c)
-        return out.add_(x[-out.shape[0]:]), head
+        return out.add_(x[:, -out.shape[1]:]), head
 
 
 @dataclass
@@ -170,16 +172,16 @@ class _LayerArray:
 
     def __call__(self, y: torch.Tensor, c: torch.Tensor, head_in: torch.Tensor | None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        shortest = min(y.shape[0], c.shape[0])
+        shortest = min(y.shape[1], c.shape[1])
         out_len = shortest - (self.receptive_field - 1)
         out_len_nh = shortest - (self.rf_no_head - 1)
         x = self.rechannel(y)
         for layer in self.layers:
             x, term = layer(x, c, out_len_nh)
             # head_in is ours to modify: a fresh sum, or a view of an activation no longer needed
-            head_in = term if head_in is None else head_in[-out_len_nh:].add_(term)
+            head_in = term if head_in is None else head_in[:, -out_len_nh:].add_(term)
         assert head_in is not None
-        return self.head(head_in), x[-out_len:]
+        return self.head(head_in), x[:, -out_len:]
 
 
 def _act_for(layer: dict[str, Any], i: int) -> Activation:
@@ -251,7 +253,7 @@ class WaveNet:
         return rf
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n + rf - 1, 1)`` input to ``(n, out_channels)`` output."""
+        """``(1, n + rf - 1)`` input to ``(out_channels, n)`` output."""
         c = x if self.condition is None else self.condition.forward(x)
         y, head = x, None
         for array in self.arrays:
@@ -263,7 +265,7 @@ class WaveNet:
         return head
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x[:, None])[:, 0]
+        return self.forward(x[None, :])[0]
 
 
 def _read_wavenet(w: _Weights, config: dict[str, Any]) -> WaveNet:
@@ -271,7 +273,7 @@ def _read_wavenet(w: _Weights, config: dict[str, Any]) -> WaveNet:
     post_head: list[tuple[Activation, _Conv]] = []
     head_cfg = config.get("head")
     if head_cfg:
-        cin = int(arrays[-1].head.taps[0].shape[1])
+        cin = int(arrays[-1].head.taps[0].shape[0])
         kernels = head_cfg.get("kernel_sizes") or [1] * int(head_cfg.get("num_layers", 1))
         act = activation(head_cfg.get("activation", "ReLU"))
         for i, k in enumerate(kernels):
@@ -293,7 +295,7 @@ class Linear:
         return self.conv.span + 1
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x[:, None])[:, 0]
+        return self.conv(x[None, :])[0]
 
 
 class Lstm:

@@ -1,7 +1,7 @@
 """Rendering audio through a capture, offline, as fast as the machine allows.
 
 The input is resampled to the capture's rate (libsoxr, very high quality),
-cut into blocks of 64k samples, and each block is computed with the
+cut into blocks of 32k samples, and each block is computed with the
 receptive field's worth of preceding *input* samples as context: blocks are
 independent, so all cores work on them at once and nothing is computed twice.
 The output is resampled back to the input's rate and trimmed to the input's
@@ -31,7 +31,7 @@ from bridge.amp.networks import Lstm, Network, build_network
 from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
 from bridge.audio.resample import resample_stream, resampled_length
 
-BLOCK = 1 << 16
+BLOCK = 1 << 15
 NORMALIZE_TARGET_DB = -18.0  # NAM plug-in's "normalize output" target
 
 Progress = Callable[[int, int], None]
@@ -117,14 +117,19 @@ class AmpRenderer:
             for job in in_flight:
                 yield job.result()
 
-    def render_channel(self, blocks: Iterator[np.ndarray], rate: int, frames: int,
-                       gain: float = 1.0) -> Iterator[np.ndarray]:
-        """One channel at ``rate``: to the capture's rate, through it, and back."""
+    def render_channel(self, blocks: Iterator[np.ndarray], rate: float, frames: int, gain: float = 1.0,
+                       out_rate: float | None = None) -> Iterator[np.ndarray]:
+        """One channel at ``rate``: to the capture's rate, through it, and to ``out_rate`` (default ``rate``).
+
+        Yields exactly ``resampled_length(frames, rate, out_rate)`` samples.
+        """
+        out_rate = out_rate or rate
         model_rate = self.model.sample_rate
         scaled = (b * np.float32(gain) for b in blocks) if gain != 1.0 else blocks
         up = resample_stream(scaled, rate, model_rate, frames, quality="VHQ")
         n_model = resampled_length(frames, rate, model_rate)
-        yield from _fit(resample_stream(self.process(up), model_rate, rate, n_model, quality="VHQ"), frames)
+        down = resample_stream(self.process(up), model_rate, out_rate, n_model, quality="VHQ")
+        yield from _fit(down, resampled_length(frames, rate, out_rate))
 
     def render_file(self, source: str | os.PathLike[str], target: str | os.PathLike[str],
                     input_gain_db: float = 0.0, normalize: bool = False, subtype: str = "FLOAT",
@@ -136,9 +141,18 @@ class AmpRenderer:
         """
         info = audio_info(source)
         count = info.frames - start if frames is None else min(frames, info.frames - start)
-        out_gain_db = self.normalize_gain_db() if normalize else 0.0
-        gain_in, gain_out = 10 ** (input_gain_db / 20), np.float32(10 ** (out_gain_db / 20))
+        gain_in = 10 ** (input_gain_db / 20)
         streams = [self._channel_stream(info, ch, start, count, gain_in) for ch in range(info.channels)]
+        return self.write_streams(streams, target, info.sample_rate, count, input_gain_db, normalize, subtype,
+                                  progress)
+
+    def write_streams(self, streams: list[Iterator[np.ndarray]], target: str | os.PathLike[str], rate: int,
+                      frames: int, input_gain_db: float = 0.0, normalize: bool = False, subtype: str = "FLOAT",
+                      progress: Progress | None = None) -> RenderReport:
+        """Write rendered channel streams (from :meth:`render_channel`) to ``target`` atomically."""
+        out_gain_db = self.normalize_gain_db() if normalize else 0.0
+        gain_out = np.float32(10 ** (out_gain_db / 20))
+        count, channels = frames, len(streams)
         target = Path(target)
         threads = torch.get_num_threads()
         if not isinstance(self.net, Lstm):
@@ -147,8 +161,7 @@ class AmpRenderer:
         os.close(fd)
         try:
             done = 0
-            with sf.SoundFile(tmp, "w", info.sample_rate, info.channels, subtype=subtype,
-                              format=_format_for(target)) as out:
+            with sf.SoundFile(tmp, "w", rate, channels, subtype=subtype, format=_format_for(target)) as out:
                 for columns in _zip_blocks(streams):
                     block = np.stack(columns, axis=1) * gain_out
                     out.write(block)
@@ -161,7 +174,7 @@ class AmpRenderer:
             raise
         finally:
             torch.set_num_threads(threads)
-        return RenderReport(count, info.channels, info.sample_rate, self.model.sample_rate, input_gain_db,
+        return RenderReport(count, channels, rate, self.model.sample_rate, input_gain_db,
                             out_gain_db, self.model.latency_samples)
 
     def _channel_stream(self, info: AudioInfo, channel: int, start: int, count: int,

@@ -77,8 +77,8 @@ class ItemAudio:
         """Multiply times found in the samples at :attr:`effective_rate` by this for item time."""
         return 1.0 / self.playrate if self.preserve_pitch else 1.0
 
-    def blocks(self) -> Iterator[np.ndarray]:
-        """The pieces as one stream of mono float32 blocks."""
+    def blocks(self, channel: int | None = None) -> Iterator[np.ndarray]:
+        """The pieces as one stream of float32 blocks: the channels' mean, or one channel."""
         for piece in self.pieces:
             if piece.start is None:
                 left = piece.frames
@@ -88,7 +88,9 @@ class ItemAudio:
                     left -= n
             else:
                 got = 0
-                for block in iter_blocks(self.path, piece.start, piece.frames, mono=True):
+                for block in iter_blocks(self.path, piece.start, piece.frames, mono=channel is None):
+                    if channel is not None:
+                        block = block[:, channel].copy()
                     got += len(block)
                     yield block
                 if got < piece.frames:

@@ -192,7 +192,7 @@ def audio_take_lines(op: AddAudioTake, file_value: str) -> str:
             f"NAME {quote(name)}",
             "TAKEVOLPAN 0 1 -1",
             f"SOFFS {format_number(op.source_offset)} 0",
-            "PLAYRATE 1 1 0 -1 0 0.0025",
+            f"PLAYRATE {format_number(op.playrate)} {int(op.preserve_pitch)} 0 -1 0 0.0025",
             "CHANMODE 0",
             f"GUID {op.guid}",
         )

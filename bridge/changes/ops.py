@@ -178,7 +178,14 @@ class AddAudioTake(Op):
     name: str = ""
     active: bool = True
     source_offset: float = 0.0
+    playrate: float = 1.0
+    preserve_pitch: bool = True
     guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_time("source offset", self.source_offset)
+        if not (isinstance(self.playrate, (int, float)) and 0.01 <= self.playrate <= 100):
+            raise ChangeSetError(f"playrate must be between 0.01 and 100, got {self.playrate!r}")
 
 
 @dataclass(frozen=True)

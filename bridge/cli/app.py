@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import project_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import amp_cmd, project_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.errors import ReabridgeError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(project_cmd.app, name="project")
+app.add_typer(amp_cmd.app, name="amp")
 transcribe_cmd.register(app)
 tempo_cmd.register(app)
 
