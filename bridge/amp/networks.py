@@ -330,6 +330,8 @@ class Lstm:
         """Process consecutive blocks of samples, carrying the state across them."""
         state = (self.h0, self.c0)
         for block in blocks:
+            if len(block) == 0:
+                continue
             out, state = self.core(block[None, :, None], state)
             yield (out[0] @ self.head_w.T + self.head_b)[:, 0]
 
