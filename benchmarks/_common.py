@@ -57,11 +57,15 @@ def excerpt(src: Path, dst: Path, seconds: float, repeat: int = 1) -> Path:
 
 def measure(cmd: list[str]) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak resident memory in MB) of that process tree's largest process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err_file:  # a pipe would fill up and block the child
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        err_file.seek(0)
+        err = err_file.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{cmd[0]} failed: {err[-2000:]}")
     return wall, usage.ru_maxrss / 1024.0

@@ -128,3 +128,62 @@ def _project_mode(path: Path, selected: bool, items: list[str] | None, tracks: l
         raise ReabridgeError("no item could be rendered; nothing was changed")
     session.apply(result.changes)
     out.print(f"added {len(result.files)} take(s) named '{nam.name}' to {path} (previous version: {path.name}-bak)")
+
+
+@app.command("capture")
+def capture(
+    di: Path | None = typer.Option(None, "--di", help="The clean DI recording."),
+    reamp: Path | None = typer.Option(None, "--reamp", help="The same DI played through the gear and recorded."),
+    output: Path = typer.Option(..., "-o", "--output", help="The .nam file to write."),
+    size: str = typer.Option("standard", "--size", help="standard, lite, feather or nano."),
+    epochs: int = typer.Option(100, "--epochs", help="Training passes over the audio."),
+    name: str | None = typer.Option(None, "--name", help="Capture name (default: the output file name)."),
+    project: Path | None = typer.Option(None, "--project", help="Take the DI and re-amp from this .RPP."),
+    di_item: str | None = typer.Option(None, "--di-item", help="Project mode: GUID of the DI item."),
+    reamp_item: str | None = typer.Option(None, "--reamp-item", help="Project mode: GUID of the re-amped item."),
+) -> None:
+    """Create a capture (.nam) from a DI and its re-amped recording (CPU training).
+
+    Example: [bold]reabridge amp capture --di di.wav --reamp amp.wav --size nano --epochs 20 -o my-amp.nam[/bold]
+    or [bold]reabridge amp capture --project song.RPP --di-item {GUID} --reamp-item {GUID} -o amp.nam[/bold]
+    """
+    import numpy as np
+
+    from bridge.amp.capture import train_capture
+
+    out = Console(highlight=False)
+    if project is not None:
+        if not (di_item and reamp_item):
+            raise ReabridgeError("project mode needs --di-item GUID and --reamp-item GUID")
+        from bridge.audio.item_audio import plan_item_audio
+        from bridge.project.project import Project
+
+        proj = Project.load(project)
+        signals = []
+        for guid in (di_item, reamp_item):
+            try:
+                track, item = proj.find_item(guid)
+            except KeyError as exc:
+                raise ReabridgeError(str(exc.args[0])) from None
+            plan = plan_item_audio(track, item)
+            signals.append((np.concatenate(list(plan.blocks())), plan.effective_rate))
+    else:
+        if di is None or reamp is None:
+            raise ReabridgeError("give --di and --reamp files, or --project with --di-item and --reamp-item")
+        from bridge.audio.reader import audio_info, iter_blocks
+
+        signals = [(np.concatenate(list(iter_blocks(p, mono=True))), audio_info(p).sample_rate) for p in (di, reamp)]
+    (x, x_rate), (y, y_rate) = signals
+    if x_rate != y_rate:
+        raise ReabridgeError(f"the DI is at {x_rate:g} Hz but the re-amp at {y_rate:g} Hz; use the same rate")
+    with progress_bar(transient=False) as bar:
+        task = bar.add_task("training", total=epochs)
+
+        def report(epoch: int, total: int, value: float) -> None:
+            bar.update(task, completed=epoch, description=f"epoch {epoch}/{total}, validation ESR {value:.4f}")
+
+        result = train_capture(x, y, x_rate, output, size, epochs, name, progress=report)
+    out.print(f"re-amp latency {result.latency_samples} samples ({1000 * result.latency_samples / x_rate:.2f} ms), "
+              "compensated")
+    out.print(f"validation ESR {result.validation_esr:.4f}: {result.grade}")
+    out.print(f"wrote {result.path}")
