@@ -41,6 +41,8 @@ def test_mismatched_rates_and_lengths_are_refused():
         prepare_pair(di, reamp[: len(reamp) - 2 * SR], SR, SR)
     with pytest.raises(CaptureError, match="at least 5 seconds"):
         prepare_pair(di[:SR], reamp[:SR], SR, SR)
+    with pytest.raises(CaptureError, match="re-amp clips"):
+        prepare_pair(di, reamp * 10, SR, SR)
 
 
 def test_short_training_captures_a_distortion_chain(tmp_path):

@@ -175,14 +175,26 @@ def _linear_gain(gain: float) -> dict:
             "weights": [gain], "sample_rate": 48000}
 
 
-@pytest.mark.parametrize(("size", "gain"), [(0.2, 0.5), (0.5, 0.5), (0.51, 2.0), (1.0, 2.0), (3.0, 2.0)])
+def _container(*submodels: tuple[float, float]) -> dict:
+    return {"version": "0.7.0", "architecture": "SlimmableContainer", "sample_rate": 48000,
+            "config": {"submodels": [{"max_value": v, "model": _linear_gain(g)} for v, g in submodels]}}
+
+
+# NAM's C++ core (ContainerModel::SetSlimmableSize): the first submodel with size < max_value, else
+# the last; the default is the last (full size)
+@pytest.mark.parametrize(("size", "gain"), [(0.0, 0.5), (0.49, 0.5), (0.5, 2.0), (0.99, 2.0), (1.0, 2.0), (3.0, 2.0)])
 def test_slimmable_container_picks_the_submodel_for_the_size(size, gain):
-    container = {"version": "0.7.0", "architecture": "SlimmableContainer", "sample_rate": 48000,
-                 "config": {"submodels": [{"max_value": 1.0, "model": _linear_gain(2.0)},
-                                          {"max_value": 0.5, "model": _linear_gain(0.5)}]}}
-    model = parse_nam(container)
+    model = parse_nam(_container((0.5, 0.5), (1.0, 2.0)))
     x = guitarish(1000)
     assert torch.allclose(build_network(model, size)(x), x * gain)
+    assert torch.allclose(build_network(model)(x), x * 2.0)
+
+
+@pytest.mark.parametrize(("subs", "words"), [(((1.0, 2.0), (0.5, 0.5)), "ascending"),
+                                              (((0.3, 1.0), (0.9, 2.0)), "at least 1.0")])
+def test_slimmable_container_rules(subs, words):
+    with pytest.raises(NamError, match=words):
+        parse_nam(_container(*subs))
 
 
 def test_corpus_slimmable_containers_run_every_submodel():

@@ -126,6 +126,9 @@ def prepare_pair(di: np.ndarray, reamp: np.ndarray, di_rate: float, reamp_rate: 
     if abs(len(di) - len(reamp)) > MAX_LENGTH_MISMATCH_S * di_rate:
         raise CaptureError(f"the DI lasts {len(di) / di_rate:.2f} s and the re-amp {len(reamp) / di_rate:.2f} s; "
                            "they must be the same recording (within 1 s)")
+    for label, signal in (("DI", di), ("re-amp", reamp)):
+        if len(signal) and float(np.max(np.abs(signal))) >= 1.0:
+            raise CaptureError(f"the {label} clips (it reaches 0 dBFS); record it a few dB quieter")
     if min(len(di), len(reamp)) < 5 * di_rate:
         raise CaptureError("at least 5 seconds of DI and re-amp are needed to train a capture")
     latency = find_latency(di, reamp, di_rate)

@@ -24,6 +24,7 @@ the weights.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -166,9 +167,15 @@ def parse_nam(data: Any, where: str = "capture", path: Path | None = None) -> Na
         for i, sub in enumerate(subs):
             if not isinstance(sub, dict) or "model" not in sub:
                 raise NamError(f"{where}: submodel {i + 1} has no 'model'")
+            if not isinstance(sub.get("max_value"), (int, float)):
+                raise NamError(f"{where}: submodel {i + 1} has no numeric 'max_value'")
             inner = parse_nam(sub["model"], f"{where} submodel {i + 1}", path)
-            model.submodels.append((float(sub.get("max_value", 1.0)), inner))
-        model.submodels.sort(key=lambda s: s[0])
+            model.submodels.append((float(sub["max_value"]), inner))
+        values = [v for v, _ in model.submodels]
+        if any(b <= a for a, b in itertools.pairwise(values)):
+            raise NamError(f"{where}: submodels must be sorted by ascending max_value (found {values})")
+        if values[-1] < 1.0:
+            raise NamError(f"{where}: the last submodel's max_value must be at least 1.0 (found {values[-1]})")
         return model
     weights = data.get("weights")
     if not isinstance(weights, list) or not all(isinstance(w, (int, float)) for w in weights):

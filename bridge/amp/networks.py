@@ -367,12 +367,13 @@ def expected_weight_count(model: NamModel) -> int:
 def build_network(model: NamModel, size: float = 1.0) -> Network:
     """The runnable network of a capture (for a SlimmableContainer, the submodel for ``size``).
 
-    ``size`` follows the C++ core: the first submodel whose ``max_value`` is at
-    least ``size``, else the largest.
+    ``size`` follows NAM's C++ core (``ContainerModel::SetSlimmableSize``): the
+    first submodel whose ``max_value`` is above ``size``, else the last (the
+    full-size model, which is also the default).
     """
     if model.architecture == "SlimmableContainer":
         for max_value, sub in model.submodels:
-            if size <= max_value:
+            if size < max_value:
                 return build_network(sub, size)
         return build_network(model.submodels[-1][1], size)
     with torch.no_grad():

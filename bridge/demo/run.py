@@ -55,9 +55,24 @@ def _transcribe_piano(ctx: DemoContext) -> str:
     return f"{notes} notes on a new 'Piano (MIDI)' track"
 
 
+def _amp(ctx: DemoContext) -> str:
+    """Render the guitar DI through a bundled capture as a new take."""
+    from bridge.amp.bundled import bundled_capture
+    from bridge.amp.nam_file import load_nam
+    from bridge.jobs.amp import render_items
+
+    model = load_nam(bundled_capture("reabridge Crunch"))
+    project = ctx.session.project
+    track = project.find_track("Gtr DI")
+    result = render_items(project, [(track, item) for item in track.items], model, "demo-amp")
+    ctx.session.apply(result.changes)
+    return f"Gtr DI through '{model.name}' -> {result.files[0].name} (new active take)"
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("tempo", _tempo_map),
     ("transcribe", _transcribe_piano),
+    ("amp", _amp),
 ]
 
 
@@ -76,10 +91,15 @@ def run_demo(fresh: bool = False, folder: Path = build.EXAMPLE_DIR) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / OUT_NAME
     shutil.copyfile(source, target)
-    # media paths in the copy are relative to the example folder: point REAPER there
-    media_link = out_dir / build.MEDIA_DIR
-    if not media_link.exists():
-        media_link.symlink_to(Path("..") / build.MEDIA_DIR, target_is_directory=True)
+    # the copy's media folder links to the example's files; new renders land beside the links
+    media = out_dir / build.MEDIA_DIR
+    if media.is_symlink():
+        media.unlink()
+    media.mkdir(exist_ok=True)
+    for source_file in sorted((folder / build.MEDIA_DIR).iterdir()):
+        link = media / source_file.name
+        if not link.exists():
+            link.symlink_to(Path("..") / ".." / build.MEDIA_DIR / source_file.name)
     session = RppFileSession(target)
     ctx = DemoContext(session, out_dir, console)
     console.print(f"[bold]reabridge demo[/bold] on {source}")
