@@ -70,3 +70,31 @@ def test_short_training_captures_a_distortion_chain(tmp_path):
         ours = net(torch.cat([torch.zeros(net.receptive_field - 1), x]))
         theirs = ref(x)
     assert torch.allclose(ours, theirs, atol=1e-5 * float(theirs.pow(2).mean().sqrt()))
+
+
+def test_cli_capture_from_project_items(tmp_path):
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from bridge.changes import AddAudioItem, AddTrack, ChangeSet
+    from bridge.changes.chunks import empty_project
+    from bridge.project import Project
+    from bridge.session import RppFileSession
+
+    di, reamp = chain_pair(latency=120)
+    sf.write(tmp_path / "di.wav", di, SR, subtype="FLOAT")
+    sf.write(tmp_path / "amp.wav", reamp, SR, subtype="FLOAT")
+    path = tmp_path / "song.RPP"
+    path.write_text(empty_project(SR, 120))
+    a, b = AddTrack("DI"), AddTrack("Amp")
+    RppFileSession(path).apply(ChangeSet("s", (a, b, AddAudioItem(a.guid, str(tmp_path / "di.wav"), 0, len(di) / SR),
+                                                 AddAudioItem(b.guid, str(tmp_path / "amp.wav"), 0, len(di) / SR))))
+    (_, di_item), (_, amp_item) = Project.load(path).items()
+    out = subprocess.run([sys.executable, "-m", "bridge", "amp", "capture", "--project", str(path), "--di-item",
+                          di_item.guid, "--reamp-item", amp_item.guid, "--size", "nano", "--epochs", "1",
+                          "-o", str(tmp_path / "new.nam")], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "latency 12" in out.stdout and "validation ESR" in out.stdout
+    assert load_nam(tmp_path / "new.nam").metadata["training"]["epochs"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 from rich.console import Console
@@ -53,6 +54,9 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``reabridge`` console script."""
+    # resampy 0.4.2 (pinned by basic-pitch) imports pkg_resources, which warns on every import;
+    # torch's introspection can trigger that import at any time. Nothing a user can act on.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     err = Console(stderr=True, highlight=False)
     try:
         app(args=argv, standalone_mode=True)
