@@ -45,6 +45,7 @@ class AudioInfo:
     channels: int
     frames: int
     format: str
+    subtype: str = ""
 
     @property
     def duration(self) -> float:
@@ -65,7 +66,7 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioError(f"audio file {p} does not exist")
     try:
         with sf.SoundFile(p) as f:
-            return AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format))
+            return AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format), str(f.subtype))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"{p.name} is not an audio file this program can read ({exc})") from None
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import amp_cmd, project_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import amp_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.errors import ReabridgeError
 
@@ -25,6 +25,7 @@ app.add_typer(project_cmd.app, name="project")
 app.add_typer(amp_cmd.app, name="amp")
 transcribe_cmd.register(app)
 tempo_cmd.register(app)
+master_cmd.register(app)
 
 
 @app.callback()

@@ -1,0 +1,66 @@
+"""The mastering job: items of a project (a rendered mix) mastered into new takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
+from bridge.audio.reader import AudioError
+from bridge.changes.ops import AddAudioTake, ChangeSet, Op
+from bridge.jobs.amp import _safe, media_folder, unique_path
+from bridge.master.engine import master
+from bridge.master.loudness import LoudnessError
+from bridge.master.output import write_master
+from bridge.master.presets import Preset
+from bridge.project.items import Item
+from bridge.project.project import Project
+from bridge.project.tracks import Track
+
+
+@dataclass
+class MasterJobResult:
+    """New master files, the ChangeSet adding them as takes, what was said and skipped."""
+
+    changes: ChangeSet
+    files: list[Path] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def master_items(project: Project, items: list[tuple[Track, Item]], preset: Preset, request_id: str,
+                 report: Path | None = None) -> MasterJobResult:
+    """Master what each item plays into a new active take named ``Master (<preset>)``."""
+    from bridge.master.report import write_report
+
+    folder = media_folder(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    ops: list[Op] = []
+    result = MasterJobResult(ChangeSet(request_id))
+    for track, item in items:
+        where = describe(track, item)
+        try:
+            plan = plan_item_audio(track, item)
+            channels = [np.concatenate(list(plan.blocks(ch))) for ch in range(plan.info.channels)]
+            audio = np.stack(channels, axis=1)
+            if plan.effective_rate != plan.info.sample_rate:
+                import soxr
+
+                audio = soxr.resample(audio, plan.effective_rate, plan.info.sample_rate, quality="VHQ")
+            mastered = master(audio, plan.info.sample_rate, preset)
+        except (NoAudioError, AudioError, LoudnessError) as exc:
+            result.skipped.append(f"{where}: {exc}" if isinstance(exc, LoudnessError) else str(exc))
+            continue
+        target = unique_path(folder, f"{_safe(Path(plan.path).stem)}-master-{_safe(preset.name)}")
+        write_master(mastered.audio, plan.info.sample_rate, target, plan.info)
+        if report is not None:
+            write_report(mastered, report / target.stem, str(plan.path), str(target))
+        result.files.append(target)
+        result.lines.append(f"{where}: {mastered.before.integrated:.2f} -> {mastered.after.integrated:.2f} LUFS, "
+                            f"{mastered.after.true_peak:.2f} dBTP -> {target.name}")
+        rate, keep = (plan.playrate, True) if plan.preserve_pitch else (1.0, True)
+        ops.append(AddAudioTake(item.guid, str(target), f"Master ({preset.name})", True, 0.0, rate, keep))
+    result.changes = ChangeSet(request_id, tuple(ops), f"Master {len(ops)} item(s) with {preset.name}")
+    return result

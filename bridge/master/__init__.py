@@ -1,0 +1,1 @@
+"""Mastering: loudness measurement, chains from presets, exact loudness targets."""
