@@ -198,3 +198,27 @@ def test_project_mode_adds_a_master_take(tmp_path):
     assert rendered.exists and rendered.path.parent == media
     final = measure_array(sf.read(rendered.path)[0], SR)
     assert abs(final.integrated + 14) <= 0.1 and final.true_peak <= -1.0
+
+
+def test_reference_matching_moves_the_tonal_balance_and_loudness():
+    from scipy.signal import butter, lfilter
+
+    from bridge.master.analysis import analyse
+
+    mix = demo_mix(2, level=0.3)
+    b, a = butter(2, 3000, "highpass", fs=SR)
+    bright = mix + 1.5 * lfilter(b, a, mix, axis=0)
+    reference = np.stack([bright[:, 0], np.roll(bright[:, 1], 300) * 0.8], axis=1) * 1.4
+    ref_lufs = measure_array(reference, SR).integrated
+    result = master(mix, SR, load_preset("streaming"), reference=reference)
+    assert abs(result.after.integrated - ref_lufs) <= 0.1
+    assert result.preset.lufs == pytest.approx(ref_lufs)
+    assert any("reference" in d for d in result.decisions)
+
+    def highs(x):
+        a = analyse(x, SR)
+        return a.band_deviation(4000, 16000)
+
+    assert abs(highs(result.audio) - highs(reference)) < abs(highs(mix) - highs(reference)) / 2
+    kept = master(mix, SR, load_preset("streaming"), reference=reference, keep_target=True)
+    assert abs(kept.after.integrated + 14) <= 0.1

@@ -28,6 +28,7 @@ def master(
     preset_file: Path | None = typer.Option(None, "--preset-file", help="Your own preset (TOML)."),
     target_lufs: float | None = typer.Option(None, "--target-lufs", help="Override the integrated loudness target."),
     ceiling: float | None = typer.Option(None, "--ceiling", help="Override the true-peak ceiling (dBTP)."),
+    reference: Path | None = typer.Option(None, "--reference", help="Match this track's tonal balance and loudness."),
     report: Path | None = typer.Option(None, "--report", help="Folder for master-report.json and .png."),
     fmt: str | None = typer.Option(None, "--format", help="16, 24 or 32f (default: as the mix; 16 is dithered)."),
     sample_rate: int | None = typer.Option(None, "--sample-rate", help="Output rate (default: as the mix)."),
@@ -61,16 +62,32 @@ def master(
     target = output or mix.with_name(f"{mix.stem}-master.wav")
     if target.resolve() == mix.resolve():
         raise ReabridgeError("the master would overwrite the mix; choose another -o")
-    result = run(audio, info.sample_rate, chosen, progress=lambda m: out.print(f"  {m}"))
+    ref_audio = _reference(reference, info.sample_rate) if reference is not None else None
+    result = run(audio, info.sample_rate, chosen, progress=lambda m: out.print(f"  {m}"), reference=ref_audio,
+                 keep_target=target_lufs is not None)
+    chosen = result.preset
     subtype, rate = write_master(result.audio, info.sample_rate, target, info, fmt, sample_rate)
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/yellow] {warning}")
-    out.print(f"{result.before.integrated:.2f} LUFS -> {result.after.integrated:.2f} LUFS (target {chosen.lufs:g}), "
+    out.print(f"{result.before.integrated:.2f} LUFS -> {result.after.integrated:.2f} LUFS (target {chosen.lufs:.2f}), "
               f"true peak {result.after.true_peak:.2f} dBTP (ceiling {chosen.true_peak:g}); wrote {target} "
               f"({subtype}, {rate} Hz)")
     if report is not None:
         json_path, png_path = write_report(result, report, str(mix), str(target))
         out.print(f"report: {json_path}, {png_path}")
+
+
+def _reference(path: Path, rate: int) -> np.ndarray:
+    """The reference track as ``(frames, channels)`` at the mix's rate."""
+    import soxr
+
+    from bridge.audio.reader import audio_info, iter_blocks
+
+    info = audio_info(path)
+    ref = np.concatenate(list(iter_blocks(path)))
+    if info.sample_rate != rate:
+        ref = soxr.resample(ref, info.sample_rate, rate, quality="VHQ")
+    return ref
 
 
 def _project_mode(path: Path, selected: bool, items: list[str] | None, preset, report: Path | None,

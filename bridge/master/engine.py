@@ -45,13 +45,18 @@ class MasterResult:
     preset: Preset
     spectrum_before: tuple[np.ndarray, np.ndarray] = field(repr=False)
     spectrum_after: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    spectrum_reference: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
-def _resolve(preset: Preset, analysis: an.Analysis) -> list[dict[str, Any]]:
+def _resolve(preset: Preset, analysis: an.Analysis, auto_eq: bool = True) -> list[dict[str, Any]]:
     chain = []
     for stage in preset.stages:
         params = dict(stage.params)
-        if params.get("gain_db") == AUTO:
+        if params.get("gain_db") == AUTO and not auto_eq:
+            params["gain_db"] = 0.0
+            analysis.decisions.append(f"{stage.type} at {params['cutoff_hz']:g} Hz: 0 dB, the reference match "
+                                      "sets the tonal balance instead")
+        elif params.get("gain_db") == AUTO:
             gain = an.auto_gain(analysis, stage.type, params["cutoff_hz"], params["max_gain_db"])
             params["gain_db"] = round(gain, 2)
         if params.get("threshold_db") == AUTO:
@@ -104,9 +109,15 @@ def check_input(audio: np.ndarray, rate: float, before: LoudnessReport) -> list[
     return warnings
 
 
-def master(audio: np.ndarray, rate: float, preset: Preset,
-           progress: Callable[[str], None] | None = None) -> MasterResult:
+def master(audio: np.ndarray, rate: float, preset: Preset, progress: Callable[[str], None] | None = None,
+           reference: np.ndarray | None = None, keep_target: bool = False) -> MasterResult:
     """Master ``(frames, channels)`` float audio with a preset.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray, optional
+        A reference track at the same rate: its tonal balance (mid and side) is
+        matched and, unless ``keep_target``, its integrated loudness becomes the target.
 
     Raises
     ------
@@ -119,7 +130,23 @@ def master(audio: np.ndarray, rate: float, preset: Preset,
     before = measure_array(x, rate)
     warnings = check_input(x, rate, before)
     analysis = an.analyse(x, rate)
-    chain = _resolve(preset, analysis)
+    ref_spectrum = None
+    if reference is not None:
+        from bridge.master.reference import analyse_reference, apply_reference
+
+        ref = np.asarray(reference, dtype=np.float64)
+        ref = ref if ref.ndim == 2 else ref[:, None]
+        ref_report = measure_array(ref, rate)
+        if not np.isfinite(ref_report.integrated) or ref_report.integrated < -70:
+            raise LoudnessError("the reference is silent; choose another reference track")
+        match = analyse_reference(x, ref, rate, ref_report.integrated)
+        x = apply_reference(x, match, rate)
+        analysis.decisions.append(match.describe())
+        ref_spectrum = match.reference_spectrum
+        if not keep_target:
+            preset = preset.with_targets(lufs=float(np.clip(ref_report.integrated, -40.0, -3.0)))
+            analysis.decisions.append(f"loudness target {preset.lufs:.2f} LUFS: the reference's integrated loudness")
+    chain = _resolve(preset, analysis, auto_eq=reference is None)
     limiter_cfg = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
     pre = _pre_limiter(x, rate, chain)
     pre_loudness = measure_array(pre, rate).integrated
@@ -165,4 +192,4 @@ def master(audio: np.ndarray, rate: float, preset: Preset,
     freqs_b, spec_b = analysis.freqs, analysis.spectrum_db
     after_analysis = an.analyse(y, rate)
     return MasterResult(y, rate, before, report, chain, analysis.decisions, warnings, gain, reduction, iterations,
-                        preset, (freqs_b, spec_b), (after_analysis.freqs, after_analysis.spectrum_db))
+                        preset, (freqs_b, spec_b), (after_analysis.freqs, after_analysis.spectrum_db), ref_spectrum)

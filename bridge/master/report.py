@@ -47,8 +47,7 @@ def _smooth(freqs: np.ndarray, spec_db: np.ndarray, fraction: float = 6.0) -> tu
     return centres, np.array(out)
 
 
-def write_report(result: MasterResult, folder: Path, source: str, output: str,
-                 reference: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Path, Path]:
+def write_report(result: MasterResult, folder: Path, source: str, output: str) -> tuple[Path, Path]:
     """Write ``master-report.json`` and ``master-report.png`` into ``folder``."""
     import matplotlib
 
@@ -63,20 +62,20 @@ def write_report(result: MasterResult, folder: Path, source: str, output: str,
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), dpi=110)
     fig.suptitle(f"Master with '{result.preset.name}': {result.before.integrated:.1f} -> "
                  f"{result.after.integrated:.1f} LUFS, true peak {result.after.true_peak:.1f} dBTP "
-                 f"(target {result.preset.lufs:g} LUFS / {result.preset.true_peak:g} dBTP)", fontsize=12)
+                 f"(target {result.preset.lufs:.1f} LUFS / {result.preset.true_peak:.1f} dBTP)", fontsize=12)
     for report, label, colour in ((result.before, "before", "#8c8c8c"), (result.after, "after", "#d1495b")):
         st = report.short_term
         t = 3.0 + np.arange(len(st)) * 0.1
         ax1.plot(t, np.where(st > -70, st, np.nan), label=f"{label} ({report.integrated:.1f} LUFS, "
                                                          f"LRA {report.lra:.1f} LU)", color=colour, lw=1.4)
-    ax1.axhline(result.preset.lufs, color="#2e4057", ls="--", lw=1, label=f"target {result.preset.lufs:g} LUFS")
+    ax1.axhline(result.preset.lufs, color="#2e4057", ls="--", lw=1, label=f"target {result.preset.lufs:.1f} LUFS")
     ax1.set_ylabel("short-term loudness (LUFS)")
     ax1.set_xlabel("time (s)")
     ax1.legend(loc="center right", fontsize=9, framealpha=0.9)
     ax1.grid(alpha=0.3)
     curves = [(result.spectrum_before, "before", "#8c8c8c"), (result.spectrum_after, "after", "#d1495b")]
-    if reference is not None:
-        curves.append((reference, "reference", "#00798c"))
+    if result.spectrum_reference is not None:
+        curves.append((result.spectrum_reference, "reference", "#00798c"))
     for (freqs, spec), label, colour in curves:
         f, s = _smooth(freqs, spec)
         ax2.semilogx(f, s - np.nanmax(s), label=label, color=colour, lw=1.4)
