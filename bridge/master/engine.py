@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from bridge.master import analysis as an
-from bridge.master.limiter import limit
+from bridge.master.limiter import gain_curve
 from bridge.master.loudness import LoudnessError, LoudnessReport, measure_array
 from bridge.master.presets import AUTO, Preset
+from bridge.master.truepeak import envelope
 
 TOLERANCE_LU = 0.05
+CEILING_MARGIN_DB = 0.2
 MAX_GAIN_DB = 36.0
 MIN_SECONDS = 0.4
 
@@ -65,30 +67,41 @@ def _resolve(preset: Preset, analysis: an.Analysis, auto_eq: bool = True) -> lis
     return chain
 
 
-def _pre_limiter(audio: np.ndarray, rate: float, chain: list[dict[str, Any]]) -> np.ndarray:
+def _plugin(stage: dict[str, Any]) -> Any:
     import pedalboard as pb
 
-    x = audio
-    for stage in chain:
+    kind = stage["type"]
+    if kind == "highpass":
+        return pb.HighpassFilter(cutoff_frequency_hz=stage["cutoff_hz"])
+    if kind == "low_shelf":
+        return pb.LowShelfFilter(cutoff_frequency_hz=stage["cutoff_hz"], gain_db=stage["gain_db"], q=stage["q"])
+    if kind == "high_shelf":
+        return pb.HighShelfFilter(cutoff_frequency_hz=stage["cutoff_hz"], gain_db=stage["gain_db"], q=stage["q"])
+    if kind == "peak":
+        return pb.PeakFilter(cutoff_frequency_hz=stage["cutoff_hz"], gain_db=stage["gain_db"], q=stage["q"])
+    return pb.Compressor(threshold_db=stage["threshold_db"], ratio=stage["ratio"], attack_ms=stage["attack_ms"],
+                         release_ms=stage["release_ms"])
+
+
+def _pre_limiter(audio: np.ndarray, rate: float, chain: list[dict[str, Any]]) -> np.ndarray:
+    """Everything before the limiter: runs of pedalboard plug-ins in one call each, saturation in NumPy."""
+    import pedalboard as pb
+
+    x = np.ascontiguousarray(audio.T, dtype=np.float32)  # pedalboard wants (channels, frames)
+    run: list[Any] = []
+    for stage in [*chain, {"type": "end"}]:
         kind = stage["type"]
-        if kind == "limiter":
+        if kind in ("saturation", "limiter", "end"):
+            if run:
+                x = pb.Pedalboard(run)(x, rate)
+                run = []
+            if kind == "saturation":
+                drive = np.float32(10 ** (stage["drive_db"] / 20))
+                mix = np.float32(stage["mix"])
+                x = (1 - mix) * x + mix * np.tanh(drive * x) / drive
             continue
-        if kind == "saturation":
-            drive = 10 ** (stage["drive_db"] / 20)
-            x = (1 - stage["mix"]) * x + stage["mix"] * np.tanh(drive * x) / drive
-            continue
-        plugin = {
-            "highpass": lambda s: pb.HighpassFilter(cutoff_frequency_hz=s["cutoff_hz"]),
-            "low_shelf": lambda s: pb.LowShelfFilter(cutoff_frequency_hz=s["cutoff_hz"], gain_db=s["gain_db"],
-                                                     q=s["q"]),
-            "high_shelf": lambda s: pb.HighShelfFilter(cutoff_frequency_hz=s["cutoff_hz"], gain_db=s["gain_db"],
-                                                       q=s["q"]),
-            "peak": lambda s: pb.PeakFilter(cutoff_frequency_hz=s["cutoff_hz"], gain_db=s["gain_db"], q=s["q"]),
-            "compressor": lambda s: pb.Compressor(threshold_db=s["threshold_db"], ratio=s["ratio"],
-                                                  attack_ms=s["attack_ms"], release_ms=s["release_ms"]),
-        }[kind](stage)
-        x = plugin(x.T.astype(np.float32), rate).T.astype(np.float64)
-    return x
+        run.append(_plugin(stage))
+    return x.T
 
 
 def check_input(audio: np.ndarray, rate: float, before: LoudnessReport) -> list[str]:
@@ -149,13 +162,20 @@ def master(audio: np.ndarray, rate: float, preset: Preset, progress: Callable[[s
     chain = _resolve(preset, analysis, auto_eq=reference is None)
     limiter_cfg = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
     pre = _pre_limiter(x, rate, chain)
-    pre_loudness = measure_array(pre, rate).integrated
-    ceiling = preset.true_peak - 0.05
+    del x
+    pre_loudness = measure_array(pre, rate, true_peak=False).integrated
+    pre_env = envelope(pre)  # the envelope of g * pre is g * pre_env: computed once
+    # aim 0.2 dB under the ceiling: true-peak meters differ by about that much (ffmpeg's reads higher than
+    # ours on limited masters), and the ceiling must hold on whichever meter a distributor uses
+    ceiling = preset.true_peak - CEILING_MARGIN_DB
 
     def render(gain_db: float, ceil_db: float) -> tuple[np.ndarray, LoudnessReport, float]:
-        y, reduction = limit(pre * 10 ** (gain_db / 20), rate, ceil_db, limiter_cfg["lookahead_ms"],
-                             limiter_cfg["release_ms"])
-        return y, measure_array(y, rate), reduction
+        g = 10 ** (gain_db / 20)
+        curve, reduction = gain_curve(pre_env * g, rate, ceil_db, limiter_cfg["lookahead_ms"],
+                                      limiter_cfg["release_ms"])
+        curve *= g
+        y = pre * curve[:, None]
+        return y, measure_array(y, rate, true_peak=False), reduction
 
     gain = preset.lufs - pre_loudness
     points: list[tuple[float, float]] = []
@@ -164,10 +184,12 @@ def master(audio: np.ndarray, rate: float, preset: Preset, progress: Callable[[s
     for iterations in range(1, 16):
         gain = float(np.clip(gain, -MAX_GAIN_DB, MAX_GAIN_DB))
         y, report, reduction = render(gain, ceiling)
-        if report.true_peak > preset.true_peak:
-            ceiling -= report.true_peak - preset.true_peak + 0.02
-            continue
         error = report.integrated - preset.lufs
+        if abs(error) <= TOLERANCE_LU:
+            report = measure_array(y, rate)  # now with the true peak, once
+            if report.true_peak > preset.true_peak:
+                ceiling -= report.true_peak - preset.true_peak + 0.02
+                continue
         if progress:
             progress(f"pass {iterations}: gain {gain:+.2f} dB -> {report.integrated:.2f} LUFS, "
                      f"{report.true_peak:.2f} dBTP")

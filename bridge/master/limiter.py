@@ -21,35 +21,24 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
 
-OVERSAMPLE = 4
-
-
-def true_peak_envelope(x: np.ndarray) -> np.ndarray:
-    """Per-sample true-peak estimate (max over channels of the oversampled magnitude)."""
-    up = np.abs(resample_poly(x, OVERSAMPLE, 1, axis=0))
-    n = len(x)
-    # sample i covers oversampled points 4i-2 .. 4i+1 (its neighbourhood on both sides)
-    padded = np.concatenate([np.zeros((2, up.shape[1])), up, np.zeros((OVERSAMPLE, up.shape[1]))])
-    blocks = padded[: OVERSAMPLE * n].reshape(n, OVERSAMPLE, up.shape[1])
-    env = blocks.max(axis=(1, 2))
-    return np.maximum(env, np.abs(x).max(axis=1))
+from bridge.master.truepeak import envelope
 
 
-def limit(x: np.ndarray, rate: float, ceiling_db: float, lookahead_ms: float = 5.0,
-          release_ms: float = 80.0) -> tuple[np.ndarray, float]:
-    """Limit ``(frames, channels)`` audio to a true-peak ceiling.
+def gain_curve(env: np.ndarray, rate: float, ceiling_db: float, lookahead_ms: float = 5.0,
+               release_ms: float = 80.0) -> tuple[np.ndarray, float]:
+    """The limiter's gain for each sample, from the input's true-peak envelope.
+
+    The envelope of ``g * x`` is ``g`` times that of ``x``, so a caller trying
+    several input gains computes the envelope once.
 
     Returns
     -------
-    y : numpy.ndarray
-        The limited audio, same shape and alignment.
+    gain : numpy.ndarray
+        Linear gain per sample (at most 1).
     max_reduction_db : float
-        The deepest gain reduction applied.
     """
     ceiling = 10 ** (ceiling_db / 20)
-    env = true_peak_envelope(x)
     with np.errstate(divide="ignore"):
         need = np.maximum(0.0, 20 * np.log10(np.maximum(env, 1e-12) / ceiling))
     look = max(1, int(round(lookahead_ms * rate / 1000)))
@@ -61,5 +50,14 @@ def limit(x: np.ndarray, rate: float, ceiling_db: float, lookahead_ms: float = 5
     rate_db = 10.0 / max(1.0, release_ms * rate / 1000)
     idx = np.arange(len(smooth))
     reduction = np.maximum.accumulate(smooth + rate_db * idx) - rate_db * idx
-    gain = 10 ** (-reduction / 20)
-    return x * gain[:, None], float(reduction.max()) if len(reduction) else 0.0
+    return 10 ** (-reduction / 20), float(reduction.max()) if len(reduction) else 0.0
+
+
+def limit(x: np.ndarray, rate: float, ceiling_db: float, lookahead_ms: float = 5.0,
+          release_ms: float = 80.0) -> tuple[np.ndarray, float]:
+    """Limit ``(frames, channels)`` audio to a true-peak ceiling (same shape and alignment).
+
+    Returns the limited audio and the deepest gain reduction (dB).
+    """
+    gain, reduction = gain_curve(envelope(x), rate, ceiling_db, lookahead_ms, release_ms)
+    return x * gain[:, None], reduction

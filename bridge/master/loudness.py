@@ -12,8 +12,8 @@ of audio is measured in constant memory:
   relative gate -10 LU (BS.1770-4);
 - loudness range: short-term values every 100 ms, absolute gate -70 LUFS,
   relative gate -20 LU, 10th to 95th percentile (EBU Tech 3342);
-- true peak: 4x oversampling (8x below 48 kHz) with a windowed-sinc
-  polyphase interpolator, blocks overlapped so no sample is missed.
+- true peak: 4x oversampling with BS.1770-4's kind of interpolator (see
+  :mod:`bridge.master.truepeak`), carried across blocks so no sample is missed.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import resample_poly, sosfilt
+from scipy.signal import sosfilt
 
 from bridge.errors import ReabridgeError
+from bridge.master.truepeak import TruePeakTracker
 
 ABSOLUTE_GATE = -70.0
 STEP_S = 0.1
@@ -107,7 +108,7 @@ class LoudnessMeter:
     channels : int
     """
 
-    def __init__(self, rate: float, channels: int) -> None:
+    def __init__(self, rate: float, channels: int, true_peak: bool = True) -> None:
         self.rate = rate
         self.channels = channels
         self._sos = _k_weighting(rate)
@@ -118,9 +119,7 @@ class LoudnessMeter:
         self._steps: list[float] = []  # weighted channel sum of mean squares per 100 ms step
         self._frames = 0
         self._sample_peak = 0.0
-        self._true_peak = 0.0
-        self._oversample = 4 if rate >= 48000 else 8
-        self._tp_tail = np.zeros((0, channels))
+        self._tracker = TruePeakTracker(channels) if true_peak else None
 
     def add(self, block: np.ndarray) -> None:
         """Measure the next block (``(frames,)`` or ``(frames, channels)``, float)."""
@@ -133,7 +132,8 @@ class LoudnessMeter:
             return
         self._frames += len(x)
         self._sample_peak = max(self._sample_peak, float(np.max(np.abs(x))))
-        self._add_true_peak(x)
+        if self._tracker is not None:
+            self._tracker.add(x)
         weighted = np.empty_like(x)
         for ch in range(self.channels):
             weighted[:, ch], self._zi[ch] = sosfilt(self._sos, x[:, ch], zi=self._zi[ch])
@@ -144,18 +144,6 @@ class LoudnessMeter:
             self._steps.extend((squares @ self._weights).tolist())
         self._carry = data[whole:]
 
-    def _add_true_peak(self, x: np.ndarray) -> None:
-        pad = 24
-        joined = np.concatenate([self._tp_tail, x]) if len(self._tp_tail) else x
-        up = resample_poly(joined, self._oversample, 1, axis=0)
-        # ignore the edges the interpolator cannot see past (they are measured in the next block)
-        lo = (len(self._tp_tail) - pad if len(self._tp_tail) else 0) * self._oversample
-        hi = max(lo, (len(joined) - pad) * self._oversample)
-        if hi > lo:
-            self._true_peak = max(self._true_peak, float(np.max(np.abs(up[lo:hi]))))
-        self._tp_tail = joined[-2 * pad:]
-        self._pending_tail_peak = float(np.max(np.abs(up[hi:]))) if len(up) > hi else 0.0
-
     def report(self) -> LoudnessReport:
         """All measurements so far."""
         steps = np.asarray(self._steps)
@@ -164,7 +152,7 @@ class LoudnessMeter:
         short_term_ms = _windows(steps, 30)
         short_term = _lufs(short_term_ms)
         lra = _loudness_range(short_term)
-        true_peak = max(self._true_peak, getattr(self, "_pending_tail_peak", 0.0), self._sample_peak)
+        true_peak = self._tracker.finish() if self._tracker is not None else self._sample_peak
         return LoudnessReport(integrated, lra, _db(self._sample_peak), _db(true_peak), short_term,
                               self._frames / self.rate)
 
@@ -216,7 +204,13 @@ def measure(blocks: Iterable[np.ndarray], rate: float, channels: int) -> Loudnes
     return meter.report()
 
 
-def measure_array(audio: np.ndarray, rate: float, block: int = 1 << 16) -> LoudnessReport:
-    """Measure audio held in memory (``(frames,)`` or ``(frames, channels)``)."""
+def measure_array(audio: np.ndarray, rate: float, block: int = 1 << 18, true_peak: bool = True) -> LoudnessReport:
+    """Measure audio held in memory (``(frames,)`` or ``(frames, channels)``).
+
+    ``true_peak=False`` skips the oversampling (the true peak then reads as the sample peak).
+    """
     x = audio if audio.ndim == 2 else audio[:, None]
-    return measure((x[i:i + block] for i in range(0, len(x), block)), rate, x.shape[1])
+    meter = LoudnessMeter(rate, x.shape[1], true_peak)
+    for i in range(0, len(x), block):
+        meter.add(x[i:i + block])
+    return meter.report()
