@@ -36,8 +36,20 @@ def _oversampled_max(col: np.ndarray) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(col, K)
     out = np.empty(len(windows))
     for i in range(0, len(windows), _CHUNK):
-        out[i:i + _CHUNK] = np.abs(windows[i:i + _CHUNK] @ _BANK).max(axis=1)
+        y = np.abs(windows[i:i + _CHUNK] @ _BANK)
+        # elementwise maxima of the four columns: much faster than a reduction over an axis of 4
+        np.maximum(np.maximum(y[:, 0], y[:, 1]), np.maximum(y[:, 2], y[:, 3]), out=out[i:i + _CHUNK])
     return out
+
+
+def _oversampled_peak(col: np.ndarray) -> float:
+    """The largest |value| of all four phases over ``col`` (no per-sample result needed)."""
+    windows = np.lib.stride_tricks.sliding_window_view(col, K)
+    peak = 0.0
+    for i in range(0, len(windows), _CHUNK):
+        y = windows[i:i + _CHUNK] @ _BANK
+        peak = max(peak, float(y.max()), float(-y.min()))
+    return peak
 
 
 def envelope(x: np.ndarray) -> np.ndarray:
@@ -68,7 +80,7 @@ class TruePeakTracker:
             return
         joined = np.concatenate([self._history, x])
         for ch in range(joined.shape[1]):
-            self.peak = max(self.peak, float(_oversampled_max(joined[:, ch]).max()))
+            self.peak = max(self.peak, _oversampled_peak(joined[:, ch]))
         self.peak = max(self.peak, float(np.abs(x).max()))
         self._history = joined[-K:]
 
