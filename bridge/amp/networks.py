@@ -16,7 +16,7 @@ samples: sample ``i`` of the output depends on inputs ``i .. i + rf - 1``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,5 +381,3 @@ def build_network(model: NamModel, size: float = 1.0) -> Network:
         net = _read(model, w)
     return net
 
-
-Processor = Callable[[torch.Tensor], torch.Tensor]

@@ -30,7 +30,6 @@ from bridge.master.truepeak import TruePeakTracker
 
 ABSOLUTE_GATE = -70.0
 STEP_S = 0.1
-_LN10_DB = 10.0 / math.log(10.0)
 
 
 class LoudnessError(ReabridgeError):
