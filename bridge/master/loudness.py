@@ -19,7 +19,6 @@ of audio is measured in constant memory:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,14 +192,6 @@ def _loudness_range(short_term: np.ndarray) -> float:
         return 0.0
     low, high = np.percentile(kept, [10, 95])
     return float(high - low)
-
-
-def measure(blocks: Iterable[np.ndarray], rate: float, channels: int) -> LoudnessReport:
-    """Measure audio arriving in blocks."""
-    meter = LoudnessMeter(rate, channels)
-    for block in blocks:
-        meter.add(block)
-    return meter.report()
 
 
 def measure_array(audio: np.ndarray, rate: float, block: int = 1 << 18, true_peak: bool = True) -> LoudnessReport:

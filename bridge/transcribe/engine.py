@@ -72,15 +72,6 @@ class Transcriber:
         notes = output_to_notes(output, params)
         return Transcription(notes, frames / sample_rate, params)
 
-    def transcribe_array(self, samples: np.ndarray, sample_rate: float, params: NoteParams | None = None,
-                         progress: Progress | None = None) -> Transcription:
-        """Transcribe audio held in memory: ``(n,)`` or ``(n, channels)``."""
-        x = np.asarray(samples, dtype=np.float32)
-        if x.ndim == 2:
-            x = x[:, 0].copy() if x.shape[1] == 1 else np.mean(x.T, axis=0)
-        blocks = (x[i:i + 1 << 17] for i in range(0, len(x), 1 << 17))
-        return self.transcribe_blocks(blocks, sample_rate, len(x), params, progress)
-
     def transcribe_file(self, path: str | os.PathLike[str], params: NoteParams | None = None,
                         progress: Progress | None = None, start: int = 0, frames: int | None = None) -> Transcription:
         """Transcribe an audio file (or ``frames`` samples of it from ``start``), streaming."""
