@@ -2,15 +2,12 @@
 
 For each audio item, exactly what the item plays is rendered through the
 capture into a new file in the project's recording folder (the source is never
-touched) and added to the item as a new active take named after the capture.
-Varispeed items are rendered as heard (faster and higher) and the take plays
-at rate 1; pitch-preserving items are rendered at source speed and the new
-take keeps their playrate, so REAPER stretches it the same way.
+touched) and added to the item as a new active take named after the capture
+(see :mod:`bridge.jobs.takes` for playrates).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,8 @@ from bridge.amp.render import AmpRenderer
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.audio.resample import resampled_length
-from bridge.changes.ops import AddAudioTake, ChangeSet, Op
+from bridge.changes.ops import ChangeSet, Op
+from bridge.jobs.takes import rendered_take, take_file
 from bridge.project.items import Item
 from bridge.project.project import Project
 from bridge.project.tracks import Track
@@ -35,30 +33,6 @@ class AmpJobResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def media_folder(project: Project) -> Path:
-    """Where new media goes: the project's primary recording folder, else the project folder."""
-    base = project.directory or Path.cwd()
-    records = project.record_paths
-    if records:
-        rec = Path(records[0].replace("\\", "/"))
-        return rec if rec.is_absolute() else base / rec
-    return base
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^\w.+-]+", " ", text).strip().replace(" ", "_") or "take"
-
-
-def unique_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
-    """``folder/stem.wav``, or ``stem-2.wav``... when taken."""
-    candidate = folder / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
-
-
 def render_items(project: Project, items: list[tuple[Track, Item]], model: NamModel, request_id: str,
                  renderer: AmpRenderer | None = None, input_gain_db: float = 0.0, normalize: bool = False,
                  progress: Callable[[str, int, int], None] | None = None) -> AmpJobResult:
@@ -68,8 +42,6 @@ def render_items(project: Project, items: list[tuple[Track, Item]], model: NamMo
     the files of the others are kept and listed in the result.
     """
     renderer = renderer or AmpRenderer(model)
-    folder = media_folder(project)
-    folder.mkdir(parents=True, exist_ok=True)
     ops: list[Op] = []
     result = AmpJobResult(ChangeSet(request_id))
     gain = 10 ** (input_gain_db / 20)
@@ -84,7 +56,7 @@ def render_items(project: Project, items: list[tuple[Track, Item]], model: NamMo
         frames = resampled_length(plan.frames, plan.effective_rate, out_rate)
         streams = [renderer.render_channel(plan.blocks(ch), plan.effective_rate, plan.frames, gain, out_rate)
                    for ch in range(plan.info.channels)]
-        target = unique_path(folder, f"{_safe(Path(plan.path).stem)}-{_safe(model.name)}")
+        target = take_file(project, plan, model.name)
         report = (lambda d, t, w=where: progress(w, d, t)) if progress else None
         try:
             renderer.write_streams(streams, target, out_rate, frames, input_gain_db, normalize, progress=report)
@@ -92,7 +64,6 @@ def render_items(project: Project, items: list[tuple[Track, Item]], model: NamMo
             result.skipped.append(f"{where}: rendering failed ({exc})")
             continue
         result.files.append(target)
-        rate, keep_pitch = (plan.playrate, True) if plan.preserve_pitch else (1.0, True)
-        ops.append(AddAudioTake(item.guid, str(target), model.name, True, 0.0, rate, keep_pitch))
+        ops.append(rendered_take(item, plan, target, model.name))
     result.changes = ChangeSet(request_id, tuple(ops), f"Render {len(ops)} item(s) through {model.name}")
     return result

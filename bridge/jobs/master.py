@@ -9,8 +9,8 @@ import numpy as np
 
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
-from bridge.changes.ops import AddAudioTake, ChangeSet, Op
-from bridge.jobs.amp import _safe, media_folder, unique_path
+from bridge.changes.ops import ChangeSet, Op
+from bridge.jobs.takes import rendered_take, take_file
 from bridge.master.engine import master
 from bridge.master.loudness import LoudnessError
 from bridge.master.output import write_master
@@ -35,8 +35,6 @@ def master_items(project: Project, items: list[tuple[Track, Item]], preset: Pres
     """Master what each item plays into a new active take named ``Master (<preset>)``."""
     from bridge.master.report import write_report
 
-    folder = media_folder(project)
-    folder.mkdir(parents=True, exist_ok=True)
     ops: list[Op] = []
     result = MasterJobResult(ChangeSet(request_id))
     for track, item in items:
@@ -53,14 +51,13 @@ def master_items(project: Project, items: list[tuple[Track, Item]], preset: Pres
         except (NoAudioError, AudioError, LoudnessError) as exc:
             result.skipped.append(f"{where}: {exc}" if isinstance(exc, LoudnessError) else str(exc))
             continue
-        target = unique_path(folder, f"{_safe(Path(plan.path).stem)}-master-{_safe(preset.name)}")
+        target = take_file(project, plan, f"master-{preset.name}")
         write_master(mastered.audio, plan.info.sample_rate, target, plan.info)
         if report is not None:
             write_report(mastered, report / target.stem, str(plan.path), str(target))
         result.files.append(target)
         result.lines.append(f"{where}: {mastered.before.integrated:.2f} -> {mastered.after.integrated:.2f} LUFS, "
                             f"{mastered.after.true_peak:.2f} dBTP -> {target.name}")
-        rate, keep = (plan.playrate, True) if plan.preserve_pitch else (1.0, True)
-        ops.append(AddAudioTake(item.guid, str(target), f"Master ({preset.name})", True, 0.0, rate, keep))
+        ops.append(rendered_take(item, plan, target, f"Master ({preset.name})"))
     result.changes = ChangeSet(request_id, tuple(ops), f"Master {len(ops)} item(s) with {preset.name}")
     return result

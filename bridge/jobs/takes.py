@@ -1,0 +1,56 @@
+"""New takes rendered from what an item plays: where the file goes and how the take is added.
+
+Shared by the jobs that render audio into a project (amp, master). Varispeed
+items are rendered as heard and the new take plays at rate 1; pitch-preserving
+items are rendered at source speed and the new take keeps their playrate, so
+REAPER stretches it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bridge.audio.item_audio import ItemAudio
+from bridge.changes.ops import AddAudioTake
+from bridge.project.items import Item
+from bridge.project.project import Project
+
+
+def media_folder(project: Project) -> Path:
+    """Where new media goes: the project's primary recording folder, else the project folder."""
+    base = project.directory or Path.cwd()
+    records = project.record_paths
+    if records:
+        rec = Path(records[0].replace("\\", "/"))
+        return rec if rec.is_absolute() else base / rec
+    return base
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of ``text``."""
+    return re.sub(r"[^\w.+-]+", " ", text).strip().replace(" ", "_") or "take"
+
+
+def unique_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
+    """``folder/stem.wav``, or ``stem-2.wav``... when taken."""
+    candidate = folder / f"{stem}{suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def take_file(project: Project, plan: ItemAudio, label: str) -> Path:
+    """A fresh file name for a take rendered from ``plan``'s source, in the media folder."""
+    folder = media_folder(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    return unique_path(folder, f"{safe_name(Path(plan.path).stem)}-{safe_name(label)}")
+
+
+def rendered_take(item: Item, plan: ItemAudio, file: Path, name: str) -> AddAudioTake:
+    """The operation adding ``file`` as the item's new active take, playing as the item did."""
+    playrate = plan.playrate if plan.preserve_pitch else 1.0
+    return AddAudioTake(item.guid, str(file), name, active=True, source_offset=0.0, playrate=playrate,
+                        preserve_pitch=True)
