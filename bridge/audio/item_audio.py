@@ -77,6 +77,15 @@ class ItemAudio:
         """Multiply times found in the samples at :attr:`effective_rate` by this for item time."""
         return 1.0 / self.playrate if self.preserve_pitch else 1.0
 
+    def samples(self, channel: int | None = None) -> np.ndarray:
+        """All of what the item plays in memory: the channels' mean, or one channel."""
+        blocks = list(self.blocks(channel))
+        return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+    def frames_by_channel(self) -> np.ndarray:
+        """All of what the item plays as ``(frames, channels)``."""
+        return np.stack([self.samples(ch) for ch in range(self.info.channels)], axis=1)
+
     def blocks(self, channel: int | None = None) -> Iterator[np.ndarray]:
         """The pieces as one stream of float32 blocks: the channels' mean, or one channel."""
         for piece in self.pieces:

@@ -121,3 +121,16 @@ def iter_blocks(path: str | os.PathLike[str], start: int = 0, frames: int | None
                     yield data
     except sf.LibsndfileError as exc:
         raise AudioError(f"reading {info.path.name} failed: {exc}") from None
+
+
+def read_audio(path: str | os.PathLike[str], mono: bool = False) -> tuple[np.ndarray, AudioInfo]:
+    """A whole file in memory: ``(frames, channels)`` float32 (``(frames,)`` with ``mono``), and its info.
+
+    For jobs that need all of it at once (tempo, capture training, mastering);
+    everything that can stream uses :func:`iter_blocks`.
+    """
+    info = audio_info(path)
+    blocks = list(iter_blocks(path, mono=mono))
+    if blocks:
+        return np.concatenate(blocks), info
+    return np.zeros((0,) if mono else (0, info.channels), dtype=np.float32), info

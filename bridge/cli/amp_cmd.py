@@ -147,7 +147,6 @@ def capture(
     Example: [bold]reabridge amp capture --di di.wav --reamp amp.wav --size nano --epochs 20 -o my-amp.nam[/bold]
     or [bold]reabridge amp capture --project song.RPP --di-item {GUID} --reamp-item {GUID} -o amp.nam[/bold]
     """
-    import numpy as np
 
     from bridge.amp.capture import train_capture
 
@@ -166,13 +165,13 @@ def capture(
             except KeyError as exc:
                 raise ReabridgeError(str(exc.args[0])) from None
             plan = plan_item_audio(track, item)
-            signals.append((np.concatenate(list(plan.blocks())), plan.effective_rate))
+            signals.append((plan.samples(), plan.effective_rate))
     else:
         if di is None or reamp is None:
             raise ReabridgeError("give --di and --reamp files, or --project with --di-item and --reamp-item")
-        from bridge.audio.reader import audio_info, iter_blocks
+        from bridge.audio.reader import read_audio
 
-        signals = [(np.concatenate(list(iter_blocks(p, mono=True))), audio_info(p).sample_rate) for p in (di, reamp)]
+        signals = [(audio, info.sample_rate) for audio, info in (read_audio(p, mono=True) for p in (di, reamp))]
     (x, x_rate), (y, y_rate) = signals
     if x_rate != y_rate:
         raise ReabridgeError(f"the DI is at {x_rate:g} Hz but the re-amp at {y_rate:g} Hz; use the same rate")

@@ -41,7 +41,7 @@ def master(
     Example: [bold]reabridge master mix.wav -o master.wav --preset streaming --report report/[/bold]
     or [bold]reabridge master --project song.RPP --selected --preset apple[/bold]
     """
-    from bridge.audio.reader import audio_info, iter_blocks
+    from bridge.audio.reader import read_audio
     from bridge.master.engine import master as run
     from bridge.master.output import SUBTYPES, write_master
     from bridge.master.report import write_report
@@ -57,8 +57,7 @@ def master(
         return
     if mix is None:
         raise ReabridgeError("give a mix to master, or --project SONG.RPP")
-    info = audio_info(mix)
-    audio = np.concatenate(list(iter_blocks(mix))) if info.frames else np.zeros((0, info.channels), np.float32)
+    audio, info = read_audio(mix)
     target = output or mix.with_name(f"{mix.stem}-master.wav")
     if target.resolve() == mix.resolve():
         raise ReabridgeError("the master would overwrite the mix; choose another -o")
@@ -81,10 +80,9 @@ def _reference(path: Path, rate: int) -> np.ndarray:
     """The reference track as ``(frames, channels)`` at the mix's rate."""
     import soxr
 
-    from bridge.audio.reader import audio_info, iter_blocks
+    from bridge.audio.reader import read_audio
 
-    info = audio_info(path)
-    ref = np.concatenate(list(iter_blocks(path)))
+    ref, info = read_audio(path)
     if info.sample_rate != rate:
         ref = soxr.resample(ref, info.sample_rate, rate, quality="VHQ")
     return ref

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 
-from bridge.audio.reader import audio_info, iter_blocks
+from bridge.audio.reader import read_audio
 from bridge.cli.common import request_id
 from bridge.errors import ReabridgeError
 from bridge.session.rpp_file import RppFileSession
@@ -52,8 +51,7 @@ def tempo(
         return
     if audio is None:
         raise ReabridgeError("give an audio file, or --project SONG.RPP --item GUID")
-    info = audio_info(audio)
-    samples = np.concatenate(list(iter_blocks(audio, mono=True))) if info.frames else np.zeros(0, np.float32)
+    samples, info = read_audio(audio, mono=True)
     result = TempoDetector().detect(samples, info.sample_rate)
     _print(result, as_json, out)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.changes.ops import ChangeSet, Op
@@ -41,8 +39,7 @@ def master_items(project: Project, items: list[tuple[Track, Item]], preset: Pres
         where = describe(track, item)
         try:
             plan = plan_item_audio(track, item)
-            channels = [np.concatenate(list(plan.blocks(ch))) for ch in range(plan.info.channels)]
-            audio = np.stack(channels, axis=1)
+            audio = plan.frames_by_channel()
             if plan.effective_rate != plan.info.sample_rate:
                 import soxr
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from bridge.audio.item_audio import plan_item_audio
 from bridge.changes.ops import ChangeSet, Op, SetTempo
 from bridge.project.project import Project
@@ -35,8 +33,7 @@ def detect_item_tempo(project: Project, item_guid: str, request_id: str, apply_m
     """
     track, item = project.find_item(item_guid)
     plan = plan_item_audio(track, item)
-    samples = np.concatenate(list(plan.blocks())) if plan.frames else np.zeros(0, np.float32)
-    result = (detector or TempoDetector()).detect(samples, plan.effective_rate)
+    result = (detector or TempoDetector()).detect(plan.samples(), plan.effective_rate)
     scale = plan.time_scale
     beats = [item.position + b * scale for b in result.beats if b * scale <= item.length]
     bpm = result.bpm / scale
