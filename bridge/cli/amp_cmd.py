@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bridge.cli.common import progress_bar, request_id, select_items
+from bridge.cli.common import apply_job, progress_bar, project_mode, request_id, select_items
 from bridge.errors import ReabridgeError
 
 app = typer.Typer(help="Render audio through Neural Amp Modeler captures (.nam), and create captures.",
@@ -84,13 +84,9 @@ def render(
         out.print(f"[yellow]note:[/yellow] {model.name} does not record its input level; --input-level ignored")
     gain_db = gain + calibration
     renderer = AmpRenderer(nam, size)
-    if project is not None:
-        if audio is not None:
-            raise ReabridgeError("give either an audio file or --project, not both")
+    if project_mode(audio, project, "a DI audio file"):
         _project_mode(project, selected, item, track, nam, renderer, gain_db, normalize, out)
         return
-    if audio is None:
-        raise ReabridgeError("give a DI audio file, or --project SONG.RPP")
     target = output or audio.with_name(f"{audio.stem}-{model.stem}.wav")
     if target.resolve() == audio.resolve():
         raise ReabridgeError("the output would overwrite the DI; choose another -o")
@@ -122,12 +118,8 @@ def _project_mode(path: Path, selected: bool, items: list[str] | None, tracks: l
                               report)
     for f in result.files:
         out.print(f"rendered {f}")
-    for reason in result.skipped:
-        out.print(f"[yellow]skipped[/yellow] {reason}")
-    if not result.files:
-        raise ReabridgeError("no item could be rendered; nothing was changed")
-    session.apply(result.changes)
-    out.print(f"added {len(result.files)} take(s) named '{nam.name}' to {path} (previous version: {path.name}-bak)")
+    apply_job(session, result.changes, len(result.files), result.skipped, out, "rendered",
+              f"added {len(result.files)} take(s) named '{nam.name}'")
 
 
 @app.command("capture")

@@ -6,9 +6,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from bridge.changes.ops import ChangeSet
 from bridge.errors import ReabridgeError
 from bridge.project.items import Item
 from bridge.project.project import Project
@@ -73,3 +76,23 @@ def progress_bar(transient: bool = True) -> Iterator[Progress]:
                    transient=transient)
     with bar:
         yield bar
+
+
+def project_mode(file: object | None, project: object | None, what: str) -> bool:
+    """True for project mode; one clear error when both or neither of the inputs are given."""
+    if project is not None and file is not None:
+        raise ReabridgeError(f"give either {what} or --project, not both")
+    if project is None and file is None:
+        raise ReabridgeError(f"give {what}, or --project SONG.RPP")
+    return project is not None
+
+
+def apply_job(session: Any, changes: ChangeSet, produced: int, skipped: list[str], out: Console,
+              verb: str, summary: str) -> None:
+    """Report skipped items, refuse an empty result, apply the ChangeSet and say what changed."""
+    for reason in skipped:
+        out.print(f"[yellow]skipped[/yellow] {reason}")
+    if not produced:
+        raise ReabridgeError(f"no item could be {verb}; nothing was changed")
+    session.apply(changes)
+    out.print(f"{summary} to {session.path} (previous version: {session.path.name}-bak)")

@@ -8,7 +8,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from bridge.cli.common import request_id, select_items
+from bridge.cli.common import apply_job, project_mode, request_id, select_items
 from bridge.errors import ReabridgeError
 
 
@@ -50,13 +50,9 @@ def master(
         raise ReabridgeError(f"--format must be one of {', '.join(SUBTYPES)}, not {fmt!r}")
     chosen = _preset(preset, preset_file, target_lufs, ceiling)
     out = Console(highlight=False)
-    if project is not None:
-        if mix is not None:
-            raise ReabridgeError("give either a mix file or --project, not both")
+    if project_mode(mix, project, "a mix to master"):
         _project_mode(project, selected, item, chosen, report, out)
         return
-    if mix is None:
-        raise ReabridgeError("give a mix to master, or --project SONG.RPP")
     audio, info = read_audio(mix)
     target = output or mix.with_name(f"{mix.stem}-master.wav")
     if target.resolve() == mix.resolve():
@@ -98,13 +94,8 @@ def _project_mode(path: Path, selected: bool, items: list[str] | None, preset, r
     result = master_items(session.project, chosen, preset, request_id("master"), report)
     for line in result.lines:
         out.print(line)
-    for reason in result.skipped:
-        out.print(f"[yellow]skipped[/yellow] {reason}")
-    if not result.files:
-        raise ReabridgeError("no item could be mastered; nothing was changed")
-    session.apply(result.changes)
-    out.print(f"added {len(result.files)} take(s) 'Master ({preset.name})' to {path} (previous version: "
-              f"{path.name}-bak)")
+    apply_job(session, result.changes, len(result.files), result.skipped, out, "mastered",
+              f"added {len(result.files)} take(s) 'Master ({preset.name})'")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bridge.cli.common import progress_bar, request_id, select_items
+from bridge.cli.common import apply_job, progress_bar, project_mode, request_id, select_items
 from bridge.errors import ReabridgeError
 from bridge.session.rpp_file import RppFileSession
 from bridge.transcribe.notes import NoteParams
@@ -38,13 +38,9 @@ def transcribe(
     params = NoteParams(onset_threshold, frame_threshold, minimum_note_length, minimum_frequency,
                         maximum_frequency, multiple_pitch_bends, melodia_trick, midi_tempo)
     out = Console(highlight=False)
-    if project is not None:
-        if audio is not None:
-            raise ReabridgeError("give either an audio file or --project, not both")
+    if project_mode(audio, project, "an audio file to transcribe"):
         _project_mode(project, selected, item, track, params, out)
         return
-    if audio is None:
-        raise ReabridgeError("give an audio file to transcribe, or --project SONG.RPP")
     from bridge.transcribe.engine import Transcriber
     from bridge.transcribe.midi_out import write_midi_file
 
@@ -73,13 +69,9 @@ def _project_mode(path: Path, selected: bool, items: list[str] | None, tracks: l
         result = transcribe_items(chosen, request_id("transcribe"), params, progress=report)
     for where, count in result.done:
         out.print(f"{where}: {count} notes")
-    for reason in result.skipped:
-        out.print(f"[yellow]skipped[/yellow] {reason}")
-    if not result.done:
-        raise ReabridgeError("no item could be transcribed; nothing was changed")
-    session.apply(result.changes)
     added = sum(1 for op in result.changes.ops if op.kind == "add_track")
-    out.print(f"added {added} MIDI track(s) to {path} (previous version: {path.name}-bak)")
+    apply_job(session, result.changes, len(result.done), result.skipped, out, "transcribed",
+              f"added {added} MIDI track(s)")
 
 
 def register(app: typer.Typer) -> None:
