@@ -88,3 +88,11 @@ class TruePeakTracker:
         """Flush the interpolator's tail; the true peak as a linear magnitude."""
         self.add(np.zeros_like(self._history))
         return self.peak
+
+
+def true_peak(x: np.ndarray, block: int = 1 << 18) -> float:
+    """True peak of ``(frames, channels)`` audio held in memory, as a linear magnitude."""
+    tracker = TruePeakTracker(x.shape[1])
+    for i in range(0, len(x), block):
+        tracker.add(x[i:i + block])
+    return tracker.finish()
