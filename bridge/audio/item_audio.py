@@ -87,23 +87,30 @@ class ItemAudio:
         return np.stack([self.samples(ch) for ch in range(self.info.channels)], axis=1)
 
     def blocks(self, channel: int | None = None) -> Iterator[np.ndarray]:
-        """The pieces as one stream of float32 blocks: the channels' mean, or one channel."""
+        """The pieces as one stream of 1-D float32 blocks: the channels' mean, or one channel."""
+        for block in self._stream(mono=channel is None):
+            yield block if channel is None else block[:, channel].copy()
+
+    def frame_blocks(self) -> Iterator[np.ndarray]:
+        """The pieces as one stream of ``(n, channels)`` float32 blocks."""
+        yield from self._stream(mono=False)
+
+    def _stream(self, mono: bool) -> Iterator[np.ndarray]:
+        shape = () if mono else (self.info.channels,)
         for piece in self.pieces:
             if piece.start is None:
                 left = piece.frames
                 while left > 0:
                     n = min(left, 1 << 17)
-                    yield np.zeros(n, dtype=np.float32)
+                    yield np.zeros((n, *shape), dtype=np.float32)
                     left -= n
             else:
                 got = 0
-                for block in iter_blocks(self.path, piece.start, piece.frames, mono=channel is None):
-                    if channel is not None:
-                        block = block[:, channel].copy()
+                for block in iter_blocks(self.path, piece.start, piece.frames, mono=mono):
                     got += len(block)
                     yield block
                 if got < piece.frames:
-                    yield np.zeros(piece.frames - got, dtype=np.float32)
+                    yield np.zeros((piece.frames - got, *shape), dtype=np.float32)
 
 
 def describe(track: Track, item: Item) -> str:

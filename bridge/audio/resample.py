@@ -23,12 +23,12 @@ def resampled_length(frames: int, in_rate: float, out_rate: float) -> int:
 
 def resample_stream(blocks: Iterable[np.ndarray], in_rate: float, out_rate: float, frames: int,
                     quality: str = "HQ") -> Iterator[np.ndarray]:
-    """Resample 1-D float32 blocks totalling ``frames`` samples.
+    """Resample float32 blocks totalling ``frames`` samples.
 
     Parameters
     ----------
     blocks : iterable of numpy.ndarray
-        Mono input, in order.
+        In order: 1-D (mono) or all ``(n, channels)`` with the same channel count.
     in_rate, out_rate : float
         Sample rates.
     frames : int
@@ -45,20 +45,27 @@ def resample_stream(blocks: Iterable[np.ndarray], in_rate: float, out_rate: floa
         yield from blocks
         return
     want = resampled_length(frames, in_rate, out_rate)
-    stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality=quality)
+    stream: soxr.ResampleStream | None = None
     produced = 0
     pending: np.ndarray | None = None
     for block in blocks:
+        if stream is None:
+            channels = 1 if block.ndim == 1 else block.shape[1]
+            stream = soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=quality)
         if pending is not None:
             out = stream.resample_chunk(pending, last=False)
             produced += len(out)
             yield out
         pending = np.ascontiguousarray(block, dtype=np.float32)
-    tail = stream.resample_chunk(pending if pending is not None else np.zeros(0, np.float32), last=True)
+    if stream is None or pending is None:
+        if want:
+            yield np.zeros(want, dtype=np.float32)
+        return
+    tail = stream.resample_chunk(pending, last=True)
     if produced + len(tail) > want:
         tail = tail[: max(0, want - produced)]
     produced += len(tail)
     if len(tail):
         yield tail
     if produced < want:
-        yield np.zeros(want - produced, dtype=np.float32)
+        yield np.zeros((want - produced, *pending.shape[1:]), dtype=np.float32)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 
-from bridge.cli.common import apply_job, project_mode, request_id, select_items
+from bridge.audio.reader import audio_info
+from bridge.cli.common import apply_job, progress_bar, project_mode, request_id, select_items
 from bridge.errors import ReabridgeError
 
 
@@ -41,9 +41,9 @@ def master(
     Example: [bold]reabridge master mix.wav -o master.wav --preset streaming --report report/[/bold]
     or [bold]reabridge master --project song.RPP --selected --preset apple[/bold]
     """
-    from bridge.audio.reader import read_audio
-    from bridge.master.engine import master as run
-    from bridge.master.output import SUBTYPES, write_master
+    from bridge.audio.source import AudioSource
+    from bridge.master.engine import master_source
+    from bridge.master.output import SUBTYPES, FileSink, choose_subtype
     from bridge.master.report import write_report
 
     if fmt is not None and fmt not in SUBTYPES:
@@ -53,35 +53,37 @@ def master(
     if project_mode(mix, project, "a mix to master"):
         _project_mode(project, selected, item, chosen, report, out)
         return
-    audio, info = read_audio(mix)
+    source = AudioSource.from_file(mix)
     target = output or mix.with_name(f"{mix.stem}-master.wav")
     if target.resolve() == mix.resolve():
         raise ReabridgeError("the master would overwrite the mix; choose another -o")
-    ref_audio = _reference(reference, info.sample_rate) if reference is not None else None
-    result = run(audio, info.sample_rate, chosen, progress=lambda m: out.print(f"  {m}"), reference=ref_audio,
-                 keep_target=target_lufs is not None)
+    ref = AudioSource.from_file(reference, source.rate) if reference is not None else None
+    sink = FileSink(target, source.rate, source.channels, choose_subtype(audio_info(mix).subtype, fmt), sample_rate)
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("measuring", total=1.0)
+
+            def show(stage: str, fraction: float) -> None:
+                if stage.startswith("pass"):
+                    bar.console.print(f"  {stage}")
+                else:
+                    bar.update(task, description=stage, completed=fraction)
+
+            result = master_source(source, chosen, sink, show, ref, keep_target=target_lufs is not None,
+                                   scratch=target.parent)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
     chosen = result.preset
-    subtype, rate = write_master(result.audio, info.sample_rate, target, info, fmt, sample_rate)
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/yellow] {warning}")
     out.print(f"{result.before.integrated:.2f} LUFS -> {result.after.integrated:.2f} LUFS (target {chosen.lufs:.2f}), "
               f"true peak {result.after.true_peak:.2f} dBTP (ceiling {chosen.true_peak:g}); wrote {target} "
-              f"({subtype}, {rate} Hz)")
+              f"({sink.subtype}, {sink.rate} Hz)")
     if report is not None:
         json_path, png_path = write_report(result, report, str(mix), str(target))
         out.print(f"report: {json_path}, {png_path}")
-
-
-def _reference(path: Path, rate: int) -> np.ndarray:
-    """The reference track as ``(frames, channels)`` at the mix's rate."""
-    import soxr
-
-    from bridge.audio.reader import read_audio
-
-    ref, info = read_audio(path)
-    if info.sample_rate != rate:
-        ref = soxr.resample(ref, info.sample_rate, rate, quality="VHQ")
-    return ref
 
 
 def _project_mode(path: Path, selected: bool, items: list[str] | None, preset, report: Path | None,

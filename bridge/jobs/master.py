@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
+from bridge.audio.source import AudioSource
 from bridge.changes.ops import ChangeSet, Op
 from bridge.jobs.takes import rendered_take, take_file
-from bridge.master.engine import master
+from bridge.master.engine import master_source
 from bridge.master.loudness import LoudnessError
-from bridge.master.output import write_master
+from bridge.master.output import FileSink, choose_subtype
 from bridge.master.presets import Preset
 from bridge.project.items import Item
 from bridge.project.project import Project
@@ -39,17 +40,17 @@ def master_items(project: Project, items: list[tuple[Track, Item]], preset: Pres
         where = describe(track, item)
         try:
             plan = plan_item_audio(track, item)
-            audio = plan.frames_by_channel()
-            if plan.effective_rate != plan.info.sample_rate:
-                import soxr
-
-                audio = soxr.resample(audio, plan.effective_rate, plan.info.sample_rate, quality="VHQ")
-            mastered = master(audio, plan.info.sample_rate, preset)
+            target = take_file(project, plan, f"master-{preset.name}")
+            sink = FileSink(target, plan.info.sample_rate, plan.info.channels, choose_subtype(plan.info.subtype, None))
+            try:
+                mastered = master_source(AudioSource.from_item(plan), preset, sink, scratch=target.parent)
+                sink.commit()
+            except BaseException:
+                sink.abort()
+                raise
         except (NoAudioError, AudioError, LoudnessError) as exc:
             result.skipped.append(f"{where}: {exc}" if isinstance(exc, LoudnessError) else str(exc))
             continue
-        target = take_file(project, plan, f"master-{preset.name}")
-        write_master(mastered.audio, plan.info.sample_rate, target, plan.info)
         if report is not None:
             write_report(mastered, report / target.stem, str(plan.path), str(target))
         result.files.append(target)

@@ -11,10 +11,14 @@ their peaks and dense mixes are barely touched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import welch
+
+from bridge.audio.source import AudioSource
+from bridge.master.dsp import Welch, segment_length
+from bridge.master.loudness import LoudnessMeter, LoudnessReport
 
 REFERENCE_BAND = (250.0, 2000.0)
 TARGET_TILT_DB_PER_OCTAVE = -1.0  # relative to 1 kHz, per octave
@@ -53,16 +57,65 @@ def _target_level(low: float, high: float) -> float:
     return float(TARGET_TILT_DB_PER_OCTAVE * np.log2(centre / ref_centre))
 
 
+@dataclass
+class Survey:
+    """One pass over a mix or reference: loudness, levels, clipping, mid and side spectra."""
+
+    loudness: LoudnessReport
+    analysis: Analysis
+    side_spectrum: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    clipped_runs: int = 0
+    first_clip_s: float = 0.0
+
+
+def _clip_runs(flags: np.ndarray) -> np.ndarray:
+    """Indices ``i`` where ``flags[i - 2 : i + 1]`` are all set."""
+    return np.flatnonzero(flags[:-2] & flags[1:-1] & flags[2:]) + 2
+
+
+def survey(source: AudioSource, progress: Callable[[float], None] | None = None,
+           nperseg: int | None = None, true_peak: bool = True, side: bool = False) -> Survey:
+    """Measure a stream once: BS.1770 loudness (with true peak), RMS and peak, clipped runs, Welch spectra.
+
+    The side channel's spectrum (``side``) is only needed to match a reference.
+    """
+    meter = LoudnessMeter(source.rate, source.channels, true_peak)
+    nperseg = nperseg or segment_length(source.frames)
+    mid, side_welch = Welch(source.rate, nperseg), Welch(source.rate, nperseg)
+    square_sum, peak, frames = 0.0, 0.0, 0
+    runs, first_clip = 0, -1
+    tail = np.zeros(0, dtype=bool)
+    for block in source.blocks():
+        x = np.asarray(block, dtype=np.float64).reshape(len(block), -1)
+        meter.add(x)
+        mid.add(x.mean(axis=1))
+        if side and x.shape[1] > 1:
+            side_welch.add((x[:, 0] - x[:, 1]) / 2)
+        square_sum += float(np.einsum("ij,ij->", x, x))
+        level = np.abs(x[:, 0])
+        for ch in range(1, x.shape[1]):
+            np.maximum(level, np.abs(x[:, ch]), out=level)
+        peak = max(peak, float(level.max())) if len(x) else peak
+        flags = np.concatenate([tail, level >= 0.999])
+        found = _clip_runs(flags)
+        if len(found) and first_clip < 0:
+            first_clip = frames - len(tail) + int(found[0])
+        runs += len(found)
+        tail = flags[-2:]
+        frames += len(x)
+        if progress:
+            progress(frames / max(1, source.frames))
+    rms = float(np.sqrt(square_sum / max(1, frames * source.channels)))
+    freqs, psd = mid.result()
+    analysis = Analysis(20 * np.log10(max(rms, 1e-12)), 20 * np.log10(max(peak, 1e-12)), 0.0, freqs,
+                        10 * np.log10(psd + 1e-20))
+    analysis.crest_db = analysis.peak_db - analysis.rms_db
+    return Survey(meter.report(), analysis, side_welch.result(), runs, max(0, first_clip) / source.rate)
+
+
 def analyse(audio: np.ndarray, rate: float) -> Analysis:
-    """Spectrum (mid channel, Welch) and level statistics of ``(frames, channels)`` audio."""
-    mid = audio.mean(axis=1)
-    freqs, psd = welch(mid, fs=rate, nperseg=8192 if len(mid) >= 8192 else max(256, len(mid)))
-    spec_db = 10 * np.log10(psd + 1e-20)
-    rms = float(np.sqrt(np.mean(audio ** 2)))
-    peak = float(np.max(np.abs(audio)))
-    rms_db = 20 * np.log10(max(rms, 1e-12))
-    peak_db = 20 * np.log10(max(peak, 1e-12))
-    return Analysis(rms_db, peak_db, peak_db - rms_db, freqs, spec_db)
+    """Spectrum (mid channel, Welch) and level statistics of ``(frames, channels)`` audio in memory."""
+    return survey(AudioSource.from_array(audio, rate)).analysis
 
 
 EQ_BANDS = {"low_shelf": lambda fc: (20.0, fc * 1.5), "high_shelf": lambda fc: (fc / 1.5, 20000.0),

@@ -1,40 +1,68 @@
-"""Mastering a mix to a preset: analysis, the chain, and an exact loudness target.
+"""Mastering a mix to a preset: analysis, the chain, and an exact loudness target, streamed.
 
-The chain before the limiter is built from pedalboard plug-ins (filters,
-compressor) plus a tanh saturation blended with the dry signal. Then the
-input gain into the limiter is searched (secant steps on the measured
-integrated loudness of the limited result) until the master is within 0.05 LU
-of the target; the limiter's ceiling is lowered by any true-peak overshoot the
-meter finds. The final file is measured again: integrated loudness within
-+/-0.1 LU and true peak at or below the ceiling, or an error says why not.
+Three passes over the audio, each one block at a time, so an hour-long mix
+needs no more memory than a short one (apart from a few megabytes of bins):
+
+1. **survey** the mix (and the reference): loudness, levels, spectra. These
+   set the preset's ``"auto"`` parameters and the reference-matching filters.
+2. **chain**: the reference filter, pedalboard plug-ins (filters, compressor)
+   with their state carried across blocks, and a tanh saturation blended with
+   the dry signal. The result is spilled to a temporary file, and two things
+   are kept per bin of ~1 ms: its K-weighted energy and its true peak.
+3. **render**: the gain into the limiter is solved on the bins (the limiter's
+   gain curve and the loudness it gives are computed from them in
+   milliseconds), then the spilled audio is limited, converted to the output
+   format and measured exactly as written. If the written master misses the
+   target by more than 0.05 LU, or its true peak is above the ceiling, the
+   estimate is corrected by what was measured and pass 3 runs again.
+
+The final file's integrated loudness is within +/-0.1 LU of the target and
+its true peak at or below the ceiling, or an error says why not.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bridge.audio.source import BLOCK_FRAMES, AudioSource
 from bridge.master import analysis as an
-from bridge.master.limiter import gain_curve
-from bridge.master.loudness import LoudnessError, LoudnessReport, measure_array
+from bridge.master.dsp import FftFilter, Welch, bin_reduce, segment_length
+from bridge.master.limiter import bin_reduction, bin_size, sample_gain
+from bridge.master.loudness import (
+    STEP_S,
+    LoudnessError,
+    LoudnessMeter,
+    LoudnessReport,
+    channel_weights,
+    gated_loudness,
+    k_weighting_response,
+    window_means,
+)
+from bridge.master.output import ArraySink, Sink
 from bridge.master.presets import AUTO, Preset
-from bridge.master.truepeak import envelope, true_peak
+from bridge.master.truepeak import PeakBins
+
+Progress = Callable[[str, float], None]
 
 TOLERANCE_LU = 0.05
 CEILING_MARGIN_DB = 0.2
 MAX_GAIN_DB = 36.0
 MIN_SECONDS = 0.4
+MAX_RENDERS = 6
 
 
 @dataclass
 class MasterResult:
     """The master and everything the report shows."""
 
-    audio: np.ndarray = field(repr=False)
+    audio: np.ndarray | None = field(repr=False)
     rate: float
     before: LoudnessReport
     after: LoudnessReport
@@ -83,137 +111,294 @@ def _plugin(stage: dict[str, Any]) -> Any:
                          release_ms=stage["release_ms"])
 
 
-def _pre_limiter(audio: np.ndarray, rate: float, chain: list[dict[str, Any]]) -> np.ndarray:
-    """Everything before the limiter: runs of pedalboard plug-ins in one call each, saturation in NumPy."""
-    import pedalboard as pb
+class _Chain:
+    """Everything before the limiter, as a stream: reference filter, pedalboard runs, saturation."""
 
-    x = np.ascontiguousarray(audio.T, dtype=np.float32)  # pedalboard wants (channels, frames)
-    run: list[Any] = []
-    for stage in [*chain, {"type": "end"}]:
-        kind = stage["type"]
-        if kind in ("saturation", "limiter", "end"):
-            if run:
-                x = pb.Pedalboard(run)(x, rate)
-                run = []
-            if kind == "saturation":
-                drive = np.float32(10 ** (stage["drive_db"] / 20))
-                mix = np.float32(stage["mix"])
+    def __init__(self, chain: list[dict[str, Any]], rate: float, reference: Any | None) -> None:
+        import pedalboard as pb
+
+        self.rate = rate
+        self.reference = reference
+        self.steps: list[Any] = []
+        run: list[Any] = []
+        for stage in [*chain, {"type": "end"}]:
+            if stage["type"] in ("saturation", "limiter", "end"):
+                if run:
+                    self.steps.append(pb.Pedalboard(run))
+                    run = []
+                if stage["type"] == "saturation":
+                    self.steps.append((10 ** (stage["drive_db"] / 20), stage["mix"]))
+                continue
+            run.append(_plugin(stage))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """The next ``(frames, channels)`` block through the chain (float32, channel-major inside)."""
+        x = self.reference.process(block) if self.reference is not None else block
+        return self._plugins(x)
+
+    def flush(self) -> np.ndarray:
+        """What the reference filter still holds, through the rest of the chain."""
+        return self._plugins(self.reference.flush()) if self.reference is not None else np.zeros((0, 1))
+
+    def _plugins(self, block: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(np.asarray(block, dtype=np.float32).T)  # pedalboard wants (channels, frames)
+        if x.shape[1] == 0:
+            return x.T
+        for step in self.steps:
+            if isinstance(step, tuple):
+                drive, mix = np.float32(step[0]), np.float32(step[1])
                 x = (1 - mix) * x + mix * np.tanh(drive * x) / drive
-            continue
-        run.append(_plugin(stage))
-    return x.T
+            else:
+                x = step(x, self.rate, reset=False)
+        return x.T
 
 
-def check_input(audio: np.ndarray, rate: float, before: LoudnessReport) -> list[str]:
+class _Spill:
+    """The chain's output on disk (float32), read back block by block for each render."""
+
+    def __init__(self, channels: int, folder: Path | None) -> None:
+        self.channels = channels
+        self.frames = 0
+        self._file = tempfile.TemporaryFile(prefix="reabridge-master-", dir=folder)  # noqa: SIM115 (closed by close())
+
+    def write(self, block: np.ndarray) -> None:
+        self._file.write(np.ascontiguousarray(block, dtype=np.float32).tobytes())
+        self.frames += len(block)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first frame, block)`` pairs over everything written."""
+        self._file.seek(0)
+        frame_bytes = 4 * self.channels
+        pos = 0
+        while pos < self.frames:
+            n = min(BLOCK_FRAMES, self.frames - pos)
+            data = np.frombuffer(self._file.read(n * frame_bytes), dtype=np.float32).reshape(n, self.channels)
+            yield pos, data
+            pos += n
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class _Bins:
+    """Per-bin K-weighted energy and true peak of the chain's output: what the gain search works on."""
+
+    size: int
+    energy: np.ndarray
+    peaks: np.ndarray
+    step: int
+
+
+def _run_chain(source: AudioSource, chain: _Chain, spill: _Spill, size: int, progress: Progress | None) -> _Bins:
+    n_bins = source.frames // size + 1
+    energy = np.zeros(n_bins)
+    peaks = PeakBins(source.channels, source.frames, size)
+    kfilter = FftFilter(k_weighting_response(source.rate), source.channels)
+    weights = channel_weights(source.channels)
+
+    def take(pre: np.ndarray) -> None:
+        if len(pre) == 0:
+            return
+        pre = pre[: max(0, source.frames - spill.frames)]
+        weighted = kfilter.process(pre)
+        bin_reduce(np.add, (weighted * weighted) @ weights, spill.frames, size, energy)
+        peaks.add(pre)
+        spill.write(pre)
+
+    done = 0
+    for block in source.blocks():
+        take(chain.process(block))
+        done += len(block)
+        if progress:
+            progress("processing", done / max(1, source.frames))
+    take(chain.flush())
+    return _Bins(size, energy, peaks.finish(), int(round(STEP_S * source.rate)))
+
+
+def _estimate(bins: _Bins, gain_db: float, ceiling_db: float, limiter: dict[str, Any],
+              rate: float) -> tuple[float, np.ndarray]:
+    """Integrated loudness of the limited master at ``gain_db`` into the limiter, from the bins alone."""
+    g = 10 ** (gain_db / 20)
+    reduction = bin_reduction(bins.peaks * g, bins.size, rate, ceiling_db, limiter["lookahead_ms"],
+                              limiter["release_ms"])
+    limited = bins.energy * (g * g) * 10 ** (-reduction / 10)
+    centres = np.arange(len(limited)) * bins.size + bins.size // 2
+    steps = np.bincount(centres // bins.step, weights=limited) / bins.step
+    return gated_loudness(window_means(steps, 4), -10.0), reduction
+
+
+def _solve(loudness: Callable[[float], float], target: float, start: float) -> tuple[float, float]:
+    """The gain (dB) whose loudness is ``target`` (loudness rises with gain): bracketing secant steps.
+
+    Returns the gain and the loudness there (the loudest reachable when the target is out of reach).
+    """
+    below: tuple[float, float] | None = None
+    above: tuple[float, float] | None = None
+    gain = float(np.clip(start, -MAX_GAIN_DB, MAX_GAIN_DB))
+    value = loudness(gain)
+    for _ in range(60):
+        if abs(value - target) <= 0.002:
+            break
+        if value < target:
+            below = (gain, value)
+        else:
+            above = (gain, value)
+        if below and above:
+            (g0, v0), (g1, v1) = below, above
+            guess = g0 + (target - v0) * (g1 - g0) / (v1 - v0) if v1 != v0 else (g0 + g1) / 2
+            lo, hi = min(g0, g1), max(g0, g1)
+            gain = guess if lo + 0.05 * (hi - lo) < guess < hi - 0.05 * (hi - lo) else (g0 + g1) / 2
+        elif below:
+            if gain >= MAX_GAIN_DB:
+                break
+            gain = min(MAX_GAIN_DB, gain + max(0.5, (target - value) * 1.5))
+        else:
+            gain = max(-MAX_GAIN_DB, gain - max(0.5, value - target))
+        value = loudness(gain)
+    return gain, value
+
+
+def check_input(survey: an.Survey, rate: float, frames: int) -> list[str]:
     """Refuse what cannot be mastered; return warnings for what can but is suspect."""
-    if len(audio) < MIN_SECONDS * rate:
-        raise LoudnessError(f"the mix lasts {len(audio) / rate:.2f} s; loudness needs at least 0.4 s "
+    before = survey.loudness
+    if frames < MIN_SECONDS * rate:
+        raise LoudnessError(f"the mix lasts {frames / rate:.2f} s; loudness needs at least 0.4 s "
                             "(one gating block)")
     if not math.isfinite(before.integrated) or before.integrated < -70:
         raise LoudnessError("the mix is silent (or below -70 LUFS everywhere); there is nothing to master")
     warnings = []
-    clipped = np.abs(audio) >= 0.999
-    runs = np.flatnonzero(clipped[:-2].any(axis=1) & clipped[1:-1].any(axis=1) & clipped[2:].any(axis=1))
-    if len(runs):
-        warnings.append(f"the mix is already clipped ({len(runs)} places with 3+ samples at full scale, first at "
-                        f"{runs[0] / rate:.2f} s): mastering cannot undo that; export the mix with headroom")
+    if survey.clipped_runs:
+        warnings.append(f"the mix is already clipped ({survey.clipped_runs} places with 3+ samples at full scale, "
+                        f"first at {survey.first_clip_s:.2f} s): mastering cannot undo that; export the mix "
+                        "with headroom")
     if before.integrated < -50:
         warnings.append(f"the mix is very quiet ({before.integrated:.1f} LUFS): noise will be raised with it")
     return warnings
 
 
-def master(audio: np.ndarray, rate: float, preset: Preset, progress: Callable[[str], None] | None = None,
-           reference: np.ndarray | None = None, keep_target: bool = False) -> MasterResult:
-    """Master ``(frames, channels)`` float audio with a preset.
+def _render(spill: _Spill, bins: _Bins, gain_db: float, reduction: np.ndarray, sink: Sink,
+            progress: Progress | None) -> tuple[LoudnessReport, tuple[np.ndarray, np.ndarray]]:
+    """Limit the spilled chain output into the sink; the exact measurement of what the sink stored."""
+    sink.start()
+    meter = LoudnessMeter(sink.rate, spill.channels)
+    spectrum = Welch(sink.rate, segment_length(spill.frames))
+    g = 10 ** (gain_db / 20)
+
+    def measure(y: np.ndarray) -> None:
+        meter.add(y)
+        spectrum.add(y.mean(axis=1))
+
+    for pos, pre in spill.blocks():
+        gain = sample_gain(reduction, bins.size, pos, len(pre)) * g
+        measure(sink.write(pre * gain[:, None]))
+        if progress:
+            progress("rendering", (pos + len(pre)) / max(1, spill.frames))
+    measure(sink.finish())
+    freqs, psd = spectrum.result()
+    return meter.report(), (freqs, 10 * np.log10(psd + 1e-20))
+
+
+def master_source(source: AudioSource, preset: Preset, sink: Sink, progress: Progress | None = None,
+                  reference: AudioSource | None = None, keep_target: bool = False,
+                  scratch: Path | None = None) -> MasterResult:
+    """Master a stream into ``sink`` with a preset (three passes; see the module's description).
 
     Parameters
     ----------
-    reference : numpy.ndarray, optional
-        A reference track at the same rate: its tonal balance (mid and side) is
-        matched and, unless ``keep_target``, its integrated loudness becomes the target.
+    source : AudioSource
+        The mix.
+    sink : Sink
+        Where the master goes (:class:`~bridge.master.output.FileSink` or
+        :class:`~bridge.master.output.ArraySink`); it is measured as stored.
+    progress : callable, optional
+        Called with a stage name and the fraction of that stage done.
+    reference : AudioSource, optional
+        A reference track at the mix's rate: its tonal balance (mid and side)
+        is matched and, unless ``keep_target``, its integrated loudness becomes the target.
+    scratch : Path, optional
+        Folder for the temporary copy of the chain's output (default: the system's).
 
     Raises
     ------
     LoudnessError
         Silent, too short or invalid input, or a target the chain cannot reach.
     """
-    x = np.asarray(audio, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    before = measure_array(x, rate)
-    warnings = check_input(x, rate, before)
-    analysis = an.analyse(x, rate)
-    ref_spectrum = None
+    nperseg = segment_length(min(source.frames, reference.frames) if reference is not None else source.frames)
+    survey = an.survey(source, (lambda f: progress("measuring", f)) if progress else None, nperseg,
+                       side=reference is not None)
+    warnings = check_input(survey, source.rate, source.frames)
+    analysis, before = survey.analysis, survey.loudness
+    ref_filter = ref_spectrum = None
     if reference is not None:
-        from bridge.master.reference import analyse_reference, apply_reference
+        from bridge.master.reference import ReferenceFilter, analyse_reference
 
-        ref = np.asarray(reference, dtype=np.float64)
-        ref = ref if ref.ndim == 2 else ref[:, None]
-        ref_report = measure_array(ref, rate)
-        if not np.isfinite(ref_report.integrated) or ref_report.integrated < -70:
+        if source.channels > 2:
+            raise LoudnessError("reference matching works on mono and stereo mixes; this one has "
+                                f"{source.channels} channels")
+        ref = an.survey(reference, (lambda f: progress("measuring the reference", f)) if progress else None, nperseg,
+                        true_peak=False, side=True)
+        if not np.isfinite(ref.loudness.integrated) or ref.loudness.integrated < -70:
             raise LoudnessError("the reference is silent; choose another reference track")
-        match = analyse_reference(x, ref, rate, ref_report.integrated)
-        x = apply_reference(x, match, rate)
+        match = analyse_reference(survey, ref)
+        ref_filter = ReferenceFilter(match, source.rate, source.channels)
         analysis.decisions.append(match.describe())
         ref_spectrum = match.reference_spectrum
         if not keep_target:
-            preset = preset.with_targets(lufs=float(np.clip(ref_report.integrated, -40.0, -3.0)))
+            preset = preset.with_targets(lufs=float(np.clip(ref.loudness.integrated, -40.0, -3.0)))
             analysis.decisions.append(f"loudness target {preset.lufs:.2f} LUFS: the reference's integrated loudness")
     chain = _resolve(preset, analysis, auto_eq=reference is None)
-    limiter_cfg = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
-    pre = _pre_limiter(x, rate, chain)
-    del x
-    pre_loudness = measure_array(pre, rate, true_peak=False).integrated
-    pre_env = envelope(pre)  # the envelope of g * pre is g * pre_env: computed once
-    # aim 0.2 dB under the ceiling: true-peak meters differ by about that much (ffmpeg's reads higher than
-    # ours on limited masters), and the ceiling must hold on whichever meter a distributor uses
-    ceiling = preset.true_peak - CEILING_MARGIN_DB
+    limiter = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
+    spill = _Spill(source.channels, scratch)
+    try:
+        bins = _run_chain(source, _Chain(chain, source.rate, ref_filter), spill,
+                          bin_size(source.rate, limiter["lookahead_ms"]), progress)
+        # aim 0.2 dB under the ceiling: true-peak meters differ by about that much (ffmpeg's reads higher than
+        # ours on limited masters), and the ceiling must hold on whichever meter a distributor uses
+        ceiling = preset.true_peak - CEILING_MARGIN_DB
+        bias = 0.0
+        unlimited = _estimate(bins, 0.0, 1e9, limiter, source.rate)[0]
+        for renders in range(1, MAX_RENDERS + 1):
+            def loudness(gain: float, ceil: float = ceiling, off: float = bias) -> float:
+                return _estimate(bins, gain, ceil, limiter, source.rate)[0] + off
 
-    def render(gain_db: float, ceil_db: float) -> tuple[np.ndarray, LoudnessReport, float]:
-        g = 10 ** (gain_db / 20)
-        curve, reduction = gain_curve(pre_env * g, rate, ceil_db, limiter_cfg["lookahead_ms"],
-                                      limiter_cfg["release_ms"])
-        curve *= g
-        y = pre * curve[:, None]
-        return y, measure_array(y, rate, true_peak=False), reduction
-
-    gain = preset.lufs - pre_loudness
-    points: list[tuple[float, float]] = []
-    best: tuple[np.ndarray, LoudnessReport, float, float] | None = None
-    iterations = 0
-    for iterations in range(1, 16):
-        gain = float(np.clip(gain, -MAX_GAIN_DB, MAX_GAIN_DB))
-        y, report, reduction = render(gain, ceiling)
-        error = report.integrated - preset.lufs
-        if abs(error) <= TOLERANCE_LU:
-            # the loudness figures stand; only the true peak is new (no second K-weighting pass)
-            peak = true_peak(y)
-            report.true_peak = 20 * math.log10(peak) if peak > 0 else float("-inf")
-            if report.true_peak > preset.true_peak:
-                ceiling -= report.true_peak - preset.true_peak + 0.02
+            gain, reachable = _solve(loudness, preset.lufs, preset.lufs - unlimited - bias)
+            reduction = _estimate(bins, gain, ceiling, limiter, source.rate)[1]
+            max_reduction = float(reduction.max()) if len(reduction) else 0.0
+            if abs(reachable - preset.lufs) > TOLERANCE_LU:
+                raise LoudnessError(
+                    f"cannot reach {preset.lufs:g} LUFS with a {preset.true_peak:g} dBTP ceiling: the loudest "
+                    f"reachable master is {reachable:.2f} LUFS with {max_reduction:.1f} dB of limiting; choose a "
+                    "lower target")
+            after, spectrum_after = _render(spill, bins, gain, reduction, sink, progress)
+            if progress:
+                progress(f"pass {renders}: gain {gain:+.2f} dB -> {after.integrated:.2f} LUFS, "
+                         f"{after.true_peak:.2f} dBTP", 1.0)
+            if after.true_peak > preset.true_peak:
+                ceiling -= after.true_peak - preset.true_peak + 0.02
                 continue
-        if progress:
-            progress(f"pass {iterations}: gain {gain:+.2f} dB -> {report.integrated:.2f} LUFS, "
-                     f"{report.true_peak:.2f} dBTP")
-        best = (y, report, reduction, gain)
-        if abs(error) <= TOLERANCE_LU:
-            break
-        points.append((gain, report.integrated))
-        if len(points) >= 2 and points[-1][1] != points[-2][1]:
-            (g0, l0), (g1, l1) = points[-2], points[-1]
-            gain = g1 + (preset.lufs - l1) * (g1 - g0) / (l1 - l0)
+            if abs(after.integrated - preset.lufs) <= TOLERANCE_LU:
+                break
+            bias = after.integrated - (loudness(gain) - bias)
         else:
-            gain -= error * (1.5 if error < 0 else 1.0)
-        if gain >= MAX_GAIN_DB and report.integrated < preset.lufs - TOLERANCE_LU and len(points) > 2:
-            break
-    if best is None:
-        raise LoudnessError("could not hold the true-peak ceiling; the mix may be damaged")
-    y, report, reduction, gain = best
-    if abs(report.integrated - preset.lufs) > 0.1:
-        raise LoudnessError(
-            f"cannot reach {preset.lufs:g} LUFS with a {preset.true_peak:g} dBTP ceiling: the loudest reachable "
-            f"master is {report.integrated:.2f} LUFS with {reduction:.1f} dB of limiting; choose a lower target")
-    freqs_b, spec_b = analysis.freqs, analysis.spectrum_db
-    after_analysis = an.analyse(y, rate)
-    return MasterResult(y, rate, before, report, chain, analysis.decisions, warnings, gain, reduction, iterations,
-                        preset, (freqs_b, spec_b), (after_analysis.freqs, after_analysis.spectrum_db), ref_spectrum)
+            raise LoudnessError(f"the master did not settle on {preset.lufs:g} LUFS / {preset.true_peak:g} dBTP "
+                                f"in {MAX_RENDERS} renders (last: {after.integrated:.2f} LUFS, "
+                                f"{after.true_peak:.2f} dBTP); the mix may be damaged")
+    finally:
+        spill.close()
+    return MasterResult(None, sink.rate, before, after, chain, analysis.decisions, warnings, gain, max_reduction,
+                        renders, preset, (analysis.freqs, analysis.spectrum_db), spectrum_after, ref_spectrum)
+
+
+def master(audio: np.ndarray, rate: float, preset: Preset, progress: Progress | None = None,
+           reference: np.ndarray | None = None, keep_target: bool = False) -> MasterResult:
+    """Master ``(frames, channels)`` float audio held in memory; the result holds the master (32-bit float).
+
+    See :func:`master_source` for the parameters; ``reference`` is audio at the same rate.
+    """
+    source = AudioSource.from_array(np.asarray(audio), rate)
+    sink = ArraySink(rate, source.channels)
+    ref = AudioSource.from_array(np.asarray(reference), rate) if reference is not None else None
+    result = master_source(source, preset, sink, progress, ref, keep_target)
+    result.audio = sink.audio
+    return result

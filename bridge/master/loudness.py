@@ -5,7 +5,9 @@ of audio is measured in constant memory:
 
 - K-weighting: BS.1770's high-shelf pre-filter and RLB high-pass, designed for
   the actual sample rate (the same bilinear-transform design pyloudnorm and
-  libebur128 use), run with filter state carried across blocks;
+  libebur128 use), applied as its impulse response by FFT convolution with
+  state carried across blocks (within 1e-9 of the recursive filter, and no
+  ``scipy.signal`` import);
 - mean square per 100 ms step; momentary (400 ms) and short-term (3 s) windows
   are sums of those steps;
 - integrated loudness: 400 ms blocks, 75 % overlap, absolute gate -70 LUFS,
@@ -22,9 +24,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import sosfilt
 
 from bridge.errors import ReabridgeError
+from bridge.master.dsp import FftFilter, iir_impulse_response
 from bridge.master.truepeak import TruePeakTracker
 
 ABSOLUTE_GATE = -70.0
@@ -52,7 +54,12 @@ def _k_weighting(rate: float) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
-def _channel_weights(channels: int) -> np.ndarray:
+def k_weighting_response(rate: float) -> np.ndarray:
+    """The K-weighting filter as its impulse response (cut where less than 1e-20 of its energy remains)."""
+    return iir_impulse_response(_k_weighting(rate), rate)
+
+
+def channel_weights(channels: int) -> np.ndarray:
     """BS.1770 channel weights: 1.0, and 1.41 for the surround pair of a 5.1 layout."""
     weights = np.ones(channels)
     if channels == 6:
@@ -109,11 +116,10 @@ class LoudnessMeter:
     def __init__(self, rate: float, channels: int, true_peak: bool = True) -> None:
         self.rate = rate
         self.channels = channels
-        self._sos = _k_weighting(rate)
-        self._zi = np.zeros((channels, self._sos.shape[0], 2))
-        self._weights = _channel_weights(channels)
+        self._filter = FftFilter(k_weighting_response(rate), channels)
+        self._weights = channel_weights(channels)
         self._step = int(round(STEP_S * rate))
-        self._carry = np.zeros((0, channels))
+        self._carry = np.zeros(0)
         self._steps: list[float] = []  # weighted channel sum of mean squares per 100 ms step
         self._frames = 0
         self._sample_peak = 0.0
@@ -129,25 +135,23 @@ class LoudnessMeter:
         if len(x) == 0:
             return
         self._frames += len(x)
-        self._sample_peak = max(self._sample_peak, float(np.max(np.abs(x))))
+        self._sample_peak = max(self._sample_peak, float(x.max()), -float(x.min()))
         if self._tracker is not None:
             self._tracker.add(x)
-        weighted = np.empty_like(x)
-        for ch in range(self.channels):
-            weighted[:, ch], self._zi[ch] = sosfilt(self._sos, x[:, ch], zi=self._zi[ch])
-        data = np.concatenate([self._carry, weighted]) if len(self._carry) else weighted
+        weighted = self._filter.process(x)
+        energy = (weighted * weighted) @ self._weights  # channel-weighted square per sample
+        data = np.concatenate([self._carry, energy]) if len(self._carry) else energy
         whole = (len(data) // self._step) * self._step
         if whole:
-            squares = (data[:whole] ** 2).reshape(-1, self._step, self.channels).mean(axis=1)
-            self._steps.extend((squares @ self._weights).tolist())
+            self._steps.extend((data[:whole].reshape(-1, self._step).sum(axis=1) / self._step).tolist())
         self._carry = data[whole:]
 
     def report(self) -> LoudnessReport:
         """All measurements so far."""
         steps = np.asarray(self._steps)
-        momentary = _windows(steps, 4)
-        integrated = _gated_mean(momentary, -10.0)
-        short_term_ms = _windows(steps, 30)
+        momentary = window_means(steps, 4)
+        integrated = gated_loudness(momentary, -10.0)
+        short_term_ms = window_means(steps, 30)
         short_term = _lufs(short_term_ms)
         lra = _loudness_range(short_term)
         true_peak = self._tracker.finish() if self._tracker is not None else self._sample_peak
@@ -159,7 +163,7 @@ def _db(linear: float) -> float:
     return 20 * math.log10(linear) if linear > 0 else float("-inf")
 
 
-def _windows(steps: np.ndarray, n: int) -> np.ndarray:
+def window_means(steps: np.ndarray, n: int) -> np.ndarray:
     """Mean of every ``n`` consecutive 100 ms steps (a window every 100 ms)."""
     if len(steps) < n:
         return np.zeros(0)
@@ -167,7 +171,7 @@ def _windows(steps: np.ndarray, n: int) -> np.ndarray:
     return (c[n:] - c[:-n]) / n
 
 
-def _gated_mean(blocks: np.ndarray, relative: float) -> float:
+def gated_loudness(blocks: np.ndarray, relative: float) -> float:
     """BS.1770 two-stage gating over block mean squares; loudness of what passes."""
     if len(blocks) == 0:
         return float("-inf")

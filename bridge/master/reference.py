@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import firwin2, oaconvolve, welch
+
+from bridge.master.analysis import Survey
+from bridge.master.dsp import FftFilter, design_fir
 
 MAX_CORRECTION_DB = 12.0
 TAPS = 4097
@@ -37,32 +39,19 @@ class ReferenceMatch:
                 f"{span(self.side_db)} (1/3-octave smoothed, limited to +/-{MAX_CORRECTION_DB:g} dB, linear phase)")
 
 
-def _mid_side(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if x.shape[1] == 1:
-        return x[:, 0], np.zeros(len(x))
-    return (x[:, 0] + x[:, 1]) / 2, (x[:, 0] - x[:, 1]) / 2
-
-
-def _spectrum(x: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    freqs, psd = welch(x, fs=rate, nperseg=min(8192, max(256, len(x))))
-    return freqs, psd
-
-
 def _smooth_log(freqs: np.ndarray, values_db: np.ndarray) -> np.ndarray:
-    out = np.empty_like(values_db)
-    for i, f in enumerate(freqs):
-        if f <= 0:
-            out[i] = values_db[min(1, len(values_db) - 1)]
-            continue
-        lo, hi = f * 2 ** (-SMOOTHING_OCTAVES / 2), f * 2 ** (SMOOTHING_OCTAVES / 2)
-        band = (freqs >= lo) & (freqs <= hi)
-        out[i] = np.mean(values_db[band])
+    """Mean over +/- half of :data:`SMOOTHING_OCTAVES` around each frequency (DC takes the first band's)."""
+    c = np.concatenate([[0.0], np.cumsum(values_db)])
+    half = 2 ** (SMOOTHING_OCTAVES / 2)
+    lo = np.searchsorted(freqs, freqs / half, side="left")
+    hi = np.searchsorted(freqs, freqs * half, side="right")
+    out = (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+    if len(out) > 1 and freqs[0] <= 0:
+        out[0] = out[1]
     return out
 
 
-def _curve(mix: np.ndarray, ref: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    freqs, p_mix = _spectrum(mix, rate)
-    _, p_ref = _spectrum(ref, rate)
+def _curve(freqs: np.ndarray, p_mix: np.ndarray, p_ref: np.ndarray) -> np.ndarray:
     floor = 1e-12
     ratio_db = 10 * np.log10((p_ref + floor) / (p_mix + floor))
     # keep the overall level out of the EQ (loudness is matched separately): centre on 200 Hz-4 kHz
@@ -71,37 +60,57 @@ def _curve(mix: np.ndarray, ref: np.ndarray, rate: float) -> tuple[np.ndarray, n
     curve = np.clip(_smooth_log(freqs, ratio_db), -MAX_CORRECTION_DB, MAX_CORRECTION_DB)
     # silent bands (e.g. a mono mix's side) get no correction
     curve[(p_mix < floor * 10) | (p_ref < floor * 10)] = 0.0
-    return freqs, curve
+    return curve
 
 
-def analyse_reference(mix: np.ndarray, reference: np.ndarray, rate: float, reference_lufs: float) -> ReferenceMatch:
-    """Correction curves that move the mix's mid and side spectra to the reference's."""
-    mix_mid, mix_side = _mid_side(mix)
-    ref_mid, ref_side = _mid_side(reference)
-    freqs, mid_db = _curve(mix_mid, ref_mid, rate)
-    _, side_db = _curve(mix_side, ref_side, rate)
-    ref_freqs, ref_psd = _spectrum(ref_mid, rate)
-    return ReferenceMatch(freqs, mid_db, side_db, (ref_freqs, 10 * np.log10(ref_psd + 1e-20)), reference_lufs)
+def analyse_reference(mix: Survey, reference: Survey) -> ReferenceMatch:
+    """Correction curves that move the mix's mid and side spectra to the reference's.
+
+    Both surveys must be at the same sample rate and segment length.
+    """
+    freqs = mix.analysis.freqs
+    mid_mix, mid_ref = 10 ** (mix.analysis.spectrum_db / 10), 10 ** (reference.analysis.spectrum_db / 10)
+    mid_db = _curve(freqs, mid_mix, mid_ref)
+    side_db = _curve(freqs, mix.side_spectrum[1], reference.side_spectrum[1])
+    return ReferenceMatch(freqs, mid_db, side_db, (reference.analysis.freqs, reference.analysis.spectrum_db),
+                          reference.loudness.integrated)
 
 
 def _fir(freqs: np.ndarray, curve_db: np.ndarray, rate: float) -> np.ndarray:
-    nyquist = rate / 2
-    f = np.clip(freqs, 0, nyquist)
-    gains = 10 ** (curve_db / 20)
-    f, idx = np.unique(f, return_index=True)
-    gains = gains[idx]
-    if f[0] > 0:
-        f, gains = np.concatenate([[0.0], f]), np.concatenate([[gains[0]], gains])
-    if f[-1] < nyquist:
-        f, gains = np.concatenate([f, [nyquist]]), np.concatenate([gains, [gains[-1]]])
-    return firwin2(TAPS, f, gains, fs=rate)
+    return design_fir(freqs, 10 ** (curve_db / 20), TAPS, rate)
 
 
-def apply_reference(audio: np.ndarray, match: ReferenceMatch, rate: float) -> np.ndarray:
-    """Filter mid and side with their correction curves (linear phase, aligned)."""
-    mid, side = _mid_side(audio)
-    mid = oaconvolve(mid, _fir(match.freqs, match.mid_db, rate), mode="same")
-    if audio.shape[1] == 1:
-        return mid[:, None]
-    side = oaconvolve(side, _fir(match.freqs, match.side_db, rate), mode="same")
-    return np.stack([mid + side, mid - side], axis=1)
+class ReferenceFilter:
+    """Mid and side through their correction filters, as a stream; the output is aligned with the input.
+
+    The linear-phase filters delay by ``(TAPS - 1) / 2`` samples: the first
+    that many outputs are dropped and :meth:`flush` gives the last ones.
+    """
+
+    def __init__(self, match: ReferenceMatch, rate: float, channels: int) -> None:
+        self.channels = channels
+        taps = [_fir(match.freqs, match.mid_db, rate)]
+        if channels > 1:
+            taps.append(_fir(match.freqs, match.side_db, rate))
+        self._filters = [FftFilter(t, 1) for t in taps]
+        self._skip = (TAPS - 1) // 2
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        mid = x.mean(axis=1) if self.channels == 1 else (x[:, 0] + x[:, 1]) / 2
+        mid = self._filters[0].process(mid[:, None])[:, 0]
+        if self.channels == 1:
+            y = mid[:, None]
+        else:
+            side = self._filters[1].process(((x[:, 0] - x[:, 1]) / 2)[:, None])[:, 0]
+            y = np.stack([mid + side, mid - side], axis=1)
+        drop = min(self._skip, len(y))
+        self._skip -= drop
+        return y[drop:]
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """The next ``(frames, channels)`` block (the first blocks come out shorter by the delay)."""
+        return self._run(np.asarray(block, dtype=np.float64).reshape(len(block), -1))
+
+    def flush(self) -> np.ndarray:
+        """The last ``(TAPS - 1) / 2`` frames."""
+        return self._run(np.zeros(((TAPS - 1) // 2, self.channels)))

@@ -1,0 +1,114 @@
+"""The mastering path's NumPy DSP against SciPy, and the streamed command's promises on files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import firwin, sosfilt, welch
+
+from bridge.master import dsp
+from bridge.master.loudness import _k_weighting, k_weighting_response, measure_array
+from bridge.master.presets import load_preset
+from bridge.master.truepeak import true_peak
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("rate", [8000, 44100, 48000, 96000, 192000])
+def test_k_weighting_as_fir_matches_the_recursive_filter(rate):
+    x = RNG.normal(size=(rate * 2, 2))
+    ref = np.stack([sosfilt(_k_weighting(rate), x[:, ch]) for ch in range(2)], axis=1)
+    f = dsp.FftFilter(k_weighting_response(rate), 2)
+    cuts = [0, 1, 777, 778, 5000, rate, rate + 3, len(x)]  # odd block sizes, a one-sample block
+    ours = np.concatenate([f.process(x[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)])
+    assert np.abs(ours - ref).max() < 1e-8 * np.abs(ref).max()
+
+
+def test_welch_stream_matches_scipy():
+    x = RNG.normal(size=100_000)
+    w = dsp.Welch(44100, 8192)
+    for i in range(0, len(x), 12_345):
+        w.add(x[i:i + 12_345])
+    freqs, psd = w.result()
+    f2, p2 = welch(x, fs=44100, nperseg=8192, detrend=False)
+    assert np.array_equal(freqs, f2)
+    np.testing.assert_allclose(psd, p2, rtol=1e-10)
+
+
+def test_kaiser_lowpass_matches_firwin():
+    np.testing.assert_allclose(dsp.kaiser_lowpass(128, 0.25, 8.0), firwin(128, 0.25, window=("kaiser", 8.0)),
+                               atol=1e-15)
+
+
+def test_true_peak_shortcut_is_exact():
+    """Skipping windows that cannot beat the peak gives the same figure as interpolating everything."""
+    from bridge.master.truepeak import _BANK, K
+
+    x = RNG.normal(0, 0.1, size=(50_000, 2)) * np.linspace(0, 1, 50_000)[:, None] ** 3
+    x[30_001] = [0.7, -0.2]
+    x[30_002] = [0.7, 0.1]
+    full = max(float(np.abs(np.lib.stride_tricks.sliding_window_view(
+        np.concatenate([np.zeros(K), x[:, ch], np.zeros(K)]).astype(np.float32), K) @ _BANK).max())
+        for ch in range(2))
+    assert true_peak(x) == pytest.approx(max(full, np.abs(x).max()), rel=1e-6)
+
+
+def test_moving_average_and_running_max():
+    x = np.array([0.0, 5, 1, 0, 0, 3])
+    assert dsp.running_max(x, 1).tolist() == [5, 5, 5, 1, 3, 3]
+    assert dsp.moving_average(np.arange(6.0), 3).tolist() == pytest.approx([1 / 3, 1, 2, 3, 4, 14 / 3])
+
+
+def _mix(seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    beat = (np.sin(2 * np.pi * 2 * t) > 0.7) * RNG.normal(0, 0.3, len(t))
+    tone = 0.2 * np.sin(2 * np.pi * 110 * t) + 0.05 * np.sin(2 * np.pi * 1760 * t)
+    return np.stack([tone + beat, tone * 0.8 + beat], axis=1) * 0.5
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bridge", "master", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_resampled_output_meets_the_target_at_its_own_rate(tmp_path):
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, _mix(20, 44100), 44100, subtype="PCM_24")
+    out = _run(str(mix), "-o", str(tmp_path / "m.wav"), "--preset", "club", "--sample-rate", "48000")
+    assert out.returncode == 0, out.stderr
+    audio, rate = sf.read(tmp_path / "m.wav")
+    assert rate == 48000 and abs(len(audio) - 20 * 48000) <= 1
+    final = measure_array(audio, rate)
+    assert abs(final.integrated + 8) <= 0.1 and final.true_peak <= -0.3
+
+
+def test_unreachable_target_writes_nothing(tmp_path):
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, _mix(10, 44100), 44100, subtype="PCM_24")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = _run(str(mix), "-o", str(tmp_path / "m.wav"), "--target-lufs", "-3", "--ceiling", "-6")
+    assert out.returncode != 0 and "cannot reach -3 LUFS" in out.stderr + out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no master, no temporary file
+
+
+def test_the_chain_in_blocks_equals_one_call():
+    """pedalboard's state is carried between blocks: streaming the chain changes no sample."""
+    import pedalboard as pb
+
+    from bridge.master.engine import _Chain, _plugin
+
+    x = _mix(8, 48000).astype(np.float32)
+    chain = [{"type": "highpass", "cutoff_hz": 30.0}, {"type": "low_shelf", "cutoff_hz": 110.0, "gain_db": 2.0,
+                                                       "q": 0.7},
+             {"type": "compressor", "threshold_db": -20.0, "ratio": 3.0, "attack_ms": 10.0, "release_ms": 120.0},
+             {"type": "saturation", "drive_db": 6.0, "mix": 0.3}]
+    streamed = _Chain(chain, 48000, None)
+    ours = np.concatenate([streamed.process(x[i:i + 10_000]) for i in range(0, len(x), 10_000)])
+    whole = pb.Pedalboard([_plugin(s) for s in chain[:3]])(x.T.copy(), 48000).T
+    drive, mix = np.float32(10 ** 0.3), np.float32(0.3)
+    whole = (1 - mix) * whole + mix * np.tanh(drive * whole) / drive
+    np.testing.assert_allclose(ours, whole, atol=2e-6)
