@@ -11,6 +11,7 @@ import soundfile as sf
 from bridge import rpp
 from bridge.demo import build, synth
 from bridge.demo.run import run_demo
+from bridge.master.loudness import measure_array
 from bridge.project import Project
 
 
@@ -51,7 +52,7 @@ def test_run_demo_writes_processed_copy_and_leaves_the_example(tmp_path):
     assert out == tmp_path / "out" / "demo-processed.RPP"
     assert source.read_bytes() == before
     p = Project.load(out)
-    assert [t.name for t in p.tracks] == ["Piano", "Piano (MIDI)", "Gtr DI", "Drums"]
+    assert [t.name for t in p.tracks] == ["Piano", "Piano (MIDI)", "Gtr DI", "Drums", "Mix (bounce)"]
     assert p.tempo_map.bpm_at(5.0) == pytest.approx(synth.BPM, rel=0.005)
     bars = [m for m in p.markers if m.name.startswith("Bar ")]
     assert len(bars) >= 3
@@ -60,4 +61,9 @@ def test_run_demo_writes_processed_copy_and_leaves_the_example(tmp_path):
     for _, item in p.items():
         if item.active_take.source.is_audio:
             assert item.active_take.source.resolve().exists
+    master = p.find_track("Mix (bounce)").items[0].active_take
+    assert master.name == "Master (streaming)"
+    final = measure_array(sf.read(master.source.resolve().path)[0], synth.SAMPLE_RATE)
+    assert abs(final.integrated + 14) <= 0.1 and final.true_peak <= -1.0
+    assert (tmp_path / "out" / "master-report").is_dir()
     assert rpp.dumps(p.root).encode() == out.read_bytes()

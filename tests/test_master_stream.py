@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -12,7 +13,6 @@ from scipy.signal import firwin, sosfilt, welch
 
 from bridge.master import dsp
 from bridge.master.loudness import _k_weighting, k_weighting_response, measure_array
-from bridge.master.presets import load_preset
 from bridge.master.truepeak import true_peak
 
 RNG = np.random.default_rng(7)
@@ -24,7 +24,7 @@ def test_k_weighting_as_fir_matches_the_recursive_filter(rate):
     ref = np.stack([sosfilt(_k_weighting(rate), x[:, ch]) for ch in range(2)], axis=1)
     f = dsp.FftFilter(k_weighting_response(rate), 2)
     cuts = [0, 1, 777, 778, 5000, rate, rate + 3, len(x)]  # odd block sizes, a one-sample block
-    ours = np.concatenate([f.process(x[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)])
+    ours = np.concatenate([f.process(x[a:b]) for a, b in itertools.pairwise(cuts)])
     assert np.abs(ours - ref).max() < 1e-8 * np.abs(ref).max()
 
 

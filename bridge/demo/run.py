@@ -69,10 +69,41 @@ def _amp(ctx: DemoContext) -> str:
     return f"Gtr DI through '{model.name}' -> {result.files[0].name} (new active take)"
 
 
+def _master(ctx: DemoContext) -> str:
+    """Bounce the stems (with the amp take) to a 'Mix' track, master it for streaming, write a report."""
+    import numpy as np
+    import soundfile as sf
+
+    from bridge.changes import AddAudioItem, AddTrack, ChangeSet
+    from bridge.jobs.master import master_items
+    from bridge.master.presets import load_preset
+
+    project = ctx.session.project
+    parts = []
+    for name, level in (("Piano", 0.8), ("Gtr DI", 0.5), ("Drums", 0.7)):
+        take = project.find_track(name).items[0].active_take  # the guitar's is the amp render
+        audio, rate = sf.read(take.source.resolve().path, dtype="float32", always_2d=True)
+        parts.append(audio.mean(axis=1) * level)
+    length = min(len(p) for p in parts)
+    mono = sum(p[:length] for p in parts) * 0.35
+    bounce = ctx.out_dir / build.MEDIA_DIR / "demo-mix.wav"
+    sf.write(bounce, np.stack([mono, np.roll(mono, 24) * 0.9], axis=1), rate, subtype="PCM_24")
+    track = AddTrack("Mix (bounce)")
+    item = AddAudioItem(track.guid, str(bounce), 0.0, length / rate, name="demo-mix.wav")
+    ctx.session.apply(ChangeSet("demo-bounce", (track, item), "Bounce the stems to a mix track"))
+    project = ctx.session.project
+    mix_track = project.find_track("Mix (bounce)")
+    result = master_items(project, [(mix_track, mix_track.items[0])], load_preset("streaming"), "demo-master",
+                          report=ctx.out_dir / "master-report")
+    ctx.session.apply(result.changes)
+    return f"{result.lines[0]} (report in {ctx.out_dir.name}/master-report/)"
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("tempo", _tempo_map),
     ("transcribe", _transcribe_piano),
     ("amp", _amp),
+    ("master", _master),
 ]
 
 
