@@ -1,0 +1,181 @@
+"""EEL2's built-in operations as numba functions, with REAPER's conversion rules.
+
+- Truth: ``|x| >= 0.00001`` (the "close factor"); ``==`` and ``!=`` use it too.
+- Memory indices: ``(unsigned)(x + 0.00001)``; reads out of range give 0 and
+  writes out of range are dropped.
+- ``%``, ``<<``, ``>>`` and ``~`` work on 32-bit integers, ``|`` and ``&`` on
+  64-bit ones (truncating toward zero); ``x % 0`` is 0.
+- ``sqrt`` takes the absolute value first; ``invsqrt`` is the fast
+  approximation REAPER documents (one Newton step on the float32 bit trick).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+CLOSE = 0.00001
+LOOP_LIMIT = 1048576  # REAPER's iteration limit for loop() and while()
+
+
+@njit(cache=True, inline="always")
+def truth(x: float) -> bool:
+    return abs(x) >= CLOSE
+
+
+@njit(cache=True, inline="always")
+def mem_read(mem: np.ndarray, index: float) -> float:
+    if not index + CLOSE >= 0.0:
+        return 0.0
+    i = int(index + CLOSE)
+    if i >= mem.shape[0]:
+        return 0.0
+    return mem[i]
+
+
+@njit(cache=True, inline="always")
+def mem_write(mem: np.ndarray, index: float, value: float) -> None:
+    if index + CLOSE >= 0.0:
+        i = int(index + CLOSE)
+        if i < mem.shape[0]:
+            mem[i] = value
+
+
+@njit(cache=True, inline="always")
+def to_int32(x: float) -> int:
+    if not (x > -2147483649.0 and x < 2147483648.0):
+        return -2147483648
+    return int(x)
+
+
+@njit(cache=True, inline="always")
+def to_int64(x: float) -> int:
+    if not (x > -9.2e18 and x < 9.2e18):
+        return -9223372036854775807 - 1
+    return int(x)
+
+
+@njit(cache=True, inline="always")
+def wrap32(v: int) -> float:
+    v &= 0xFFFFFFFF
+    return float(v - 0x100000000 if v >= 0x80000000 else v)
+
+
+@njit(cache=True, inline="always")
+def op_mod(a: float, b: float) -> float:
+    d = to_int32(b)
+    if d == 0:
+        return 0.0
+    n = to_int32(a)
+    r = abs(n) % abs(d)  # C's remainder: the sign of the dividend
+    return float(-r if n < 0 else r)
+
+
+@njit(cache=True, inline="always")
+def op_shl(a: float, b: float) -> float:
+    return wrap32(to_int32(a) << (to_int32(b) & 31))
+
+
+@njit(cache=True, inline="always")
+def op_shr(a: float, b: float) -> float:
+    return float(to_int32(a) >> (to_int32(b) & 31))
+
+
+@njit(cache=True, inline="always")
+def op_and(a: float, b: float) -> float:
+    return float(to_int64(a) & to_int64(b))
+
+
+@njit(cache=True, inline="always")
+def op_or(a: float, b: float) -> float:
+    return float(to_int64(a) | to_int64(b))
+
+
+@njit(cache=True, inline="always")
+def op_xor(a: float, b: float) -> float:
+    return wrap32(to_int32(a) ^ to_int32(b))
+
+
+@njit(cache=True, inline="always")
+def op_pow(a: float, b: float) -> float:
+    return np.power(a, b)
+
+
+@njit(cache=True, inline="always")
+def f_sign(x: float) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def f_sqrt(x: float) -> float:
+    return math.sqrt(abs(x))
+
+
+@njit(cache=True, inline="always")
+def f_log(x: float) -> float:
+    return np.log(x)
+
+
+@njit(cache=True, inline="always")
+def f_log10(x: float) -> float:
+    return np.log10(x)
+
+
+@njit(cache=True, inline="always")
+def f_asin(x: float) -> float:
+    return np.arcsin(x)
+
+
+@njit(cache=True, inline="always")
+def f_acos(x: float) -> float:
+    return np.arccos(x)
+
+
+@njit(cache=True)
+def f_invsqrt(x: float) -> float:
+    y = np.array([x], dtype=np.float32)
+    i = y.view(np.int32)
+    i[0] = 0x5F3759DF - (i[0] >> 1)
+    r = float(y[0])
+    return r * (1.5 - (x * 0.5) * r * r)
+
+
+@njit(cache=True)
+def f_rand(x: float) -> float:
+    return np.random.random() * x
+
+
+@njit(cache=True)
+def f_memset(mem: np.ndarray, dest: float, value: float, length: float) -> float:
+    start = int(dest + CLOSE) if dest + CLOSE >= 0 else 0
+    count = int(length + CLOSE) if length > 0 else 0
+    stop = min(mem.shape[0], start + count)
+    for i in range(start, stop):
+        mem[i] = value
+    return dest
+
+
+@njit(cache=True)
+def f_memcpy(mem: np.ndarray, dest: float, src: float, length: float) -> float:
+    d = int(dest + CLOSE) if dest + CLOSE >= 0 else 0
+    s = int(src + CLOSE) if src + CLOSE >= 0 else 0
+    count = int(length + CLOSE) if length > 0 else 0
+    count = max(0, min(count, mem.shape[0] - d, mem.shape[0] - s))
+    if count:
+        mem[d:d + count] = mem[s:s + count].copy()  # overlapping ranges copy as memmove does
+    return dest
+
+
+@njit(cache=True, inline="always")
+def loop_count(x: float) -> int:
+    n = to_int32(x)
+    if n < 1:
+        return 0
+    return min(n, LOOP_LIMIT)
+
+
+@njit(cache=True)
+def seed(value: int) -> None:
+    np.random.seed(value)

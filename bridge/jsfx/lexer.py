@@ -1,0 +1,180 @@
+"""EEL2 tokens, as REAPER's compiler reads them.
+
+Numbers: decimal (``1``, ``.5``, ``1.5e-3``), hex (``0x1F``, ``$x1F``), characters
+(``'a'``, ``$'a'``; several characters make a base-256 number), bit masks
+(``$~8`` = 255) and the constants ``$pi``, ``$e`` and ``$phi``. Names may hold
+dots (namespaces) and are not case sensitive. Comments are ``//`` to the end
+of the line and ``/* ... */``. Strings and ``#string`` variables are not
+supported by this runner and are refused where they appear.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bridge.jsfx.errors import JsfxError, where
+
+# longest first, so "===" is not read as "==" then "="
+OPERATORS = sorted(
+    ["===", "!==", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "+=", "-=", "*=", "/=", "%=", "^=", "|=",
+     "&=", "~=", "+", "-", "*", "/", "%", "^", "|", "&", "~", "<", ">", "!", "=", "?", ":", ";", ",", "(", ")",
+     "[", "]"],
+    key=len, reverse=True)
+CONSTANTS = {"$pi": math.pi, "$e": math.e, "$phi": (1 + math.sqrt(5)) / 2}
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token: ``kind`` is ``num``, ``name``, ``op`` or ``end``."""
+
+    kind: str
+    value: object
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Code:
+    """A piece of EEL2 source and where it starts in its file (for messages)."""
+
+    text: str
+    file: str
+    line: int
+
+
+def _error(code: Code, line: int, col: int, message: str) -> JsfxError:
+    return JsfxError(f"{where(code.file, line, col)}: {message}")
+
+
+def tokenize(code: Code) -> list[Token]:
+    """All tokens of ``code``, ending with an ``end`` token.
+
+    Raises
+    ------
+    JsfxError
+        An unknown character, an unfinished comment or character constant, or a string.
+    """
+    text, tokens = code.text, []
+    i, line, line_start = 0, code.line, 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        col = i - line_start + 1
+        if c == "\n":
+            line += 1
+            i += 1
+            line_start = i
+            continue
+        if c in " \t\r\f\v":
+            i += 1
+            continue
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise _error(code, line, col, "a /* comment is never closed")
+            line += text.count("\n", i, end)
+            if "\n" in text[i:end]:
+                line_start = text.rfind("\n", i, end) + 1
+            i = end + 2
+            continue
+        if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
+            value, i = _number(text, i, code, line, col)
+            tokens.append(Token("num", value, line, col))
+            continue
+        if c == "$":
+            value, i = _dollar(text, i, code, line, col)
+            tokens.append(Token("num", value, line, col))
+            continue
+        if c == "'":
+            value, i = _chars(text, i, code, line, col)
+            tokens.append(Token("num", value, line, col))
+            continue
+        if c.isalpha() or c == "_":
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] in "_."):
+                j += 1
+            tokens.append(Token("name", text[i:j].lower(), line, col))
+            i = j
+            continue
+        if c == '"':
+            raise _error(code, line, col, "strings are not supported by reabridge's JSFX runner")
+        if c == "#":
+            raise _error(code, line, col, "string variables (#name) are not supported by reabridge's JSFX runner")
+        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+        if op is None:
+            raise _error(code, line, col, f"unexpected character {c!r}")
+        tokens.append(Token("op", op, line, col))
+        i += len(op)
+    tokens.append(Token("end", None, line, i - line_start + 1))
+    return tokens
+
+
+def _number(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, int]:
+    n = len(text)
+    if text.startswith(("0x", "0X"), i):
+        j = i + 2
+        while j < n and text[j] in "0123456789abcdefABCDEF":
+            j += 1
+        if j == i + 2:
+            raise _error(code, line, col, "0x must be followed by hex digits")
+        return float(int(text[i + 2:j], 16)), j
+    j = i
+    while j < n and text[j].isdigit():
+        j += 1
+    if j < n and text[j] == ".":
+        j += 1
+        while j < n and text[j].isdigit():
+            j += 1
+    if j < n and text[j] in "eE":
+        k = j + 1
+        if k < n and text[k] in "+-":
+            k += 1
+        if k < n and text[k].isdigit():
+            while k < n and text[k].isdigit():
+                k += 1
+            j = k
+    return float(text[i:j]), j
+
+
+def _dollar(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, int]:
+    n = len(text)
+    low = text[i:i + 4].lower()
+    for name, value in CONSTANTS.items():
+        if low.startswith(name) and not (i + len(name) < n and (text[i + len(name)].isalnum()
+                                                                 or text[i + len(name)] == "_")):
+            return value, i + len(name)
+    if low.startswith("$x"):
+        j = i + 2
+        while j < n and text[j] in "0123456789abcdefABCDEF":
+            j += 1
+        if j == i + 2:
+            raise _error(code, line, col, "$x must be followed by hex digits")
+        return float(int(text[i + 2:j], 16)), j
+    if text.startswith("$~", i):
+        j = i + 2
+        while j < n and text[j].isdigit():
+            j += 1
+        if j == i + 2:
+            raise _error(code, line, col, "$~ must be followed by a number of bits")
+        return float((1 << min(int(text[i + 2:j]), 53)) - 1), j
+    if text.startswith("$'", i):
+        return _chars(text, i + 1, code, line, col)
+    raise _error(code, line, col, f"unknown constant {text[i:i + 6]!r}... (known: $pi, $e, $phi, $x.., $~N, $'c')")
+
+
+def _chars(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, int]:
+    end = text.find("'", i + 1)
+    if end < 0 or "\n" in text[i:end]:
+        raise _error(code, line, col, "a character constant ('c') is not closed")
+    chars = text[i + 1:end].replace("\\'", "'")
+    if not chars:
+        raise _error(code, line, col, "an empty character constant ''")
+    value = 0
+    for ch in chars.encode("latin-1", "replace"):
+        value = value * 256 + ch
+    return float(value), end + 1
