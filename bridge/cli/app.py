@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import amp_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import amp_cmd, jsfx_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.errors import ReabridgeError
 
@@ -26,6 +26,7 @@ app.add_typer(amp_cmd.app, name="amp")
 transcribe_cmd.register(app)
 tempo_cmd.register(app)
 master_cmd.register(app)
+jsfx_cmd.register(app)
 
 
 @app.callback()

@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -101,9 +102,15 @@ def _load_module(source: str) -> object:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(source)
         tmp.replace(path)
-    spec = importlib.util.spec_from_file_location(f"reabridge_jsfx_{digest}", path)
+    name = f"reabridge_jsfx_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the module again by name
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
     spec.loader.exec_module(module)
     return module
 

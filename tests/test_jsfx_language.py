@@ -1,0 +1,261 @@
+"""The EEL2 language as REAPER documents it, construct by construct, with exact expected numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bridge.jsfx.effect import load_effect
+from bridge.jsfx.errors import JsfxError
+from bridge.jsfx.runtime import JsfxProcessor
+
+
+def run_init(tmp_path, code: str, header: str = "") -> JsfxProcessor:
+    path = tmp_path / "t.jsfx"
+    path.write_text(f"desc: test\n{header}\n@init\n{code}\n")
+    return JsfxProcessor(load_effect(path), 44100, 2)
+
+
+CASES = [
+    # arithmetic and REAPER's precedence
+    ("x = 1 + 2 * 3;", "x", 7.0),
+    ("x = 2 ^ 3 ^ 2;", "x", 64.0),  # ^ is left-associative
+    ("x = -2 ^ 2;", "x", 4.0),  # unary minus binds tighter than ^
+    ("x = 2 ^ -1;", "x", 0.5),
+    ("a = 3; b = 0.1; c = 3; x = a * b / c;", "x", 3 * (0.1 / 3)),  # a * (b / c), as REAPER groups it
+    ("a = 0.1; b = 0.2; c = 0.3; x = a + b - c;", "x", 0.1 + (0.2 - 0.3)),  # a + (b - c)
+    ("x = 10 - 4 - 3;", "x", 3.0),
+    ("x = 1 / 0;", "x", math.inf),
+    ("x = !0 + !5;", "x", 1.0),
+    ("x = -(3);", "x", -3.0),
+    ("x = +4;", "x", 4.0),
+    # integer operators
+    ("x = 7 % 3;", "x", 1.0),
+    ("x = -7 % 3;", "x", -1.0),
+    ("x = 7.9 % 2.5;", "x", 1.0),
+    ("x = 5 % 0;", "x", 0.0),
+    ("x = 1 << 4;", "x", 16.0),
+    ("x = -16 >> 2;", "x", -4.0),
+    ("x = 1 << 31;", "x", -2147483648.0),  # 32-bit
+    ("x = 5 | 2;", "x", 7.0),
+    ("x = 6 & 3;", "x", 2.0),
+    ("x = 6 ~ 3;", "x", 5.0),
+    ("x = 5.7 | 0;", "x", 5.0),
+    ("x = -5.7 | 0;", "x", -5.0),
+    ("x = 4294967296 | 1;", "x", 4294967297.0),  # | and & are 64-bit
+    ("x = 1 + 2 | 4;", "x", 7.0),  # | below +
+    ("x = 6 % 4 * 2;", "x", 4.0),
+    # comparisons: == and != use REAPER's 0.00001, === and !== are exact
+    ("x = 1 == 1.000001;", "x", 1.0),
+    ("x = 1 === 1.000001;", "x", 0.0),
+    ("x = 1 != 1.000001;", "x", 0.0),
+    ("x = 1 !== 1.000001;", "x", 1.0),
+    ("x = 1 == 1.0001;", "x", 0.0),
+    ("x = (2 < 3) + (3 <= 3) * 2 + (4 > 5) * 4 + (5 >= 5) * 8;", "x", 11.0),
+    # logic and truth (|x| >= 0.00001 is true)
+    ("a = 0; x = 0 && (a = 1);", "a", 0.0),
+    ("a = 0; x = 2 || (a = 1);", "x", 1.0),
+    ("a = 0; x = 2 || (a = 1);", "a", 0.0),
+    ("x = 3 && 4;", "x", 1.0),
+    ("x = 0.000001 ? 1 : 2;", "x", 2.0),
+    ("x = -0.5 ? 1 : 2;", "x", 1.0),
+    # ? : with blocks, missing branches, as an lvalue
+    ("x = 1 ? (a = 2; a + 1) : 5;", "x", 3.0),
+    ("x = 0 ? 5;", "x", 0.0),
+    ("x = 0 ? : 6;", "x", 6.0),
+    ("0 ? a = 5 : b = 6;", "b", 6.0),
+    ("1 < 2 ? p = 1 : q = 1;", "q", 0.0),
+    ("(1 < 2 ? p : q) = 8;", "p", 8.0),
+    ("(0 ? p : q) += 3;", "q", 3.0),
+    ("x = 1 ? 2 ? 3 : 4 : 5;", "x", 3.0),
+    # assignment operators
+    ("a = 10; a += 2; a -= 1; a *= 3; a /= 11; a %= 2;", "a", 1.0),
+    ("b = 2; b ^= 3;", "b", 8.0),
+    ("c = 5; c |= 2;", "c", 7.0),
+    ("d = 6; d &= 3;", "d", 2.0),
+    ("e = 6; e ~= 3;", "e", 5.0),
+    ("x = y = 4;", "x", 4.0),
+    ("x = -a = 3;", "x", -3.0),  # -(a = 3)
+    ("x = (a = 5; b = 3; a + b);", "x", 8.0),
+    ("x = ();", "x", 0.0),
+    # loops
+    ("s = 0; loop(5, s += 2);", "s", 10.0),
+    ("s = 1; loop(-1, s = 99);", "s", 1.0),
+    ("i = 0; loop(3.9, i += 1);", "i", 3.0),
+    ("n = 4; i = 0; loop(n, n = 100; i += 1);", "i", 4.0),  # the count is read once
+    ("a = 0; while(a += 1; a < 10);", "a", 10.0),
+    ("b = 0; while(b < 5)(b += 2);", "b", 6.0),
+    ("c = 0; while(c += 1; 1);", "c", 1048576.0),  # REAPER's iteration limit
+    ("c = 0; loop(2000000, c += 1);", "c", 1048576.0),
+    # numbers
+    ("x = $pi;", "x", math.pi),
+    ("x = $e;", "x", math.e),
+    ("x = $phi;", "x", (1 + 5 ** 0.5) / 2),
+    ("x = $x1F + 0x10;", "x", 47.0),
+    ("x = $'A';", "x", 65.0),
+    ("x = 'AB';", "x", 65.0 * 256 + 66),
+    ("x = $~8;", "x", 255.0),
+    ("x = .5 + 1e3 + 2.5E-1;", "x", 1000.75),
+    # names are not case sensitive
+    ("ABC = 3; x = abc;", "x", 3.0),
+    # memory
+    ("buf = 100; buf[3] = 7; x = buf[3];", "x", 7.0),
+    ("buf = 100; buf[3] = 7; x = 103[0];", "x", 7.0),
+    ("buf = 100; 100[0] = 9; x = buf[];", "x", 9.0),
+    ("3[0] = 5; x = 2.999999[0];", "x", 5.0),  # index + 0.00001, truncated
+    ("x = (-5)[0] + 1;", "x", 1.0),  # out of range reads 0
+    ("8388608[0] = 3; x = 8388608[0];", "x", 0.0),
+    ("x = __memtop();", "x", 8388608.0),
+    ("a = 10; a[1] += 4; a[1] *= 2; x = 11[0];", "x", 8.0),
+    ("gmem[5] = 2; x = gmem[5] + gmem[6];", "x", 2.0),
+    ("memset(10, 1, 5); x = 10[0] + 14[0] + 15[0];", "x", 2.0),
+    ("loop(4, i[0] = i + 1; i += 1); memcpy(1, 0, 4); x = 0[0] * 1000 + 1[0] * 100 + 2[0] * 10 + 4[0];", "x",
+     1000 + 100 + 20 + 4),  # overlapping copy behaves like memmove
+    # built-ins
+    ("x = sqr(3) + sqrt(16) + sqrt(-4);", "x", 15.0),  # REAPER's sqrt takes |x|
+    ("x = pow(2, 10);", "x", 1024.0),
+    ("x = exp(0) + log(exp(2)) + log10(1000);", "x", 6.0),
+    ("x = abs(-3) + min(3, 2) + max(3, 2) + sign(-2) + sign(0);", "x", 7.0),
+    ("x = floor(-3.1) * 10 + ceil(-3.9);", "x", -43.0),
+    ("x = atan2(1, 1);", "x", math.pi / 4),
+    ("x = sin(1) + cos(1) + tan(1) + asin(0.5) + acos(0.5) + atan(2);", "x",
+     math.sin(1) + math.cos(1) + math.tan(1) + math.asin(0.5) + math.acos(0.5) + math.atan(2)),
+    ("x = rand(5); y = x >= 0 && x < 5;", "y", 1.0),
+    ("x = freembuf(0);", "x", 0.0),
+]
+
+
+@pytest.mark.parametrize(("code", "var", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_language(tmp_path, code, var, expected):
+    assert run_init(tmp_path, code).var(var) == expected
+
+
+def test_invsqrt_is_the_fast_approximation(tmp_path):
+    p = run_init(tmp_path, "x = invsqrt(4);")
+    assert p.var("x") != 0.5 and p.var("x") == pytest.approx(0.5, rel=2e-3)
+
+
+FUNCTIONS = [
+    ("function f(x y) (x + y * 2); z = f(1, 3);", {"z": 7.0}),
+    ("function f(x, y) (x - y); z = f(5, 3);", {"z": 2.0}),
+    ("function cnt() local(n) (n += 1); cnt(); cnt(); z = cnt();", {"z": 3.0, "n": 0.0}),
+    ("x = 5; function g(x) (x * 2); y = g(3);", {"y": 6.0, "x": 5.0}),
+    ("function set_foo(v) instance(foo) (foo = v); whatever.set_foo(32); set_foo(7);",
+     {"whatever.foo": 32.0, "set_foo.foo": 7.0, "foo": 0.0}),
+    ("function setbar(v) (this.bar = v); obj.setbar(4);", {"obj.bar": 4.0}),
+    ("function set_par(v) (this..foo = v); a.b.set_par(1); a.set_par(2);", {"a.foo": 1.0, "foo": 2.0}),
+    ("function inc() instance(n) (n += 1); function twice() (this.inc(); this.inc()); k.twice();", {"k.n": 2.0}),
+    ("function lp(x) instance(y) (y += 0.5 * (x - y)); l.lp(1); r.lp(3); l.lp(1);", {"l.y": 0.75, "r.y": 1.5}),
+    ("function inner() instance(v) (v = 9); function outer() instance(sub) (sub.inner()); o.outer();",
+     {"o.sub.v": 9.0}),
+    ("g1 = 5; function h() globals(g1) (g1 += 1; tmp = 3); h();", {"g1": 6.0, "tmp": 0.0}),
+    ("function s() static(k) (k += 2); s(); z = s();", {"z": 4.0}),
+    ("function none() (); z = none() + 1;", {"z": 1.0}),
+    ("function sq(x) (x * x); z = sq(sq(2)) + sq(3);", {"z": 25.0}),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), FUNCTIONS, ids=[c[0][:40] for c in FUNCTIONS])
+def test_functions_and_namespaces(tmp_path, code, expected):
+    p = run_init(tmp_path, code)
+    for var, value in expected.items():
+        assert p.var(var) == value, var
+
+
+def test_sections_sliders_and_samples(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("""desc: sections
+// old and new slider syntax, an enum, a hidden slider, a shape
+slider1:0.5<0,1,0.01>Amount
+slider2:gain_db=-6<-24,24,0.1:log=0>Gain (dB)
+slider3:1<0,2,1{Off,Left,Both}>Mode
+slider4:7<0,10,1>-Hidden
+in_pin:left
+in_pin:right
+out_pin:left
+out_pin:right
+options:maxmem=65536
+
+@init
+blocks = 0; inited = srate + num_ch;
+
+@slider
+g = 10 ^ (gain_db / 20) * slider(1);
+
+@block
+blocks += 1; last = samplesblock;
+
+@sample
+spl0 = spl0 * g;
+spl(1) = mode_calls += 1;
+slider3 == 2 ? spl1 = spl(0);
+""")
+    effect = load_effect(path)
+    s = effect.sliders
+    assert (s[1].var, s[1].default, s[1].maximum, s[1].step, s[1].label) == ("slider1", 0.5, 1.0, 0.01, "Amount")
+    assert (s[2].var, s[2].minimum, s[2].shape, s[2].label) == ("gain_db", -24.0, "log=0", "Gain (dB)")
+    assert s[3].labels == ["Off", "Left", "Both"] and s[4].hidden and s[4].label == "Hidden"
+    assert effect.in_pins == ["left", "right"] and effect.options == {"maxmem": "65536"}
+    assert effect.slider_value(3, "both") == 2.0
+    p = JsfxProcessor(effect, 48000, 2, {2: 0.0, 3: 1.0}, block=256)
+    assert p.var("inited") == 48002.0 and p.memory.shape == (65536,)
+    x = np.stack([np.linspace(-1, 1, 1000), np.zeros(1000)], axis=1)
+    y = p.process(x)
+    np.testing.assert_array_equal(y[:, 0], x[:, 0] * 0.5)
+    np.testing.assert_array_equal(y[:, 1], np.arange(1, 1001))
+    assert p.var("blocks") == 4 and p.var("last") == 1000 - 3 * 256
+    both = JsfxProcessor(effect, 48000, 2, {3: 2.0}).process(x)
+    np.testing.assert_array_equal(both[:, 1], both[:, 0])
+
+
+def test_untouched_channels_pass_through(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: left only\n@sample\nspl0 = -spl0;\n")
+    x = np.random.default_rng(1).normal(size=(100, 3))
+    y = JsfxProcessor(load_effect(path), 44100, 3).process(x)
+    np.testing.assert_array_equal(y[:, 0], -x[:, 0])
+    np.testing.assert_array_equal(y[:, 1:], x[:, 1:])
+
+
+def test_imports_are_found_beside_the_effect_and_in_effects_folders(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "util.jsfx-inc").write_text("@init\nfunction twice(x) (x * 2);\nimported = 1;\n")
+    (tmp_path / "local.jsfx-inc").write_text("import util.jsfx-inc\n@init\nlocal_seen = imported + 1;\n")
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: imports\nimport local.jsfx-inc\n@init\nz = twice(local_seen);\n")
+    with pytest.raises(JsfxError, match=r"import util\.jsfx-inc: not found"):
+        load_effect(path)
+    p = JsfxProcessor(load_effect(path, [lib]), 44100, 2)
+    assert p.var("z") == 4.0
+
+
+def test_gfx_and_serialize_are_skipped_with_a_notice(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: ui\n@init\nx = 1;\n@gfx 400 300\ngfx_rect(0, 0, 10, 10);\n@serialize\nfile_var(0, x);\n")
+    effect = load_effect(path)
+    assert any("@gfx is skipped" in n for n in effect.notices)
+    assert any("@serialize is skipped" in n for n in effect.notices)
+    assert JsfxProcessor(effect, 44100, 2).var("x") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("x = (1 + ;", r"t\.jsfx:4:10: unexpected ';'"),
+     ("x = 1;\ny = 2 +\n", r"t\.jsfx:6:1: the code ends where a value is expected"),
+     ("x = foo(1);", r"t\.jsfx:4:5: unknown function 'foo'"),
+     ("gfx_rect(0, 0, 1, 1);", r"t\.jsfx:4:1: gfx_rect\(\) is not supported"),
+     ("x = \"text\";", r"t\.jsfx:4:5: strings are not supported"),
+     ("#s = 1;", r"t\.jsfx:4:1: string variables"),
+     ("x = sin(1, 2);", r"sin\(\) takes 1 parameter"),
+     ("function f(a) (a); x = f(1, 2);", r"f\(\) takes 1 parameter\(s\), got 2"),
+     ("x = 1 @ 2;", r"unexpected character '@'"),
+     ("3 = x;", r"cannot assign to a number"),
+     ("/* never closed", r"a /\* comment is never closed"),
+     ("function sin(x) (x);", r"'sin' is a built-in function")],
+)
+def test_errors_name_the_line_and_column(tmp_path, code, message):
+    with pytest.raises(JsfxError, match=message):
+        run_init(tmp_path, code)
