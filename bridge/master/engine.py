@@ -78,7 +78,8 @@ class MasterResult:
     spectrum_reference: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
-def _resolve(preset: Preset, analysis: an.Analysis, auto_eq: bool = True) -> list[dict[str, Any]]:
+def resolve_chain(preset: Preset, analysis: an.Analysis, auto_eq: bool = True) -> list[dict[str, Any]]:
+    """The preset's stages with every ``"auto"`` parameter set from the analysis (reasons in ``analysis.decisions``)."""
     chain = []
     for stage in preset.stages:
         params = dict(stage.params)
@@ -347,7 +348,7 @@ def master_source(source: AudioSource, preset: Preset, sink: Sink, progress: Pro
         if not keep_target:
             preset = preset.with_targets(lufs=float(np.clip(ref.loudness.integrated, -40.0, -3.0)))
             analysis.decisions.append(f"loudness target {preset.lufs:.2f} LUFS: the reference's integrated loudness")
-    chain = _resolve(preset, analysis, auto_eq=reference is None)
+    chain = resolve_chain(preset, analysis, auto_eq=reference is None)
     limiter = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
     spill = _Spill(source.channels, scratch)
     try:
