@@ -61,3 +61,50 @@ def render(
 def register(app_root: typer.Typer) -> None:
     """Add the sub-app to the root app."""
     app_root.add_typer(app, name="jsfx")
+
+
+@app.command("generate")
+def generate(
+    output: Path = typer.Option(..., "-o", "--output", help="The JSFX file to write."),
+    preset: str | None = typer.Option(None, "--preset", help="A bundled mastering preset (default streaming)."),
+    chain: Path | None = typer.Option(None, "--chain", help="A chain in a TOML file (the preset format)."),
+    analyze: Path | None = typer.Option(None, "--analyze", help="Set the 'auto' parameters from this mix."),
+) -> None:
+    """Write a mastering chain as a native JSFX, with sliders for what you would tweak.
+
+    Example: [bold]reabridge jsfx generate --preset streaming --analyze mix.wav -o master_chain.jsfx[/bold]
+    """
+    from bridge.audio.source import AudioSource
+    from bridge.fileio import write_atomic
+    from bridge.jsfx.chain import analysed_chain
+    from bridge.jsfx.generate import generate_jsfx
+    from bridge.master.presets import load_preset, load_preset_file
+
+    if preset and chain:
+        raise ReabridgeError("give --preset or --chain, not both")
+    chosen = load_preset_file(chain) if chain else load_preset(preset or "streaming")
+    spec = analysed_chain(chosen, AudioSource.from_file(analyze) if analyze else None)
+    write_atomic(output, generate_jsfx(spec).encode("utf-8"))
+    out = Console(highlight=False)
+    for line in spec.decisions:
+        out.print(f"  {line}")
+    out.print(f"wrote {output} ({len(spec.stages)} stages, {len(spec.sliders())} sliders)")
+
+
+@app.command("install")
+def install_cmd(
+    files: list[Path] | None = typer.Argument(None, help="JSFX files to install (default: the shipped ones)."),
+    resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path."),
+) -> None:
+    """Copy JSFX into <REAPER resource path>/Effects/reabridge/ (shipped ones too, with none given).
+
+    Example: [bold]reabridge jsfx install master_chain.jsfx[/bold]
+    """
+    from bridge.jsfx.install import install, shipped_effects
+
+    chosen = list(files or []) or shipped_effects()
+    done = install(chosen, resource_path)
+    out = Console(highlight=False)
+    for path in done:
+        out.print(f"installed {path}")
+    out.print(f"{len(done)} effect(s); in REAPER they appear under FX browser > JS > reabridge")

@@ -11,9 +11,11 @@ leave room for inter-sample peaks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.audio.source import AudioSource
 from bridge.master.presets import AUTO, Preset
 
 LIMITER_MARGIN_DB = 0.5
@@ -32,7 +34,8 @@ SLIDERS: dict[str, list[tuple[str, str, float, float, float]]] = {
                    ("ratio", "Compressor ratio (:1)", 1.0, 20.0, 0.1),
                    ("attack_ms", "Compressor attack (ms)", 0.1, 200.0, 0.1),
                    ("release_ms", "Compressor release (ms)", 5.0, 2000.0, 1.0)],
-    "saturation": [("drive_db", "Saturation drive (dB)", 0.0, 24.0, 0.1), ("mix", "Saturation mix (0-1)", 0.0, 1.0, 0.01)],
+    "saturation": [("drive_db", "Saturation drive (dB)", 0.0, 24.0, 0.1),
+                   ("mix", "Saturation mix (0-1)", 0.0, 1.0, 0.01)],
     "limiter": [("input_db", "Limiter input gain (dB)", -12.0, 24.0, 0.1),
                 ("ceiling_db", "Limiter ceiling (dBFS, sample peak)", -12.0, 0.0, 0.01),
                 ("release_ms", "Limiter release (ms)", 1.0, 1000.0, 1.0)],
@@ -95,3 +98,27 @@ def chain_from_preset(preset: Preset, resolved: list[dict[str, Any]] | None = No
             params.setdefault("ceiling_db", round(preset.true_peak - LIMITER_MARGIN_DB, 2))
         out.append(ChainStage(stage["type"], params, i))
     return ChainSpec(preset.name, preset.description, out, decisions)
+
+
+def analysed_chain(preset: Preset, mix: AudioSource | None = None,
+                   progress: Callable[[float], None] | None = None) -> ChainSpec:
+    """The preset's chain with ``"auto"`` parameters from an analysis of ``mix`` (as ``reabridge master``).
+
+    The limiter's input gain starts at the distance between the mix's
+    integrated loudness and the preset's target (within -12 to +24 dB); the
+    limiter takes the rest. Without a mix, autos are neutral and the gain 0 dB.
+    """
+    if mix is None:
+        return chain_from_preset(preset)
+    from bridge.master.analysis import survey
+    from bridge.master.engine import check_input, resolve_chain
+
+    measured = survey(mix, progress)
+    check_input(measured, mix.rate, mix.frames)
+    resolved = resolve_chain(preset, measured.analysis)
+    gain = min(24.0, max(-12.0, preset.lufs - measured.loudness.integrated))
+    spec = chain_from_preset(preset, resolved, gain)
+    spec.decisions = [*measured.analysis.decisions,
+                      f"limiter input gain {gain:+.1f} dB: the mix measures {measured.loudness.integrated:.1f} LUFS, "
+                      f"the target is {preset.lufs:g} LUFS"]
+    return spec

@@ -69,7 +69,7 @@ def _softclip(x: float) -> float:
 
 
 @njit(cache=True)
-def _run(x: np.ndarray, kinds: np.ndarray, table: np.ndarray) -> np.ndarray:  # noqa: C901 (one loop, one DSP)
+def _run(x: np.ndarray, kinds: np.ndarray, table: np.ndarray) -> np.ndarray:
     n = x.shape[0]
     y = np.empty((n, 2))
     stages = len(kinds)
@@ -84,36 +84,36 @@ def _run(x: np.ndarray, kinds: np.ndarray, table: np.ndarray) -> np.ndarray:  # 
     hh = np.ones(la + 1)
     hsum, g, pos, dpos = la + 1.0, 1.0, 0, 0
     for i in range(n):
-        l, r = x[i, 0], x[i, 1]
+        left, right = x[i, 0], x[i, 1]
         for s in range(stages):
             k, t = kinds[s], table[s]
             if k <= 3:
                 b0, b1, b2, a1, a2 = t[0], t[1], t[2], t[3], t[4]
-                yl = (b0 * l) + z[s, 0, 0]
-                z[s, 0, 0] = ((b1 * l) - (a1 * yl)) + z[s, 0, 1]
-                z[s, 0, 1] = (b2 * l) - (a2 * yl)
-                yr = (b0 * r) + z[s, 1, 0]
-                z[s, 1, 0] = ((b1 * r) - (a1 * yr)) + z[s, 1, 1]
-                z[s, 1, 1] = (b2 * r) - (a2 * yr)
-                l, r = yl, yr
+                yl = (b0 * left) + z[s, 0, 0]
+                z[s, 0, 0] = ((b1 * left) - (a1 * yl)) + z[s, 0, 1]
+                z[s, 0, 1] = (b2 * left) - (a2 * yl)
+                yr = (b0 * right) + z[s, 1, 0]
+                z[s, 1, 0] = ((b1 * right) - (a1 * yr)) + z[s, 1, 1]
+                z[s, 1, 1] = (b2 * right) - (a2 * yr)
+                left, right = yl, yr
             elif k == 4:
-                over = (20 * math.log10(max(max(abs(l), abs(r)), 0.000000001))) - t[0]
+                over = (20 * math.log10(max(max(abs(left), abs(right)), 0.000000001))) - t[0]
                 gr = over * (1 - (1 / t[1])) if over > 0 else 0.0
                 if gr > env[s]:
                     env[s] = (t[2] * env[s]) + ((1 - t[2]) * gr)
                 else:
                     env[s] = (t[3] * env[s]) + ((1 - t[3]) * gr)
                 cg = 10 ** (-env[s] / 20)
-                l *= cg
-                r *= cg
+                left *= cg
+                right *= cg
             elif k == 5:
                 d, mix = t[0], t[1]
-                l = ((1 - mix) * l) + (mix * (_softclip(d * l) / d))
-                r = ((1 - mix) * r) + (mix * (_softclip(d * r) / d))
+                left = ((1 - mix) * left) + (mix * (_softclip(d * left) / d))
+                right = ((1 - mix) * right) + (mix * (_softclip(d * right) / d))
             else:
-                l *= t[0]
-                r *= t[0]
-                pk = max(abs(l), abs(r))
+                left *= t[0]
+                right *= t[0]
+                pk = max(abs(left), abs(right))
                 rq[pos] = t[1] / pk if pk > t[1] else 1.0
                 h = 1.0
                 for j in range(la + 1):
@@ -126,15 +126,15 @@ def _run(x: np.ndarray, kinds: np.ndarray, table: np.ndarray) -> np.ndarray:  # 
                 g = min(hsum / (la + 1), g + ((1 - g) * t[2]))
                 g = min(g, rq[pos])
                 ol, o_r = dl[0, dpos], dl[1, dpos]
-                dl[0, dpos] = l
-                dl[1, dpos] = r
+                dl[0, dpos] = left
+                dl[1, dpos] = right
                 dpos += 1
                 if dpos >= la:
                     dpos = 0
-                l = ol * g
-                r = o_r * g
-        y[i, 0] = l
-        y[i, 1] = r
+                left = ol * g
+                right = o_r * g
+        y[i, 0] = left
+        y[i, 1] = right
     return y
 
 

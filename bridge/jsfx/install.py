@@ -1,0 +1,61 @@
+"""Putting JSFX where REAPER finds them: ``<resource path>/Effects/reabridge/``.
+
+The resource path is ``--resource-path``, else ``$REAPER_RESOURCE_PATH``, else
+REAPER's default for the platform (``~/.config/REAPER`` on Linux,
+``~/Library/Application Support/REAPER`` on macOS, ``%APPDATA%\\REAPER`` on
+Windows). Shipped effects live in the repository's ``jsfx/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from bridge.fileio import write_atomic
+from bridge.jsfx.errors import JsfxError
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "jsfx"
+SUBFOLDER = "reabridge"
+
+
+def default_resource_path() -> Path:
+    """REAPER's resource path on this machine (it may not exist)."""
+    env = os.environ.get("REAPER_RESOURCE_PATH")
+    if env:
+        return Path(env)
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "REAPER"
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("APPDATA", Path.home())) / "REAPER"
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "REAPER"
+
+
+def shipped_effects() -> list[Path]:
+    """The JSFX files shipped in the repository's ``jsfx/`` folder."""
+    return sorted(p for p in SHIPPED_DIR.glob("*.jsfx*") if p.is_file()) if SHIPPED_DIR.is_dir() else []
+
+
+def install(files: list[Path], resource_path: Path | None = None) -> list[Path]:
+    """Copy ``files`` into ``<resource path>/Effects/reabridge/``; returns the installed paths.
+
+    Raises
+    ------
+    JsfxError
+        The resource path does not exist (REAPER shows it under Options > Show REAPER resource path),
+        or a file is missing.
+    """
+    root = resource_path or default_resource_path()
+    if not root.is_dir():
+        raise JsfxError(f"REAPER's resource path {root} does not exist; pass --resource-path (in REAPER: "
+                        "Options > Show REAPER resource path in explorer/finder)")
+    target = root / "Effects" / SUBFOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    done = []
+    for file in files:
+        if not file.is_file():
+            raise JsfxError(f"{file} does not exist")
+        dest = target / file.name
+        write_atomic(dest, file.read_bytes())
+        done.append(dest)
+    return done
