@@ -134,3 +134,41 @@ def test_generate_from_an_analysis_and_install(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bridge", "jsfx", "install", "--resource-path", str(tmp_path / "no")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "resource path" in out.stderr
+
+
+def test_master_insert_jsfx_puts_the_analysed_chain_on_the_master_track(tmp_path):
+    from bridge.changes import AddAudioItem, AddTrack, ChangeSet
+    from bridge.changes.chunks import empty_project
+    from bridge.project import Project
+    from bridge.rpp import load
+    from bridge.session import RppFileSession
+
+    media = tmp_path / "Media"
+    media.mkdir()
+    sf.write(media / "mix.wav", _music(44100, 6.0) * 0.3, 44100, subtype="PCM_24")
+    path = tmp_path / "song.RPP"
+    path.write_text(empty_project(44100, 120, record_path="Media"))
+    t = AddTrack("Mix")
+    RppFileSession(path).apply(ChangeSet("s", (t, AddAudioItem(t.guid, str(media / "mix.wav"), 0, 6.0))))
+    guid = Project.load(path).items()[0][1].guid
+    resource = tmp_path / "REAPER"
+    resource.mkdir()
+    out = subprocess.run([sys.executable, "-m", "bridge", "master", "--project", str(path), "--item", guid,
+                          "--preset", "club", "--insert-jsfx", "--resource-path", str(resource)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    name = "reabridge_master_song_club.jsfx"
+    installed = resource / "Effects" / "reabridge" / name
+    assert installed.read_bytes() == (tmp_path / "reabridge-jsfx" / name).read_bytes()
+    chain = load(path).chunk("MASTERFXLIST")
+    js = chain.chunk("JS")
+    assert js.params[:2] == [f"reabridge/{name}", "reabridge chain: club"]
+    effect = load_effect(installed)
+    stored = next(js.lines()).tokens
+    for number, slider in effect.sliders.items():
+        assert float(stored[number - 1]) == pytest.approx(slider.default)
+    assert chain.line("BYPASS").values[:1] == ["0"] and chain.line("FXID") is not None
+    assert chain.line("WAK") is not None
+    assert (tmp_path / "song.RPP-bak").exists()
+    assert len(Project.load(path).items()[0][1].takes) == 1  # a live chain instead of a rendered take
+    JsfxProcessor(effect, 44100, 2).process(np.zeros((16, 2)))  # and it compiles

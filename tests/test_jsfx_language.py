@@ -259,3 +259,60 @@ def test_gfx_and_serialize_are_skipped_with_a_notice(tmp_path):
 def test_errors_name_the_line_and_column(tmp_path, code, message):
     with pytest.raises(JsfxError, match=message):
         run_init(tmp_path, code)
+
+
+def test_what_offline_cannot_do_is_quietly_neutral(tmp_path):
+    """MIDI finds no events, slider UI calls do nothing, f() means f(0): effects that use them still run."""
+    path = tmp_path / "fx.jsfx"
+    path.write_text("""desc: midi passthrough and ui calls
+slider1:0<0,1,1{Off,On}>Switch
+@init
+function add1(a) (a + 1);
+y = add1(); r = rand(); ch = get_host_numchan();
+@slider
+slider_show(slider1, 0); sliderchange(slider1); slider_automate(slider1);
+@block
+n = 0;
+while (midirecv(offset, msg1, msg23)) (midisend(offset, msg1, msg23); n += 1);
+@sample
+spl0 = spl0 * 2;
+""")
+    effect = load_effect(path)
+    p = JsfxProcessor(effect, 44100, 2)
+    assert (p.var("y"), p.var("r"), p.var("ch")) == (1.0, 0.0, 2.0)
+    assert np.array_equal(p.process(np.ones((64, 2)))[:, 0], np.full(64, 2.0)) and p.var("n") == 0
+    assert any("MIDI" in n for n in effect.notices)
+
+
+def test_a_delay_with_a_ring_buffer_in_memory(tmp_path):
+    """A typical third-party idiom: a ring buffer in local memory, sized in @init from srate."""
+    path = tmp_path / "delay.jsfx"
+    path.write_text("""desc:Simple delay
+slider1:250<1,1000,1>Delay (ms)
+slider2:-6<-60,0,0.1>Feedback (dB)
+slider3:0.5<0,1,0.01>Mix
+
+@init
+bufl = 0; bufr = 96000 * 2;
+
+@slider
+len = floor(slider1 * srate / 1000);
+fb = 2 ^ (slider2 / 6);
+pos >= len ? pos = 0;
+
+@sample
+dl = bufl[pos]; dr = bufr[pos];
+bufl[pos] = spl0 + dl * fb;
+bufr[pos] = spl1 + dr * fb;
+(pos += 1) >= len ? pos = 0;
+spl0 = spl0 * (1 - slider3) + dl * slider3;
+spl1 = spl1 * (1 - slider3) + dr * slider3;
+""")
+    rate = 8000
+    x = np.zeros((rate, 2))
+    x[0] = [1.0, 0.5]
+    y = JsfxProcessor(load_effect(path), rate, 2, {1: 100}).process(x)
+    delay = rate // 10
+    fb = 2 ** (-1)
+    assert y[0, 0] == 0.5 and y[delay, 0] == 0.5 and y[2 * delay, 0] == pytest.approx(0.5 * fb)
+    assert y[delay, 1] == 0.25 and np.count_nonzero(y[:, 0]) == 10

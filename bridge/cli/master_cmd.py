@@ -35,6 +35,10 @@ def master(
     project: Path | None = typer.Option(None, "--project", help="Master items of this .RPP instead."),
     selected: bool = typer.Option(False, "--selected", help="Project mode: the selected items."),
     item: list[str] | None = typer.Option(None, "--item", help="Project mode: item GUID (repeatable)."),
+    insert_jsfx: bool = typer.Option(False, "--insert-jsfx", help="Project mode: put the analysed chain on the "
+                                     "master track as a JSFX you can tweak, instead of rendering a take."),
+    resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path (for "
+                                              "--insert-jsfx; default: this platform's)."),
 ) -> None:
     """Master a mix to a loudness target (LUFS) under a true-peak ceiling, with a report.
 
@@ -51,8 +55,13 @@ def master(
     chosen = _preset(preset, preset_file, target_lufs, ceiling)
     out = Console(highlight=False)
     if project_mode(mix, project, "a mix to master"):
-        _project_mode(project, selected, item, chosen, report, out)
+        if insert_jsfx:
+            _insert_jsfx(project, selected, item, chosen, resource_path, out)
+        else:
+            _project_mode(project, selected, item, chosen, report, out)
         return
+    if insert_jsfx:
+        raise ReabridgeError("--insert-jsfx works in project mode (--project SONG.RPP)")
     source = AudioSource.from_file(mix)
     target = output or mix.with_name(f"{mix.stem}-master.wav")
     if target.resolve() == mix.resolve():
@@ -98,6 +107,26 @@ def _project_mode(path: Path, selected: bool, items: list[str] | None, preset, r
         out.print(line)
     apply_job(session, result.changes, len(result.files), result.skipped, out, "mastered",
               f"added {len(result.files)} take(s) 'Master ({preset.name})'")
+
+
+def _insert_jsfx(path: Path, selected: bool, items: list[str] | None, preset, resource_path: Path | None,
+                 out: Console) -> None:
+    from bridge.jobs.master_jsfx import chain_on_master
+    from bridge.session.rpp_file import RppFileSession
+
+    session = RppFileSession(path)
+    chosen = select_items(session.project, selected, items, None)
+    if len(chosen) != 1:
+        raise ReabridgeError(f"--insert-jsfx analyses one item (the rendered mix); {len(chosen)} were chosen")
+    track, item = chosen[0]
+    result = chain_on_master(session.project, track, item, preset, request_id("master-jsfx"), resource_path)
+    for line in result.decisions:
+        out.print(f"  {line}")
+    session.apply(result.changes)
+    where = f"installed as {result.installed}" if result.installed else (
+        f"REAPER's resource path was not found: run 'reabridge jsfx install {result.local_copy}' so REAPER finds it")
+    out.print(f"added the '{preset.name}' chain to the master track of {session.path} ({where}; copy in "
+              f"{result.local_copy})")
 
 
 def register(app: typer.Typer) -> None:

@@ -30,9 +30,11 @@ BINARY = {"+": "({a} + {b})", "-": "({a} - {b})", "*": "({a} * {b})", "/": "({a}
           "<=": "(1.0 if {a} <= {b} else 0.0)", ">=": "(1.0 if {a} >= {b} else 0.0)",
           "==": "(1.0 if abs({a} - {b}) < B.CLOSE else 0.0)", "!=": "(1.0 if abs({a} - {b}) >= B.CLOSE else 0.0)",
           "===": "(1.0 if {a} == {b} else 0.0)", "!==": "(1.0 if {a} != {b} else 0.0)"}
-UNSUPPORTED_PREFIXES = ("gfx_", "file_", "midi", "str", "mdct", "imdct", "convolve_c", "fft", "ifft", "atomic_",
+NO_MIDI = {"midirecv", "midisend", "midisyx", "midirecv_buf", "midisend_buf", "midirecv_str", "midisend_str"}
+UI_ONLY = {"sliderchange", "slider_automate", "slider_show"}
+UNSUPPORTED_PREFIXES = ("gfx_", "file_", "str", "mdct", "imdct", "convolve_c", "fft", "ifft", "atomic_",
                         "stack_", "export_buffer", "get_", "set_", "sprintf", "printf", "match", "matchi",
-                        "time", "mem_", "__denormal", "ext_", "slider_show", "slider_next", "tolower", "toupper")
+                        "time", "mem_", "__denormal", "ext_", "slider_next", "tolower", "toupper")
 SPL_CHANNELS = 64
 SLIDERS = 256
 
@@ -65,6 +67,7 @@ class Compiler:
         self.temp = 0
         self.functions: dict[str, Function] = {}
         self.calling: list[str] = []
+        self.notices: set[str] = set()
         self.slider_vars = slider_vars
         for name in ("srate", "num_ch", "samplesblock", "tempo", "play_state", "play_position", "beat_position",
                      "ts_num", "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line"):
@@ -298,6 +301,8 @@ class Compiler:
 
     def inline(self, fn: Function, namespace: str, node: Node, frame: Frame) -> str:
         args = node.args[1]
+        if not args and len(fn.params) == 1:  # EEL2 reads f() as f(0)
+            args = [Node("num", (0.0,), node.line, node.col)]
         if len(args) != len(fn.params):
             raise self.error(node, f"{fn.name}() takes {len(fn.params)} parameter(s), got {len(args)}")
         if fn.name in self.calling:
@@ -356,6 +361,8 @@ class Compiler:
 
     def builtin(self, node: Node, frame: Frame) -> str:
         name, args, _ = node.args
+        if not args and name in ONE_PARAMETER:  # EEL2 reads f() as f(0)
+            args = [Node("num", (0.0,), node.line, node.col)]
 
         def arity(n: int) -> None:
             if len(args) != n:
@@ -389,10 +396,16 @@ class Compiler:
         if name == "__memtop":
             arity(0)
             return "float(M.shape[0])"
-        if name in ("sliderchange", "slider_automate"):
+        if name in UI_ONLY or name in NO_MIDI:
+            # no window and no MIDI offline: the calls do nothing (midirecv() finds no events)
             for a in args:
                 self.expr(a, frame)
+            if name in NO_MIDI:
+                self.notices.add("MIDI functions find no events offline (midirecv returns 0; midisend drops)")
             return "0.0"
+        if name == "get_host_numchan":
+            arity(0)
+            return self.slot("num_ch")
         if name in ("spl", "slider"):
             arity(1)
             return self.dynamic(node, frame)
@@ -432,7 +445,8 @@ class Compiler:
 UNSUPPORTED = {"sliderchange_show", "fft_real", "ifft_real", "fft_permute", "fft_ipermute", "rand_seed",
                "mdct", "eval", "loop_break", "printf", "on_slider_change"}
 BUILTIN_NAMES = set(MATH1) | {"sqr", "min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf",
-                              "__memtop", "sliderchange", "slider_automate", "spl", "slider", "loop", "while"}
+                              "__memtop", "spl", "slider", "loop", "while", "get_host_numchan"} | UI_ONLY | NO_MIDI
+ONE_PARAMETER = set(MATH1) | {"sqr", "rand", "freembuf", "spl", "slider"}
 
 
 def _is_constant(value: str) -> bool:

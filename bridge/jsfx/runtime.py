@@ -64,6 +64,7 @@ def _compile_sections(effect: Effect) -> tuple[dict[str, list[str]], Compiler]:
 def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
     """Python source of the numba module for ``effect`` and its variable slots."""
     code, compiler = _compile_sections(effect)
+    effect.notices.extend(sorted(n for n in compiler.notices if n not in effect.notices))
     body = "\n".join(line for lines in code.values() for line in lines)
     slots = compiler.slots
     spl = [k for k in range(SPL_CHANNELS) if re.search(rf"\bv{slots[f'spl{k}']}\b", body)]
