@@ -316,3 +316,27 @@ spl1 = spl1 * (1 - slider3) + dr * slider3;
     fb = 2 ** (-1)
     assert y[0, 0] == 0.5 and y[delay, 0] == 0.5 and y[2 * delay, 0] == pytest.approx(0.5 * fb)
     assert y[delay, 1] == 0.25 and np.count_nonzero(y[:, 0]) == 10
+
+
+def test_fft_follows_reapers_conventions(tmp_path):
+    """fft + fft_permute gives the usual DFT bins; ifft(fft(x)) is size * x; the unpermuted order is WDL's."""
+    n = 64
+    p = run_init(tmp_path, f"""
+buf = 0; i = 0;
+loop({n}, buf[2 * i] = sin(i * 0.37) + 0.2 * cos(i * 1.3); buf[2 * i + 1] = 0.1 * i; i += 1);
+raw = 1000; memcpy(raw, buf, {2 * n});
+fft(raw, {n}); memcpy(2000, raw, {2 * n});
+fft_permute(2000, {n});
+back = 4000; memcpy(back, raw, {2 * n}); ifft(back, {n});
+again = 6000; memcpy(again, 2000, {2 * n}); fft_ipermute(again, {n});
+""")
+    m = p.memory
+    k = np.arange(n)
+    x = np.sin(k * 0.37) + 0.2 * np.cos(k * 1.3) + 1j * 0.1 * k
+    spectrum = np.fft.fft(x)
+    np.testing.assert_allclose(m[2000:2000 + 2 * n:2] + 1j * m[2001:2001 + 2 * n:2], spectrum, atol=1e-9)
+    np.testing.assert_allclose(m[4000:4000 + 2 * n:2] + 1j * m[4001:4001 + 2 * n:2], n * x, atol=1e-9)
+    np.testing.assert_array_equal(m[6000:6000 + 2 * n], m[1000:1000 + 2 * n])
+    # WDL's split-radix order: position 1 holds bin n/2, position 2 holds bin n/4 (for n = 64: 32, 16 ... )
+    raw = m[1000:1000 + 2 * n:2] + 1j * m[1001:1001 + 2 * n:2]
+    assert raw[0] == pytest.approx(spectrum[0]) and raw[1] == pytest.approx(spectrum[n // 2])

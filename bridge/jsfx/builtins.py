@@ -179,3 +179,119 @@ def loop_count(x: float) -> int:
 @njit(cache=True)
 def seed(value: int) -> None:
     np.random.seed(value)
+
+
+def _split_radix_order(n: int) -> np.ndarray:
+    """Which frequency each position of REAPER's unpermuted FFT output holds (WDL's split-radix order)."""
+    if n <= 2:
+        return np.arange(n)
+    half, quarter = n >> 1, n >> 2
+    inner, outer = _split_radix_order(half), _split_radix_order(quarter)
+    order = np.empty(n, dtype=np.int64)
+    order[:half] = inner << 1
+    order[half:half + quarter] = (outer << 2) + 1
+    order[half + quarter:] = ((outer << 2) - 1) & (n - 1)
+    return order
+
+
+def _permutation_tables() -> np.ndarray:
+    """REAPER's fft_permute tables for sizes 2..32768, size ``n`` at offset ``n - 2``."""
+    tables = []
+    n = 2
+    while n <= 32768:
+        order = _split_radix_order(n)
+        perm = np.zeros(n, dtype=np.int64)
+        perm[n - order[1:]] = np.arange(1, n)
+        tables.append(perm)
+        n *= 2
+    return np.concatenate(tables)
+
+
+PERMUTATION = _permutation_tables()
+
+
+@njit(cache=True)
+def _fft_size(mem: np.ndarray, start: float, size: float) -> tuple[int, int]:
+    """Offset and size when valid (a power of two from 2 to 32768 inside memory), else (0, 0)."""
+    n = int(size)
+    if n < 2 or n > 32768 or (n & (n - 1)) != 0 or not start + CLOSE >= 0:
+        return 0, 0
+    s = int(start + CLOSE)
+    if s + 2 * n > mem.shape[0]:
+        return 0, 0
+    return s, n
+
+
+@njit(cache=True)
+def _transform(z: np.ndarray, inverse: bool) -> None:
+    """In-place radix-2 DFT: forward e^{-i...}, inverse e^{+i...} without scaling (as REAPER's)."""
+    n = z.shape[0]
+    j = 0
+    for i in range(1, n):
+        bit = n >> 1
+        while j & bit:
+            j ^= bit
+            bit >>= 1
+        j |= bit
+        if i < j:
+            z[i], z[j] = z[j], z[i]
+    sign = 1.0 if inverse else -1.0
+    twiddle = np.empty(n // 2, dtype=np.complex128)
+    for k in range(n // 2):
+        angle = sign * 2.0 * math.pi * k / n
+        twiddle[k] = complex(math.cos(angle), math.sin(angle))
+    length = 2
+    while length <= n:
+        step = n // length
+        half = length // 2
+        for first in range(0, n, length):
+            for k in range(half):
+                u = z[first + k]
+                v = z[first + k + half] * twiddle[k * step]
+                z[first + k] = u + v
+                z[first + k + half] = u - v
+        length <<= 1
+
+
+@njit(cache=True)
+def f_fft(mem: np.ndarray, start: float, size: float, inverse: bool) -> float:
+    """REAPER's fft()/ifft() on ``size`` complex pairs at ``start``: the spectrum in REAPER's permuted order.
+
+    ``fft`` then ``fft_permute`` gives the usual DFT bins; ``ifft`` takes the
+    permuted order back to time; neither scales (divide by ``size`` yourself).
+    """
+    s, n = _fft_size(mem, start, size)
+    if n == 0:
+        return start
+    perm = PERMUTATION[n - 2:2 * n - 2]
+    z = np.empty(n, dtype=np.complex128)
+    if inverse:
+        for k in range(n):
+            z[k] = complex(mem[s + 2 * perm[k]], mem[s + 2 * perm[k] + 1])
+        _transform(z, True)
+        for k in range(n):
+            mem[s + 2 * k] = z[k].real
+            mem[s + 2 * k + 1] = z[k].imag
+    else:
+        for k in range(n):
+            z[k] = complex(mem[s + 2 * k], mem[s + 2 * k + 1])
+        _transform(z, False)
+        for k in range(n):
+            mem[s + 2 * perm[k]] = z[k].real
+            mem[s + 2 * perm[k] + 1] = z[k].imag
+    return start
+
+
+@njit(cache=True)
+def f_fft_permute(mem: np.ndarray, start: float, size: float, inverse: bool) -> float:
+    """fft_permute (REAPER order to bin order) or fft_ipermute (back)."""
+    s, n = _fft_size(mem, start, size)
+    if n == 0:
+        return start
+    perm = PERMUTATION[n - 2:2 * n - 2]
+    copy = mem[s:s + 2 * n].copy()
+    for k in range(n):
+        src, dst = (k, perm[k]) if inverse else (perm[k], k)
+        mem[s + 2 * dst] = copy[2 * src]
+        mem[s + 2 * dst + 1] = copy[2 * src + 1]
+    return start

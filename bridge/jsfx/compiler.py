@@ -403,6 +403,12 @@ class Compiler:
             if name in NO_MIDI:
                 self.notices.add("MIDI functions find no events offline (midirecv returns 0; midisend drops)")
             return "0.0"
+        if name in ("fft", "ifft", "fft_permute", "fft_ipermute"):
+            arity(2)
+            a, b = (self.snapshot(self.expr(x, frame)) for x in args)
+            inverse = "True" if name in ("ifft", "fft_ipermute") else "False"
+            kind = "f_fft" if name in ("fft", "ifft") else "f_fft_permute"
+            return self.snapshot(f"B.{kind}(M, {a}, {b}, {inverse})")
         if name == "get_host_numchan":
             arity(0)
             return self.slot("num_ch")
@@ -442,10 +448,11 @@ class Compiler:
         return t
 
 
-UNSUPPORTED = {"sliderchange_show", "fft_real", "ifft_real", "fft_permute", "fft_ipermute", "rand_seed",
+UNSUPPORTED = {"sliderchange_show", "fft_real", "ifft_real", "rand_seed",
                "mdct", "eval", "loop_break", "printf", "on_slider_change"}
 BUILTIN_NAMES = set(MATH1) | {"sqr", "min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf",
-                              "__memtop", "spl", "slider", "loop", "while", "get_host_numchan"} | UI_ONLY | NO_MIDI
+                              "__memtop", "spl", "slider", "loop", "while", "get_host_numchan", "fft", "ifft",
+                              "fft_permute", "fft_ipermute"} | UI_ONLY | NO_MIDI
 ONE_PARAMETER = set(MATH1) | {"sqr", "rand", "freembuf", "spl", "slider"}
 
 
