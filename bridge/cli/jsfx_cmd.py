@@ -31,6 +31,7 @@ def render(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the result."),
     slider: list[str] | None = typer.Option(None, "--slider", help="N=VALUE or NAME=VALUE (repeatable)."),
     block: int = typer.Option(512, "--block", help="Samples per @block (samplesblock)."),
+    tempo: float = typer.Option(120.0, "--tempo", help="The tempo the effect sees (BPM)."),
     fmt: str = typer.Option("32f", "--format", help="16, 24 or 32f (32-bit float, the default)."),
     effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
 ) -> None:
@@ -52,7 +53,7 @@ def render(
     with progress_bar() as bar:
         task = bar.add_task(f"{effect.desc or effect_path.name}", total=1.0)
         result = render_file(effect, source, output, sliders, block, SUBTYPES[fmt],
-                             lambda f: bar.update(task, completed=f))
+                             lambda f: bar.update(task, completed=f), tempo)
     for notice in result.notices:
         out.print(f"[yellow]notice:[/yellow] {notice}")
     out.print(f"wrote {output} ({result.frames} frames; compiled in {result.compile_seconds:.2f} s)")

@@ -19,7 +19,7 @@ from bridge.jsfx.errors import JsfxError, where
 from bridge.jsfx.parser import Function, Node, Program
 
 MATH1 = {"sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "atan": "math.atan", "exp": "math.exp",
-         "abs": "abs", "floor": "math.floor", "ceil": "math.ceil", "sqrt": "B.f_sqrt", "log": "B.f_log",
+         "abs": "abs", "floor": "np.floor", "ceil": "np.ceil", "sqrt": "B.f_sqrt", "log": "B.f_log",
          "log10": "B.f_log10", "asin": "B.f_asin", "acos": "B.f_acos", "sign": "B.f_sign",
          "invsqrt": "B.f_invsqrt"}
 BINARY = {"+": "({a} + {b})", "-": "({a} - {b})", "*": "({a} * {b})", "/": "({a} / {b})",

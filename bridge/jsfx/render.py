@@ -26,14 +26,14 @@ class RenderResult:
 
 def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, float] | None = None,
                 block: int = 512, subtype: str = "FLOAT",
-                progress: Callable[[float], None] | None = None) -> RenderResult:
+                progress: Callable[[float], None] | None = None, tempo: float = 120.0) -> RenderResult:
     """Run ``source`` through ``effect`` into ``target`` (same rate and channels; ``subtype`` as libsndfile names it).
 
     The output is written beside ``target`` and moved into place at the end: a
     failed render leaves nothing.
     """
     audio = AudioSource.from_file(source)
-    processor = JsfxProcessor(effect, audio.rate, audio.channels, sliders, block)
+    processor = JsfxProcessor(effect, audio.rate, audio.channels, sliders, block, tempo)
     latency = processor.latency
     sink = FileSink(target, audio.rate, audio.channels, subtype)
     try:
