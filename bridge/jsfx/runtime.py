@@ -94,8 +94,15 @@ def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
     return "\n".join(out), dict(slots)
 
 
+def _builtins_fingerprint() -> str:
+    """A hash of the built-ins' source: numba inlines them, so cached effects must follow their changes."""
+    from bridge.jsfx import builtins
+
+    return hashlib.sha1(Path(builtins.__file__).read_bytes()).hexdigest()
+
+
 def _load_module(source: str) -> object:
-    digest = hashlib.sha1((CODE_VERSION + source).encode()).hexdigest()[:20]
+    digest = hashlib.sha1((CODE_VERSION + _builtins_fingerprint() + source).encode()).hexdigest()[:20]
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"jsfx_{digest}.py"
