@@ -134,7 +134,7 @@ def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = 
 
 def _read(path: Path, effect: Effect, effects_dirs: list[Path], seen: set[Path], main: bool) -> None:
     seen.add(path.resolve())
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     section: str | None = None
     start = 0
     buffer: list[str] = []
