@@ -341,3 +341,50 @@ again = 6000; memcpy(again, 2000, {2 * n}); fft_ipermute(again, {n});
     # WDL's split-radix order: position 1 holds bin n/2, position 2 holds bin n/4 (for n = 64: 32, 16 ... )
     raw = m[1000:1000 + 2 * n:2] + 1j * m[1001:1001 + 2 * n:2]
     assert raw[0] == pytest.approx(spectrum[0]) and raw[1] == pytest.approx(spectrum[n // 2])
+
+
+def test_a_chorus_with_fractional_delay_reads(tmp_path):
+    """Written the way third-party effects are: an LFO, a ring buffer and interpolated reads."""
+    path = tmp_path / "chorus.jsfx"
+    path.write_text("""desc:Chorus (test)
+slider1:rate=0.5<0.05,5,0.01>Rate (Hz)
+slider2:depth=3<0,10,0.1>Depth (ms)
+slider3:mix=0.5<0,1,0.01>Mix
+@init
+bufsize = srate; buf0 = 0; buf1 = bufsize; pos = 0; phase = 0;
+@slider
+dinc = 2*$pi*rate/srate; dsamp = depth*0.001*srate;
+@sample
+buf0[pos] = spl0; buf1[pos] = spl1;
+d = dsamp * (1 + sin(phase)) * 0.5 + 1;
+rp = pos - d; rp < 0 ? rp += bufsize;
+i0 = floor(rp); fr = rp - i0; i1 = i0 + 1; i1 >= bufsize ? i1 = 0;
+w0 = buf0[i0] * (1 - fr) + buf0[i1] * fr;
+w1 = buf1[i0] * (1 - fr) + buf1[i1] * fr;
+spl0 = spl0 * (1 - mix) + w0 * mix;
+spl1 = spl1 * (1 - mix) + w1 * mix;
+(phase += dinc) >= 2*$pi ? phase -= 2*$pi;
+(pos += 1) >= bufsize ? pos = 0;
+""")
+    rate = 8000
+    x = np.random.default_rng(3).normal(0, 0.3, (rate * 2, 2))
+    y = JsfxProcessor(load_effect(path), rate, 2, {1: 2.0, 2: 5.0}).process(x)
+    size, mix = rate, 0.5
+    buf = np.zeros((size, 2))
+    dinc, dsamp = 2 * np.pi * 2.0 / rate, 5.0 * 0.001 * rate
+    pos, phase = 0, 0.0
+    expected = np.empty_like(x)
+    for n in range(len(x)):
+        buf[pos] = x[n]
+        d = dsamp * (1 + np.sin(phase)) * 0.5 + 1
+        rp = pos - d
+        rp = rp + size if rp < 0 else rp
+        i0 = int(np.floor(rp))
+        fr = rp - i0
+        i1 = i0 + 1 if i0 + 1 < size else 0
+        wet = buf[i0] * (1 - fr) + buf[i1] * fr
+        expected[n] = x[n] * (1 - mix) + wet * mix
+        phase += dinc
+        phase = phase - 2 * np.pi if phase >= 2 * np.pi else phase
+        pos = pos + 1 if pos + 1 < size else 0
+    np.testing.assert_allclose(y, expected, atol=1e-12)
