@@ -295,3 +295,17 @@ def f_fft_permute(mem: np.ndarray, start: float, size: float, inverse: bool) -> 
         mem[s + 2 * dst] = copy[2 * src]
         mem[s + 2 * dst + 1] = copy[2 * src + 1]
     return start
+
+
+@njit(cache=True, inline="always")
+def spl_read(frame: np.ndarray, index: float) -> float:
+    """``spl(n)``: channel ``n`` of the current sample frame (0 outside 0..63)."""
+    i = to_int32(index)
+    return frame[i] if 0 <= i < frame.shape[0] else 0.0
+
+
+@njit(cache=True, inline="always")
+def spl_write(frame: np.ndarray, index: float, value: float) -> None:
+    i = to_int32(index)
+    if 0 <= i < frame.shape[0]:
+        frame[i] = value

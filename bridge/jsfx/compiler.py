@@ -13,6 +13,7 @@ the hot ones in registers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bridge.jsfx.errors import JsfxError, where
@@ -37,6 +38,7 @@ UNSUPPORTED_PREFIXES = ("gfx_", "file_", "str", "mdct", "imdct", "convolve_c", "
                         "time", "mem_", "__denormal", "ext_", "slider_next", "tolower", "toupper")
 SPL_CHANNELS = 64
 SLIDERS = 256
+_SPL = re.compile(r"^spl(\d+)$")
 
 
 @dataclass
@@ -72,14 +74,18 @@ class Compiler:
         for name in ("srate", "num_ch", "samplesblock", "tempo", "play_state", "play_position", "beat_position",
                      "ts_num", "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line"):
             self.slot(name)
-        for ch in range(SPL_CHANNELS):
-            self.slot(f"spl{ch}")
         for number in range(1, SLIDERS + 1):
             self.slot(slider_vars.get(number, f"slider{number}"))
 
     # -- names and slots -------------------------------------------------
     def slot(self, name: str) -> str:
-        """The Python variable holding EEL2 variable ``name`` (created on first use)."""
+        """The Python variable holding EEL2 variable ``name`` (created on first use).
+
+        ``spl0``..``spl63`` are the elements of the sample frame array ``S``.
+        """
+        match = _SPL.match(name)
+        if match and int(match.group(1)) < SPL_CHANNELS:
+            return f"S[{int(match.group(1))}]"
         if name not in self.slots:
             self.slots[name] = len(self.slots)
         return f"v{self.slots[name]}"
@@ -420,27 +426,32 @@ class Compiler:
         raise self.error(node, f"unknown function '{name}'")
 
     def dynamic(self, node: Node, frame: Frame, op: str | None = None, value: str | None = None) -> str:
-        """``spl(n)`` / ``slider(n)``: a constant index is a plain variable, otherwise a chain of tests."""
+        """``spl(n)`` (the frame array) and ``slider(n)`` (a test per defined slider)."""
         name, args, _ = node.args
         index = args[0]
-        names = ([f"spl{ch}" for ch in range(SPL_CHANNELS)] if name == "spl"
-                 else [self.slider_vars.get(n, f"slider{n}") for n in range(1, SLIDERS + 1)])
-        offset = 0 if name == "spl" else 1
+        if name == "spl":
+            i = self.snapshot(self.expr(index, frame))
+            if op is None:
+                return self.snapshot(f"B.spl_read(S, {i})")
+            new = self.snapshot(self.combine(op, f"B.spl_read(S, {i})", value or "0.0"))
+            self.emit(f"B.spl_write(S, {i}, {new})")
+            return new
+        numbers = sorted(self.slider_vars)
         if index.kind == "num":
-            k = int(index.args[0] + 1e-5) - offset
-            if not 0 <= k < len(names):
+            k = int(index.args[0] + 1e-5)
+            if k not in self.slider_vars:
                 return "0.0" if op is None else value or "0.0"
-            var = Node("var", (names[k],), node.line, node.col)
+            var = Node("var", (self.slider_vars[k],), node.line, node.col)
             if op is None:
                 return self.expr(var, Frame())
             return self.assign_to(op, var, value or "0.0", Frame())
         i = self.snapshot(f"float(B.to_int32({self.expr(index, frame)}))")
         t = self.new_temp()
         self.emit(f"{t} = 0.0")
-        for k, var_name in enumerate(names):
-            self.emit(f"{'if' if k == 0 else 'elif'} {i} == {float(k + offset)}:")
+        for position, number in enumerate(numbers):
+            self.emit(f"{'if' if position == 0 else 'elif'} {i} == {float(number)}:")
             self.indent += 1
-            slot = self.slot(var_name)
+            slot = self.slot(self.slider_vars[number])
             if op is not None:
                 self.emit(f"{slot} = {self.combine(op, slot, value)}")
             self.emit(f"{t} = {slot}")

@@ -67,25 +67,27 @@ def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
     effect.notices.extend(sorted(n for n in compiler.notices if n not in effect.notices))
     body = "\n".join(line for lines in code.values() for line in lines)
     slots = compiler.slots
-    spl = [k for k in range(SPL_CHANNELS) if re.search(rf"\bv{slots[f'spl{k}']}\b", body)]
+    uses_frame = "S[" in body or "B.spl_" in body
     fixed = {slots[n] for n in ("samplesblock", "play_position", "beat_position", "srate", "tempo")}
-    used = sorted({int(m) for m in re.findall(r"\bv(\d+)\b", body)} | fixed | {slots[f"spl{k}"] for k in spl})
+    used = sorted({int(m) for m in re.findall(r"\bv(\d+)\b", body)} | fixed)
     v = {name: f"v{index}" for name, index in slots.items()}
     out = ["import math", "", "import numpy as np", "from numba import njit", "",
            "import bridge.jsfx.builtins as B", "", "",
            '@njit(cache=True, error_model="numpy")',
-           "def run(mode, V, M, G, buf, n, nch, block):"]
+           "def run(mode, V, M, G, buf, n, nch, block):",
+           f"    S = np.zeros({SPL_CHANNELS})",
+           f"    frame_channels = min(nch, {SPL_CHANNELS})"]
     out += [f"    v{i} = V[{i}]" for i in used]
     out += ["    if mode == 0:", "        pass", *code["init"],
             "    elif mode == 1:", "        pass", *code["slider"],
             "    else:", "        pos = 0", "        while pos < n:", "            m = min(block, n - pos)",
             f"            {v['samplesblock']} = float(m)", "            pass", *code["block"],
             "            for i in range(pos, pos + m):"]
-    for k in spl:
-        out += [f"                {v[f'spl{k}']} = buf[{k}, i] if nch > {k} else 0.0"]
+    if uses_frame:
+        out += ["                for k in range(frame_channels):", "                    S[k] = buf[k, i]"]
     out += ["                pass", *code["sample"]]
-    for k in spl:
-        out += [f"                if nch > {k}:", f"                    buf[{k}, i] = {v[f'spl{k}']}"]
+    if uses_frame:
+        out += ["                for k in range(frame_channels):", "                    buf[k, i] = S[k]"]
     out += [f"            {v['play_position']} += m / {v['srate']}",
             f"            {v['beat_position']} = {v['play_position']} * {v['tempo']} / 60.0",
             "            pos += m"]
