@@ -388,3 +388,13 @@ spl1 = spl1 * (1 - mix) + w1 * mix;
         phase = phase - 2 * np.pi if phase >= 2 * np.pi else phase
         pos = pos + 1 if pos + 1 < size else 0
     np.testing.assert_allclose(y, expected, atol=1e-12)
+
+
+def test_spl_by_index_over_all_channels(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: per channel\n@sample\ni = 0; loop(num_ch, spl(i) *= i + 1; i += 1);\n"
+                    "last = spl(num_ch - 1); outside = spl(64) + spl(-1);\n")
+    x = np.ones((8, 3))
+    p = JsfxProcessor(load_effect(path), 44100, 3)
+    np.testing.assert_array_equal(p.process(x), np.tile([1.0, 2.0, 3.0], (8, 1)))
+    assert p.var("last") == 3.0 and p.var("outside") == 0.0
