@@ -39,6 +39,20 @@ def test_welch_stream_matches_scipy():
     np.testing.assert_allclose(psd, p2, rtol=1e-10)
 
 
+def test_spread_segments_average_like_all_of_them():
+    x = np.random.default_rng(2).normal(size=400_000)
+    spread = dsp.Welch(44100, 4096, hop=20_000)
+    for i in range(0, len(x), 7_777):
+        spread.add(x[i:i + 7_777])
+    _, psd = spread.result()
+    starts = np.arange(0, len(x) - 4096 + 1, 20_000)
+    window = np.hanning(4097)[:-1]
+    expected = np.mean([np.abs(np.fft.rfft(x[s:s + 4096] * window)) ** 2 for s in starts], axis=0)
+    expected = expected / (44100 * np.sum(window ** 2))
+    expected[1:-1] *= 2
+    np.testing.assert_allclose(psd, expected, rtol=1e-10)
+
+
 def test_kaiser_lowpass_matches_firwin():
     np.testing.assert_allclose(dsp.kaiser_lowpass(128, 0.25, 8.0), firwin(128, 0.25, window=("kaiser", 8.0)),
                                atol=1e-15)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.audio.source import AudioSource
-from bridge.master.dsp import Welch, segment_length
+from bridge.master.dsp import Welch, segment_length, spread_hop
 from bridge.master.loudness import LoudnessMeter, LoudnessReport
 
 REFERENCE_BAND = (250.0, 2000.0)
@@ -81,7 +81,8 @@ def survey(source: AudioSource, progress: Callable[[float], None] | None = None,
     """
     meter = LoudnessMeter(source.rate, source.channels, true_peak)
     nperseg = nperseg or segment_length(source.frames)
-    mid, side_welch = Welch(source.rate, nperseg), Welch(source.rate, nperseg)
+    hop = spread_hop(source.frames, nperseg)
+    mid, side_welch = Welch(source.rate, nperseg, hop), Welch(source.rate, nperseg, hop)
     square_sum, peak, frames = 0.0, 0.0, 0
     runs, first_clip = 0, -1
     tail = np.zeros(0, dtype=bool)

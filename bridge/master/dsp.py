@@ -111,34 +111,48 @@ class Welch:
     """Averaged periodogram of a stream, as ``scipy.signal.welch(x, fs, nperseg=..., detrend=False)`` gives it.
 
     Segments are not detrended (the mean only reaches the lowest two bins,
-    below 11 Hz at 44.1 kHz, which nothing here looks at).
+    below 11 Hz at 44.1 kHz, which nothing here looks at). With ``hop`` larger
+    than half a segment, segments are spread evenly instead of overlapping:
+    an average spectrum of a song needs a few hundred segments, not every one.
 
     Parameters
     ----------
     rate : float
     nperseg : int
-        Segment length (half overlap, Hann window).
+        Segment length (Hann window).
+    hop : int, optional
+        Distance between segment starts (default: half a segment, as SciPy).
     """
 
-    def __init__(self, rate: float, nperseg: int) -> None:
+    def __init__(self, rate: float, nperseg: int, hop: int | None = None) -> None:
         self.rate = rate
         self.nperseg = nperseg
+        self.hop = max(1, hop or nperseg // 2)
         self._window = np.hanning(nperseg + 1)[:-1]  # periodic Hann, as scipy's get_window
         self._carry = np.zeros(0)
+        self._skip = 0  # samples of the stream to pass over before the next segment starts
         self._sum = np.zeros(nperseg // 2 + 1)
         self._count = 0
 
     def add(self, x: np.ndarray) -> None:
         """Take in the next 1-D block."""
-        data = np.concatenate([self._carry, np.asarray(x, dtype=np.float64)])
-        step = self.nperseg // 2
-        count = (len(data) - self.nperseg) // step + 1 if len(data) >= self.nperseg else 0
+        x = np.asarray(x, dtype=np.float64)
+        if self._skip >= len(x):
+            self._skip -= len(x)
+            return
+        data = np.concatenate([self._carry, x[self._skip:]]) if len(self._carry) else x[self._skip:]
+        self._skip = 0
+        count = (len(data) - self.nperseg) // self.hop + 1 if len(data) >= self.nperseg else 0
         if count:
-            segs = np.lib.stride_tricks.sliding_window_view(data, self.nperseg)[::step][:count]
+            segs = np.lib.stride_tricks.sliding_window_view(data, self.nperseg)[::self.hop][:count]
             spectra = np.fft.rfft(segs * self._window, axis=1)
             self._sum += (spectra.real ** 2 + spectra.imag ** 2).sum(axis=0)
             self._count += count
-        self._carry = data[count * step:]
+        start = count * self.hop
+        if start > len(data):
+            self._skip, self._carry = start - len(data), np.zeros(0)
+        else:
+            self._carry = data[start:].copy()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """Frequencies (Hz) and one-sided power spectral density."""
@@ -148,6 +162,14 @@ class Welch:
         psd = self._sum / self._count / (self.rate * np.sum(self._window ** 2))
         psd[1:-1 if self.nperseg % 2 == 0 else None] *= 2
         return freqs, psd
+
+
+MAX_SEGMENTS = 400
+
+
+def spread_hop(frames: int, nperseg: int) -> int:
+    """A hop that spreads at most :data:`MAX_SEGMENTS` segments over ``frames`` (never closer than half a segment)."""
+    return max(nperseg // 2, (frames - nperseg) // MAX_SEGMENTS + 1)
 
 
 def segment_length(frames: int) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge.audio.source import BLOCK_FRAMES, AudioSource
 from bridge.master import analysis as an
-from bridge.master.dsp import FftFilter, Welch, bin_reduce, segment_length
+from bridge.master.dsp import FftFilter, Welch, bin_reduce, segment_length, spread_hop
 from bridge.master.limiter import bin_reduction, bin_size, sample_gain
 from bridge.master.loudness import (
     STEP_S,
@@ -283,7 +283,8 @@ def _render(spill: _Spill, bins: _Bins, gain_db: float, reduction: np.ndarray, s
     """Limit the spilled chain output into the sink; the exact measurement of what the sink stored."""
     sink.start()
     meter = LoudnessMeter(sink.rate, spill.channels)
-    spectrum = Welch(sink.rate, segment_length(spill.frames))
+    nperseg = segment_length(spill.frames)
+    spectrum = Welch(sink.rate, nperseg, spread_hop(spill.frames, nperseg))
     g = 10 ** (gain_db / 20)
 
     def measure(y: np.ndarray) -> None:
