@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.audio.source import AudioSource
-from bridge.master.dsp import Welch, segment_length, spread_hop
+from bridge.master.dsp import Welch, channel_mean, segment_length, spread_hop
 from bridge.master.loudness import LoudnessMeter, LoudnessReport
 
 REFERENCE_BAND = (250.0, 2000.0)
@@ -89,7 +89,7 @@ def survey(source: AudioSource, progress: Callable[[float], None] | None = None,
     for block in source.blocks():
         x = np.asarray(block, dtype=np.float64).reshape(len(block), -1)
         meter.add(x)
-        mid.add(x.mean(axis=1))
+        mid.add(channel_mean(x))
         if side and x.shape[1] > 1:
             side_welch.add((x[:, 0] - x[:, 1]) / 2)
         square_sum += float(np.einsum("ij,ij->", x, x))

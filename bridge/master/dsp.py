@@ -212,3 +212,13 @@ def bin_reduce(ufunc: np.ufunc, values: np.ndarray, first: int, size: int, out: 
     stop = min(b1 + 1, len(out))
     if b0 < stop:
         ufunc(out[b0:stop], reduced[:stop - b0], out=out[b0:stop])
+
+
+def channel_mean(x: np.ndarray) -> np.ndarray:
+    """The mean of the channels of ``(frames, channels)`` audio (column adds: a reduction over a short axis is slow)."""
+    out = np.array(x[:, 0], dtype=np.float64)
+    for ch in range(1, x.shape[1]):
+        out += x[:, ch]
+    if x.shape[1] > 1:
+        out /= x.shape[1]
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge.audio.source import BLOCK_FRAMES, AudioSource
 from bridge.master import analysis as an
-from bridge.master.dsp import FftFilter, Welch, bin_reduce, segment_length, spread_hop
+from bridge.master.dsp import FftFilter, Welch, bin_reduce, channel_mean, segment_length, spread_hop
 from bridge.master.limiter import bin_reduction, bin_size, sample_gain
 from bridge.master.loudness import (
     STEP_S,
@@ -289,7 +289,7 @@ def _render(spill: _Spill, bins: _Bins, gain_db: float, reduction: np.ndarray, s
 
     def measure(y: np.ndarray) -> None:
         meter.add(y)
-        spectrum.add(y.mean(axis=1))
+        spectrum.add(channel_mean(y))
 
     for pos, pre in spill.blocks():
         gain = sample_gain(reduction, bins.size, pos, len(pre)) * g
