@@ -39,6 +39,9 @@ UNSUPPORTED_PREFIXES = ("gfx_", "file_", "str", "mdct", "imdct", "convolve_c", "
 SPL_CHANNELS = 64
 SLIDERS = 256
 _SPL = re.compile(r"^spl(\d+)$")
+_SLIDER = re.compile(r"^slider(\d+)$")
+RUNTIME_VARS = ("srate", "num_ch", "samplesblock", "tempo", "play_state", "play_position", "beat_position", "ts_num",
+                "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line")
 
 
 @dataclass
@@ -71,8 +74,7 @@ class Compiler:
         self.calling: list[str] = []
         self.notices: set[str] = set()
         self.slider_vars = slider_vars
-        for name in ("srate", "num_ch", "samplesblock", "tempo", "play_state", "play_position", "beat_position",
-                     "ts_num", "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line"):
+        for name in RUNTIME_VARS:
             self.slot(name)
         for number in range(1, SLIDERS + 1):
             self.slot(slider_vars.get(number, f"slider{number}"))
@@ -117,7 +119,8 @@ class Compiler:
             return f"{fn.name}\x00{name}"
         if head in fn.instances:
             return f"{frame.namespace}.{name}"
-        if fn.globals is not None and name not in fn.globals and head not in fn.globals and name not in self.slots:
+        if (fn.globals is not None and name not in fn.globals and head not in fn.globals
+                and name not in RUNTIME_VARS and not _SPL.match(name) and not _SLIDER.match(name)):
             return f"{fn.name}\x00{name}"
         return name
 
@@ -132,8 +135,7 @@ class Compiler:
 
     def statements(self, program: Program) -> None:
         """Compile a section's top-level code at the current indentation."""
-        value = self.expr(program.body, Frame())
-        del value
+        self.expr(program.body, Frame())
 
     # -- expressions ------------------------------------------------------
     def expr(self, node: Node, frame: Frame) -> str:
