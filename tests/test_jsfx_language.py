@@ -399,3 +399,10 @@ def test_spl_by_index_over_all_channels(tmp_path):
     p = JsfxProcessor(load_effect(path), 44100, 3)
     np.testing.assert_array_equal(p.process(x), np.tile([1.0, 2.0, 3.0], (8, 1)))
     assert p.var("last") == 3.0 and p.var("outside") == 0.0
+
+
+def test_channels_beyond_the_input_read_zero_on_every_sample(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: mono\n@sample\nseen = spl1; spl1 = spl0 + 1; spl0 = spl0 + seen;\n")
+    y = JsfxProcessor(load_effect(path), 44100, 1).process(np.ones((5, 1)))
+    np.testing.assert_array_equal(y[:, 0], np.ones(5))  # spl1 written on one sample is not read on the next

@@ -68,6 +68,8 @@ def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
     body = "\n".join(line for lines in code.values() for line in lines)
     slots = compiler.slots
     uses_frame = "S[" in body or "B.spl_" in body
+    # channels the code touches beyond the input's read 0 on every sample (REAPER's spl beyond num_ch)
+    reach = SPL_CHANNELS if "B.spl_" in body else max([int(k) + 1 for k in re.findall(r"S\[(\d+)\]", body)] or [0])
     fixed = {slots[n] for n in ("samplesblock", "play_position", "beat_position", "srate", "tempo")}
     used = sorted({int(m) for m in re.findall(r"\bv(\d+)\b", body)} | fixed)
     v = {name: f"v{index}" for name, index in slots.items()}
@@ -84,7 +86,8 @@ def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
             f"            {v['samplesblock']} = float(m)", "            pass", *code["block"],
             "            for i in range(pos, pos + m):"]
     if uses_frame:
-        out += ["                for k in range(frame_channels):", "                    S[k] = buf[k, i]"]
+        out += ["                for k in range(frame_channels):", "                    S[k] = buf[k, i]",
+                f"                for k in range(frame_channels, {reach}):", "                    S[k] = 0.0"]
     out += ["                pass", *code["sample"]]
     if uses_frame:
         out += ["                for k in range(frame_channels):", "                    buf[k, i] = S[k]"]
