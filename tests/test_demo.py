@@ -66,4 +66,8 @@ def test_run_demo_writes_processed_copy_and_leaves_the_example(tmp_path):
     final = measure_array(sf.read(master.source.resolve().path)[0], synth.SAMPLE_RATE)
     assert abs(final.integrated + 14) <= 0.1 and final.true_peak <= -1.0
     assert (tmp_path / "out" / "master-report").is_dir()
+    js = p.root.chunk("MASTERFXLIST").chunk("JS")
+    assert js.params[0] == "reabridge/reabridge_master_demo-processed_streaming.jsfx"
+    assert (tmp_path / "out" / "reabridge-jsfx" / "reabridge_master_demo-processed_streaming.jsfx").exists()
+    assert p.root.chunk("MASTERFXLIST").line("BYPASS").values[0] == "1"
     assert rpp.dumps(p.root).encode() == out.read_bytes()

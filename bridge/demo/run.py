@@ -99,11 +99,27 @@ def _master(ctx: DemoContext) -> str:
     return f"{result.lines[0]} (report in {ctx.out_dir.name}/master-report/)"
 
 
+def _master_chain(ctx: DemoContext) -> str:
+    """Put the analysed streaming chain on the master track as a JSFX (bypassed: the mix take is mastered)."""
+    from bridge.jobs.master_jsfx import chain_on_master
+    from bridge.master.presets import load_preset
+
+    project = ctx.session.project
+    mix_track = project.find_track("Mix (bounce)")
+    item = mix_track.items[0]
+    result = chain_on_master(project, mix_track, item, load_preset("streaming"), "demo-master-jsfx",
+                             install_it=False, bypass=True)
+    ctx.session.apply(result.changes)
+    return (f"analysed chain on the master track, bypassed ({result.local_copy.relative_to(ctx.out_dir)}; "
+            "'reabridge jsfx install' puts it where REAPER finds it)")
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("tempo", _tempo_map),
     ("transcribe", _transcribe_piano),
     ("amp", _amp),
     ("master", _master),
+    ("jsfx", _master_chain),
 ]
 
 

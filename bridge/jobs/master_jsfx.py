@@ -33,12 +33,14 @@ class ChainOnMaster:
 
 
 def chain_on_master(project: Project, track: Track, item: Item, preset: Preset, request_id: str,
-                    resource_path: Path | None = None) -> ChainOnMaster:
+                    resource_path: Path | None = None, install_it: bool = True,
+                    bypass: bool = False) -> ChainOnMaster:
     """Analyse what ``item`` plays, write the chain as a JSFX and add it to the master track.
 
-    The JSFX is written beside the project (``reabridge-jsfx/``) and, when
-    REAPER's resource path exists, installed into ``Effects/reabridge/`` where
-    REAPER loads it from; the FX chain refers to it as ``reabridge/<name>``.
+    The JSFX is written beside the project (``reabridge-jsfx/``) and, with
+    ``install_it`` and REAPER's resource path present, installed into
+    ``Effects/reabridge/`` where REAPER loads it from; the FX chain refers to it
+    as ``reabridge/<name>``.
     """
     plan = plan_item_audio(track, item)
     spec = analysed_chain(preset, AudioSource.from_item(plan))
@@ -48,11 +50,11 @@ def chain_on_master(project: Project, track: Track, item: Item, preset: Preset, 
     write_atomic(local, generate_jsfx(spec).encode("utf-8"))
     root = resource_path or default_resource_path()
     installed = None
-    if root.is_dir():
+    if install_it and root.is_dir():
         installed = install([local], root)[0]
     elif resource_path is not None:
         raise JsfxError(f"REAPER's resource path {resource_path} does not exist")
     sliders = {number: default for number, _, default, *_ in spec.sliders()}
-    op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}")
+    op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}", bypass=bypass)
     return ChainOnMaster(ChangeSet(request_id, (op,), f"Mastering chain '{preset.name}' on the master track"),
                          local, installed, spec.decisions)
