@@ -172,3 +172,13 @@ def test_master_insert_jsfx_puts_the_analysed_chain_on_the_master_track(tmp_path
     assert (tmp_path / "song.RPP-bak").exists()
     assert len(Project.load(path).items()[0][1].takes) == 1  # a live chain instead of a rendered take
     JsfxProcessor(effect, 44100, 2).process(np.zeros((16, 2)))  # and it compiles
+
+
+def test_jsfx_info_lists_what_slider_takes():
+    import os
+
+    effect = SHIPPED_DIR / "reabridge_master_club.jsfx"
+    out = subprocess.run([sys.executable, "-m", "bridge", "jsfx", "info", str(effect)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    assert "lim" in out.stdout and "ceiling_db" in out.stdout and "pins: in left, right" in out.stdout

@@ -109,3 +109,32 @@ def install_cmd(
     for path in done:
         out.print(f"installed {path}")
     out.print(f"{len(done)} effect(s); in REAPER they appear under FX browser > JS > reabridge")
+
+
+@app.command("info")
+def info(
+    effect_path: Path = typer.Argument(..., metavar="EFFECT.jsfx", help="The JSFX to describe."),
+    effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
+) -> None:
+    """List an effect's sliders (what --slider takes), pins, imports and what will be skipped.
+
+    Example: [bold]reabridge jsfx info comp.jsfx[/bold]
+    """
+    from rich.table import Table
+
+    from bridge.jsfx.effect import load_effect
+
+    effect = load_effect(effect_path, list(effects_dir or []))
+    out = Console(highlight=False)
+    out.print(f"[bold]{effect.desc or effect_path.name}[/bold]")
+    table = Table("#", "variable", "default", "range", "label")
+    for number, s in sorted(effect.sliders.items()):
+        values = ", ".join(s.labels) if s.labels else f"{s.minimum:g} .. {s.maximum:g} (step {s.step:g})"
+        table.add_row(str(number), s.var, f"{s.default:g}", values, s.label + (" (hidden)" if s.hidden else ""))
+    out.print(table)
+    if effect.in_pins or effect.out_pins:
+        out.print(f"pins: in {', '.join(effect.in_pins) or '-'}; out {', '.join(effect.out_pins) or '-'}")
+    for path in effect.imports:
+        out.print(f"imports {path}")
+    for notice in effect.notices:
+        out.print(f"[yellow]notice:[/yellow] {notice}")
