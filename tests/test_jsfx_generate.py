@@ -182,3 +182,18 @@ def test_jsfx_info_lists_what_slider_takes():
                          timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert out.returncode == 0, out.stderr
     assert "lim" in out.stdout and "ceiling_db" in out.stdout and "pins: in left, right" in out.stdout
+
+
+def test_render_plays_a_mono_file_into_both_sides_on_request(tmp_path):
+    mono = tmp_path / "mono.wav"
+    sf.write(mono, _music(44100, 1.0)[:, 0], 44100, subtype="FLOAT")
+    fx = tmp_path / "swap.jsfx"
+    fx.write_text("desc: right gets inverted\n@sample\nspl1 = -spl1;\n")
+    out = subprocess.run([sys.executable, "-m", "bridge", "jsfx", "render", str(fx), str(mono), "-o",
+                          str(tmp_path / "out.wav"), "--channels", "2"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    y, _ = sf.read(tmp_path / "out.wav")
+    x, _ = sf.read(mono)
+    assert y.shape == (len(x), 2)
+    np.testing.assert_allclose(y[:, 0], x, atol=1e-7)
+    np.testing.assert_allclose(y[:, 1], -x, atol=1e-7)

@@ -24,6 +24,14 @@ def _slider_values(effect, values: list[str] | None) -> dict[int, float]:
     return sliders
 
 
+def _effects_dirs(given: list[Path] | None) -> list[Path]:
+    """Where imports are looked for after the effect's own folder: the given folders, then REAPER's Effects."""
+    from bridge.jsfx.install import default_resource_path
+
+    reaper = default_resource_path() / "Effects"
+    return [*(given or []), *([reaper] if reaper.is_dir() else [])]
+
+
 @app.command("render")
 def render(
     effect_path: Path = typer.Argument(..., metavar="EFFECT.jsfx", help="The JSFX to run."),
@@ -32,6 +40,8 @@ def render(
     slider: list[str] | None = typer.Option(None, "--slider", help="N=VALUE or NAME=VALUE (repeatable)."),
     block: int = typer.Option(512, "--block", help="Samples per @block (samplesblock)."),
     tempo: float = typer.Option(120.0, "--tempo", help="The tempo the effect sees (BPM)."),
+    channels: int | None = typer.Option(None, "--channels", help="num_ch (default: the file's; 2 plays a mono "
+                                        "file into both sides, as a REAPER track does)."),
     fmt: str = typer.Option("32f", "--format", help="16, 24 or 32f (32-bit float, the default)."),
     effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
 ) -> None:
@@ -47,13 +57,13 @@ def render(
         raise ReabridgeError(f"--format must be one of {', '.join(SUBTYPES)}, not {fmt!r}")
     if output.resolve() == source.resolve():
         raise ReabridgeError("the output would overwrite the input; choose another -o")
-    effect = load_effect(effect_path, list(effects_dir or []))
+    effect = load_effect(effect_path, _effects_dirs(effects_dir))
     sliders = _slider_values(effect, slider)
     out = Console(highlight=False)
     with progress_bar() as bar:
         task = bar.add_task(f"{effect.desc or effect_path.name}", total=1.0)
         result = render_file(effect, source, output, sliders, block, SUBTYPES[fmt],
-                             lambda f: bar.update(task, completed=f), tempo)
+                             lambda f: bar.update(task, completed=f), tempo, channels)
     for notice in result.notices:
         out.print(f"[yellow]notice:[/yellow] {notice}")
     out.print(f"wrote {output} ({result.frames} frames; compiled in {result.compile_seconds:.2f} s)")
@@ -124,7 +134,7 @@ def info(
 
     from bridge.jsfx.effect import load_effect
 
-    effect = load_effect(effect_path, list(effects_dir or []))
+    effect = load_effect(effect_path, _effects_dirs(effects_dir))
     out = Console(highlight=False)
     out.print(f"[bold]{effect.desc or effect_path.name}[/bold]")
     table = Table("#", "variable", "default", "range", "label")

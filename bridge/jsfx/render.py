@@ -10,6 +10,7 @@ import numpy as np
 
 from bridge.audio.source import AudioSource
 from bridge.jsfx.effect import Effect
+from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.runtime import JsfxProcessor
 from bridge.master.output import FileSink
 
@@ -26,21 +27,30 @@ class RenderResult:
 
 def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, float] | None = None,
                 block: int = 512, subtype: str = "FLOAT",
-                progress: Callable[[float], None] | None = None, tempo: float = 120.0) -> RenderResult:
-    """Run ``source`` through ``effect`` into ``target`` (same rate and channels; ``subtype`` as libsndfile names it).
+                progress: Callable[[float], None] | None = None, tempo: float = 120.0,
+                channels: int | None = None) -> RenderResult:
+    """Run ``source`` through ``effect`` into ``target`` (same rate; ``subtype`` as libsndfile names it).
 
+    ``channels`` sets ``num_ch`` (default: the file's). With more channels than
+    the file has, the file's channels repeat in turn (a mono file fills both
+    sides of a stereo track, as in REAPER); with fewer, the first ones are used.
     The output is written beside ``target`` and moved into place at the end: a
     failed render leaves nothing.
     """
     audio = AudioSource.from_file(source)
-    processor = JsfxProcessor(effect, audio.rate, audio.channels, sliders, block, tempo)
+    nch = channels or audio.channels
+    if nch < 1 or nch > 64:
+        raise JsfxError(f"--channels must be 1 to 64, not {nch}")
+    processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
     latency = processor.latency
-    sink = FileSink(target, audio.rate, audio.channels, subtype)
+    sink = FileSink(target, audio.rate, nch, subtype)
+    mapping = [ch % audio.channels for ch in range(nch)]
     try:
         skip, done = latency, 0
         chunk = max(block, (1 << 16) // block * block)
-        pending = np.zeros((0, audio.channels))
+        pending = np.zeros((0, nch))
         for data in audio.blocks():
+            data = np.asarray(data, dtype=np.float64)[:, mapping]
             pending = np.concatenate([pending, data]) if len(pending) else np.asarray(data, dtype=np.float64)
             whole = len(pending) // chunk * chunk
             if whole:
@@ -49,7 +59,7 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
             done += len(data)
             if progress:
                 progress(done / max(1, audio.frames))
-        tail = np.concatenate([pending, np.zeros((latency, audio.channels))])
+        tail = np.concatenate([pending, np.zeros((latency, nch))])
         if len(tail):
             _emit(processor.process(tail), skip, sink)
         sink.commit()
