@@ -126,3 +126,16 @@ def test_the_chain_in_blocks_equals_one_call():
     drive, mix = np.float32(10 ** 0.3), np.float32(0.3)
     whole = (1 - mix) * whole + mix * np.tanh(drive * whole) / drive
     np.testing.assert_allclose(ours, whole, atol=2e-6)
+
+
+def test_output_formats_follow_the_extension(tmp_path):
+    mix = tmp_path / "mix.wav"
+    sf.write(mix, _mix(6, 44100).astype(np.float32), 44100, subtype="FLOAT")
+    out = _run(str(mix), "-o", str(tmp_path / "m.flac"))
+    assert out.returncode == 0, out.stderr
+    assert sf.info(tmp_path / "m.flac").subtype == "PCM_24"  # FLAC cannot hold float: 24-bit
+    out = _run(str(mix), "-o", str(tmp_path / "m2.flac"), "--format", "32f")
+    assert out.returncode == 1 and "FLAC files cannot hold --format 32f" in out.stderr
+    out = _run(str(mix), "-o", str(tmp_path / "m.mp4"))
+    assert out.returncode == 1 and "cannot write m.mp4" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.flac", "mix.wav"]

@@ -42,7 +42,8 @@ def render(
     tempo: float = typer.Option(120.0, "--tempo", help="The tempo the effect sees (BPM)."),
     channels: int | None = typer.Option(None, "--channels", help="num_ch (default: the file's; 2 plays a mono "
                                         "file into both sides, as a REAPER track does)."),
-    fmt: str = typer.Option("32f", "--format", help="16, 24 or 32f (32-bit float, the default)."),
+    fmt: str | None = typer.Option(None, "--format", help="16, 24 or 32f (default: 32-bit float, or 24-bit where "
+                                   "the output's format cannot hold float)."),
     effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
 ) -> None:
     """Run an audio file through a JSFX, offline, at the file's rate.
@@ -53,7 +54,7 @@ def render(
     from bridge.jsfx.render import render_file
     from bridge.master.output import SUBTYPES
 
-    if fmt not in SUBTYPES:
+    if fmt is not None and fmt not in SUBTYPES:
         raise ReabridgeError(f"--format must be one of {', '.join(SUBTYPES)}, not {fmt!r}")
     if output.resolve() == source.resolve():
         raise ReabridgeError("the output would overwrite the input; choose another -o")
@@ -62,8 +63,8 @@ def render(
     out = Console(highlight=False)
     with progress_bar() as bar:
         task = bar.add_task(f"{effect.desc or effect_path.name}", total=1.0)
-        result = render_file(effect, source, output, sliders, block, SUBTYPES[fmt],
-                             lambda f: bar.update(task, completed=f), tempo, channels)
+        result = render_file(effect, source, output, sliders, block, SUBTYPES[fmt or "32f"],
+                             lambda f: bar.update(task, completed=f), tempo, channels, strict=fmt is not None)
     for notice in result.notices:
         out.print(f"[yellow]notice:[/yellow] {notice}")
     out.print(f"wrote {output} ({result.frames} frames; compiled in {result.compile_seconds:.2f} s)")

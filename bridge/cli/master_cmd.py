@@ -67,7 +67,8 @@ def master(
     if target.resolve() == mix.resolve():
         raise ReabridgeError("the master would overwrite the mix; choose another -o")
     ref = AudioSource.from_file(reference, source.rate) if reference is not None else None
-    sink = FileSink(target, source.rate, source.channels, choose_subtype(audio_info(mix).subtype, fmt), sample_rate)
+    sink = FileSink(target, source.rate, source.channels, choose_subtype(audio_info(mix).subtype, fmt), sample_rate,
+                    strict=fmt is not None)
     try:
         with progress_bar() as bar:
             task = bar.add_task("measuring", total=1.0)

@@ -28,7 +28,7 @@ class RenderResult:
 def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, float] | None = None,
                 block: int = 512, subtype: str = "FLOAT",
                 progress: Callable[[float], None] | None = None, tempo: float = 120.0,
-                channels: int | None = None) -> RenderResult:
+                channels: int | None = None, strict: bool = False) -> RenderResult:
     """Run ``source`` through ``effect`` into ``target`` (same rate; ``subtype`` as libsndfile names it).
 
     ``channels`` sets ``num_ch`` (default: the file's). With more channels than
@@ -41,9 +41,13 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
     nch = channels or audio.channels
     if nch < 1 or nch > 64:
         raise JsfxError(f"--channels must be 1 to 64, not {nch}")
-    processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
+    sink = FileSink(target, audio.rate, nch, subtype, strict=strict)
+    try:
+        processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
+    except BaseException:
+        sink.abort()
+        raise
     latency = processor.latency
-    sink = FileSink(target, audio.rate, nch, subtype)
     mapping = [ch % audio.channels for ch in range(nch)]
     try:
         skip, done = latency, 0
