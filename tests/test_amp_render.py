@@ -162,3 +162,24 @@ def test_cli_render_and_info(tmp_path):
     assert data["architecture"] == "SlimmableContainer" and data["submodels"] == [0.5, 1.0]
     bad = run("render", str(src), "--model", str(tmp_path / "missing.nam"))
     assert bad.returncode == 1 and "does not exist" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_integer_and_flac_outputs_clip_instead_of_wrapping(tmp_path):
+    linear = next(p for p in corpus_files("nam", ".nam") if p.stem.endswith("linear_1"))
+    di = tmp_path / "di.wav"
+    t = np.arange(48000) / 48000
+    sf.write(di, 4 * np.sin(2 * np.pi * 110 * t), 48000, subtype="FLOAT")  # a linear capture passes 4x full scale
+
+    def render(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bridge", "amp", "render", str(di), "--model", str(linear), "-o",
+                               str(tmp_path / name)], capture_output=True, text=True, timeout=300)
+
+    loud, flac = render("a.wav"), render("a.flac")
+    assert loud.returncode == 0 and flac.returncode == 0, flac.stderr
+    z, _ = sf.read(tmp_path / "a.wav")
+    y, _ = sf.read(tmp_path / "a.flac")
+    assert np.abs(z).max() > 3.0  # float keeps what went past full scale
+    assert sf.info(tmp_path / "a.flac").subtype == "PCM_24" and "clipped" in flac.stdout
+    np.testing.assert_allclose(y, np.clip(z, -1, 1), atol=2e-7)  # clipped, not wrapped around
+    bad = render("a.xyz")
+    assert bad.returncode == 1 and "cannot write a.xyz" in bad.stderr

@@ -28,6 +28,7 @@ import torch
 
 from bridge.amp.nam_file import NamModel
 from bridge.amp.networks import Lstm, Network, build_network
+from bridge.audio.formats import file_format
 from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
 from bridge.audio.resample import resample_stream, resampled_length
 
@@ -50,6 +51,8 @@ class RenderReport:
         Gains applied before and after the capture.
     model_latency : int or None
         The capture's own latency in samples at its rate, when recorded.
+    clipped : int
+        Samples beyond full scale cut to it (integer output formats only; float keeps them).
     """
 
     frames: int
@@ -59,6 +62,7 @@ class RenderReport:
     input_gain_db: float
     output_gain_db: float
     model_latency: int | None
+    clipped: int = 0
 
 
 def _rechunk(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
@@ -157,13 +161,18 @@ class AmpRenderer:
         threads = torch.get_num_threads()
         if not isinstance(self.net, Lstm):
             torch.set_num_threads(1)  # one core per block: blocks run side by side
+        container, subtype = file_format(target, subtype)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".wav", dir=target.parent)
         os.close(fd)
         try:
-            done = 0
-            with sf.SoundFile(tmp, "w", rate, channels, subtype=subtype, format=_format_for(target)) as out:
+            done = clipped = 0
+            with sf.SoundFile(tmp, "w", rate, channels, subtype=subtype, format=container) as out:
                 for columns in _zip_blocks(streams):
                     block = np.stack(columns, axis=1) * gain_out
+                    if subtype != "FLOAT":  # integer formats would wrap around beyond full scale
+                        over = np.abs(block) > 1.0
+                        clipped += int(over.sum())
+                        block = np.clip(block, -1.0, 1.0)
                     out.write(block)
                     done += len(block)
                     if progress is not None:
@@ -175,7 +184,7 @@ class AmpRenderer:
         finally:
             torch.set_num_threads(threads)
         return RenderReport(count, channels, rate, self.model.sample_rate, input_gain_db,
-                            out_gain_db, self.model.latency_samples)
+                            out_gain_db, self.model.latency_samples, clipped)
 
     def _channel_stream(self, info: AudioInfo, channel: int, start: int, count: int,
                         gain: float) -> Iterator[np.ndarray]:
@@ -227,8 +236,3 @@ def _zip_blocks(streams: list[Iterator[np.ndarray]]) -> Iterator[list[np.ndarray
             break
         yield [b[:n] for b in buffers]
         buffers = [b[n:] for b in buffers]
-
-
-def _format_for(path: Path) -> str:
-    return {".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG", ".w64": "W64"}.get(
-        path.suffix.lower(), "WAV")

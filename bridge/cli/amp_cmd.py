@@ -99,6 +99,9 @@ def render(
     out.print(f"wrote {target} ({report.frames / report.sample_rate:.1f} s, {report.channels} ch, "
               f"{report.sample_rate} Hz; capture runs at {report.model_rate:g} Hz; input gain "
               f"{report.input_gain_db:+.1f} dB, output gain {report.output_gain_db:+.1f} dB{latency})")
+    if report.clipped:
+        out.print(f"[yellow]warning:[/yellow] {report.clipped} samples went past full scale and were clipped in "
+                  "the integer file; use the default 32-bit float or --normalize")
 
 
 def _project_mode(path: Path, selected: bool, items: list[str] | None, tracks: list[str] | None, nam,

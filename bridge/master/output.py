@@ -15,11 +15,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from bridge.audio.reader import AudioError
+from bridge.audio.formats import file_format
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
-CONTAINERS = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".w64": "W64",
-              ".caf": "CAF"}
+
 _BITS = {"PCM_16": 16, "PCM_24": 24}
 
 
@@ -157,26 +156,3 @@ def choose_subtype(input_subtype: str, fmt: str | None) -> str:
         return SUBTYPES[fmt]
     return input_subtype if input_subtype in SUBTYPES.values() else "FLOAT"
 
-
-def file_format(target: Path, subtype: str, strict: bool = False) -> tuple[str, str]:
-    """The container for ``target``'s extension and a subtype it can hold.
-
-    Without ``strict`` a subtype the container cannot hold (32-bit float in
-    FLAC) becomes 24-bit; with it (the user asked for that format) it is an error.
-
-    Raises
-    ------
-    AudioError
-        An extension libsndfile cannot write, or a format it cannot hold.
-    """
-    container = CONTAINERS.get(target.suffix.lower())
-    if container is None:
-        raise AudioError(f"cannot write {target.name}: give the output one of the extensions "
-                         f"{', '.join(sorted(CONTAINERS))}")
-    if sf.check_format(container, subtype):
-        return container, subtype
-    if not strict and sf.check_format(container, "PCM_24"):
-        return container, "PCM_24"
-    names = {v: k for k, v in SUBTYPES.items()}
-    raise AudioError(f"{container} files cannot hold --format {names.get(subtype, subtype)}; choose another "
-                     "--format or a .wav output")
