@@ -67,24 +67,19 @@ def master(
     if target.resolve() == mix.resolve():
         raise ReabridgeError("the master would overwrite the mix; choose another -o")
     ref = AudioSource.from_file(reference, source.rate) if reference is not None else None
-    sink = FileSink(target, source.rate, source.channels, choose_subtype(audio_info(mix).subtype, fmt), sample_rate,
-                    strict=fmt is not None)
-    try:
-        with progress_bar() as bar:
-            task = bar.add_task("measuring", total=1.0)
+    subtype = choose_subtype(audio_info(mix).subtype, fmt)
+    with FileSink(target, source.rate, source.channels, subtype, sample_rate, strict=fmt is not None) as sink, \
+            progress_bar() as bar:
+        task = bar.add_task("measuring", total=1.0)
 
-            def show(stage: str, fraction: float) -> None:
-                if stage.startswith("pass"):
-                    bar.console.print(f"  {stage}")
-                else:
-                    bar.update(task, description=stage, completed=fraction)
+        def show(stage: str, fraction: float) -> None:
+            if stage.startswith("pass"):
+                bar.console.print(f"  {stage}")
+            else:
+                bar.update(task, description=stage, completed=fraction)
 
-            result = master_source(source, chosen, sink, show, ref, keep_target=target_lufs is not None,
-                                   scratch=target.parent)
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
+        result = master_source(source, chosen, sink, show, ref, keep_target=target_lufs is not None,
+                               scratch=target.parent)
     chosen = result.preset
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/yellow] {warning}")

@@ -41,13 +41,9 @@ def master_items(project: Project, items: list[tuple[Track, Item]], preset: Pres
         try:
             plan = plan_item_audio(track, item)
             target = take_file(project, plan, f"master-{preset.name}")
-            sink = FileSink(target, plan.info.sample_rate, plan.info.channels, choose_subtype(plan.info.subtype, None))
-            try:
+            subtype = choose_subtype(plan.info.subtype, None)
+            with FileSink(target, plan.info.sample_rate, plan.info.channels, subtype) as sink:
                 mastered = master_source(AudioSource.from_item(plan), preset, sink, scratch=target.parent)
-                sink.commit()
-            except BaseException:
-                sink.abort()
-                raise
         except (NoAudioError, AudioError, LoudnessError) as exc:
             result.skipped.append(f"{where}: {exc}" if isinstance(exc, LoudnessError) else str(exc))
             continue

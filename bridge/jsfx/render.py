@@ -41,21 +41,16 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
     nch = channels or audio.channels
     if nch < 1 or nch > 64:
         raise JsfxError(f"--channels must be 1 to 64, not {nch}")
-    sink = FileSink(target, audio.rate, nch, subtype, strict=strict)
-    try:
-        processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
-    except BaseException:
-        sink.abort()
-        raise
-    latency = processor.latency
     mapping = [ch % audio.channels for ch in range(nch)]
-    try:
+    with FileSink(target, audio.rate, nch, subtype, strict=strict) as sink:
+        processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
+        latency = processor.latency
         skip, done = latency, 0
         chunk = max(block, (1 << 16) // block * block)
         pending = np.zeros((0, nch))
         for data in audio.blocks():
             data = np.asarray(data, dtype=np.float64)[:, mapping]
-            pending = np.concatenate([pending, data]) if len(pending) else np.asarray(data, dtype=np.float64)
+            pending = np.concatenate([pending, data]) if len(pending) else data
             whole = len(pending) // chunk * chunk
             if whole:
                 skip = _emit(processor.process(pending[:whole]), skip, sink)
@@ -66,10 +61,6 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
         tail = np.concatenate([pending, np.zeros((latency, nch))])
         if len(tail):
             _emit(processor.process(tail), skip, sink)
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
     notices = list(effect.notices)
     if processor.loop_limit_line:
         notices.append(f"a while() loop at line {processor.loop_limit_line} stopped at REAPER's limit of "

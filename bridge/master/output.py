@@ -9,6 +9,7 @@ target) and only :meth:`FileSink.commit` makes the file appear, atomically.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ def tpdf_dither(audio: np.ndarray, bits: int, rng: np.random.Generator) -> np.nd
     return audio + (rng.random(audio.shape) - rng.random(audio.shape)) * lsb
 
 
-class Sink:
+class Sink(ABC):
     """Final-format conversion shared by the sinks: rate, dither, word length.
 
     Parameters
@@ -81,8 +82,9 @@ class Sink:
         self._store(y)
         return y
 
+    @abstractmethod
     def _store(self, y: np.ndarray) -> None:
-        raise NotImplementedError
+        """Keep the converted samples ``y`` (each sink its own way)."""
 
 
 class ArraySink(Sink):
@@ -105,6 +107,9 @@ class ArraySink(Sink):
 
 class FileSink(Sink):
     """Writes the master to ``target`` through a hidden temporary file beside it.
+
+    Use it in a ``with`` block: the file appears when the block finishes and
+    nothing is left when it raises.
 
     Parameters
     ----------
@@ -148,6 +153,16 @@ class FileSink(Sink):
         """Close and delete the temporary file: nothing half-done is left."""
         self._close()
         self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Commit when the block finished, abort when it raised."""
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
 
 
 def choose_subtype(input_subtype: str, fmt: str | None) -> str:
