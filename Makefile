@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/reabridge demo
+	$(BIN)/reabridge demo --folder examples/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check bridge tests benchmarks

@@ -48,3 +48,25 @@ def project_copy(tmp_path: Path):
         return dst
 
     return make
+
+
+@pytest.fixture(scope="session")
+def engines():
+    """Engines shared by the tests of a run (as the daemon's workers keep them)."""
+    from bridge.jobs.engines import Engines
+
+    return Engines()
+
+
+def run_job(job: str, project=None, items=None, engines=None, request_id: str | None = None, **options):
+    """Run one request through ``run_request`` (the path every caller takes); returns the JobResult."""
+    from bridge.requests import parse_request
+    from bridge.requests.run import run_request
+
+    data = {"id": request_id or f"{job.replace('_', '-')}-test", "job": job,
+            "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}}
+    if project is not None:
+        data["project"] = {"path": str(project)}
+    if items is not None:
+        data["items"] = items
+    return run_request(parse_request(data), engines=engines)

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import corpus_files
+from conftest import corpus_files, run_job
 
 import bridge.amp.render as render_module
 from bridge.amp import build_network, load_nam
 from bridge.amp.render import AmpRenderer, input_gain_for_level
 from bridge.changes import AddAudioItem, AddTrack, ChangeSet
 from bridge.changes.chunks import empty_project
-from bridge.jobs.amp import render_items
 from bridge.project import Project
 from bridge.session import RppFileSession
 
@@ -126,10 +125,8 @@ def test_project_mode_adds_an_active_take_and_never_touches_the_source(tmp_path)
     path, src = _project(tmp_path)
     before = hashlib.sha256(src.read_bytes()).hexdigest()
     model = load_nam(NAM["BossWN-feather.nam"])
-    project = Project.load(path)
-    result = render_items(project, project.items(), model, "amp-1")
-    assert not result.skipped and len(result.files) == 1
-    RppFileSession(path).apply(result.changes)
+    result = run_job("amp_render", path, {"tracks": ["Gtr DI"]}, model=NAM["BossWN-feather.nam"])
+    assert not result.skipped and len(result.files) == 1 and result.applied
     assert hashlib.sha256(src.read_bytes()).hexdigest() == before
     item = Project.load(path).items()[0][1]
     assert [t.name for t in item.takes] == ["gtr di.wav", model.name] and item.active_take.name == model.name

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from bridge.assets import jsfx_dir
 from bridge.jsfx.chain import SLIDERS, chain_from_preset
 from bridge.jsfx.effect import load_effect
 from bridge.jsfx.generate import generate_jsfx
-from bridge.jsfx.install import SHIPPED_DIR, install
+from bridge.jsfx.install import install
 from bridge.jsfx.reference import latency, render_reference
 from bridge.jsfx.runtime import JsfxProcessor
 from bridge.master.presets import bundled_presets, load_preset, parse_preset
@@ -110,7 +111,7 @@ def test_every_stage_has_sliders_in_range():
 
 @pytest.mark.parametrize("name", bundled_presets())
 def test_shipped_effects_are_what_the_generator_writes(name):
-    shipped = SHIPPED_DIR / f"reabridge_master_{name}.jsfx"
+    shipped = jsfx_dir() / f"reabridge_master_{name}.jsfx"
     assert shipped.read_text() == generate_jsfx(chain_from_preset(load_preset(name)))
 
 
@@ -177,7 +178,7 @@ def test_master_insert_jsfx_puts_the_analysed_chain_on_the_master_track(tmp_path
 def test_jsfx_info_lists_what_slider_takes():
     import os
 
-    effect = SHIPPED_DIR / "reabridge_master_club.jsfx"
+    effect = jsfx_dir() / "reabridge_master_club.jsfx"
     out = subprocess.run([sys.executable, "-m", "bridge", "jsfx", "info", str(effect)], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert out.returncode == 0, out.stderr

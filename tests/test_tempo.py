@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_signals import write
-from conftest import CORPUS
+from conftest import CORPUS, run_job
 
 from bridge.audio.reader import AudioError
 from bridge.changes import AddAudioItem, AddTrack, ChangeSet
 from bridge.changes.chunks import empty_project
 from bridge.demo import synth
-from bridge.jobs.tempo import detect_item_tempo
 from bridge.project import Project
 from bridge.session import RppFileSession
 from bridge.tempo import TempoDetector
@@ -97,7 +96,7 @@ def test_tempo_map_puts_the_grid_on_the_beats():
     assert len(op.points) < len(beats)
 
 
-def test_project_apply_map_and_bar_markers(tmp_path, detector):
+def test_project_apply_map_and_bar_markers(tmp_path, engines):
     media = write(tmp_path / "drums.wav", synth.drums(), synth.SAMPLE_RATE)
     path = tmp_path / "song.RPP"
     path.write_text(empty_project(48000, 120.0))
@@ -105,16 +104,17 @@ def test_project_apply_map_and_bar_markers(tmp_path, detector):
     RppFileSession(path).apply(ChangeSet("setup", (t, AddAudioItem(t.guid, str(media), 2.0, 9.6))))
     project = Project.load(path)
     guid = project.items()[0][1].guid
-    job = detect_item_tempo(project, guid, "tempo-1", apply_map=True, markers="bars", detector=detector)
-    RppFileSession(path).apply(job.changes)
+    job = run_job("tempo", path, {"guids": [guid]}, engines, apply=True, map=True, markers="bars")
+    assert job.applied
+    beats = job.data["beats"]
     after = Project.load(path)
     tm = after.tempo_map
     assert tm.bpm_at(5.0) == pytest.approx(100.0, rel=0.005)
-    for b in job.project_beats:
+    for b in beats:
         qn = tm.qn_at(b)
         assert abs(qn - round(qn)) < 0.005
     bars = [m for m in after.markers if m.name.startswith("Bar ")]
-    assert len(bars) == len(job.project_beats[::4]) and bars[0].position == pytest.approx(2.6, abs=0.005)
+    assert len(bars) == len(beats[::4]) and bars[0].position == pytest.approx(2.6, abs=0.005)
 
 
 def test_cli_json(tmp_path):

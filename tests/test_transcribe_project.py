@@ -10,22 +10,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_signals import melody, write
+from conftest import run_job
 
 from bridge import rpp
 from bridge.changes import AddAudioItem, AddMidiItem, AddTrack, ChangeSet, Note, SetTempo, TempoChange
 from bridge.changes.chunks import empty_project
-from bridge.jobs.transcribe import transcribe_items
 from bridge.project import Project
 from bridge.session import RppFileSession
-from bridge.transcribe import Transcriber
 from bridge.transcribe.midi_out import TICKS_PER_BEAT, write_midi_file
 
 SR = 44100
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Transcriber()
+def engine(engines):
+    return engines.transcriber()
 
 
 def _project(tmp_path, *ops, bpm=120.0):
@@ -46,16 +45,14 @@ def _notes_in_seconds(project: Project, track_name: str):
             for n in source.notes()], item
 
 
-def test_item_with_offset_and_length_transcribes_that_slice(tmp_path, engine):
+def test_item_with_offset_and_length_transcribes_that_slice(tmp_path, engine, engines):
     media = write(tmp_path / "mel.wav", melody(SR, 8.0), SR)
     t = AddTrack("Keys", guid="{00000000-0000-0000-0000-0000000000A1}")
     path = _project(tmp_path, t, AddAudioItem(t.guid, str(media), 10.0, 4.0, source_offset=1.5),
                     SetTempo(97.0, 4, 4, (TempoChange(0, 97.0), TempoChange(11.0, 131.0, linear=True),
                                           TempoChange(13.0, 80.0))))
-    session = RppFileSession(path)
-    result = transcribe_items(session.items(), "req-1", transcriber=engine)
-    assert not result.skipped and result.done
-    session.apply(result.changes)
+    result = run_job("transcribe", path, {"tracks": ["Keys"]}, engines)
+    assert not result.skipped and result.done and result.applied
     project = Project.load(path)
     names = [tr.name for tr in project.tracks]
     assert names == ["Keys", "Keys (MIDI)"]
@@ -69,7 +66,7 @@ def test_item_with_offset_and_length_transcribes_that_slice(tmp_path, engine):
         assert abs(g[0] - e[0]) < 1e-3 and abs(g[1] - min(e[1], 14.0)) < 1e-3 and g[2:] == e[2:]
 
 
-def test_varispeed_item_plays_higher_and_faster(tmp_path, engine):
+def test_varispeed_item_plays_higher_and_faster(tmp_path, engines):
     media = write(tmp_path / "mel.wav", melody(SR, 8.0), SR)
     t = AddTrack("Keys")
     path = _project(tmp_path, t, AddAudioItem(t.guid, str(media), 0.0, 2.0))
@@ -77,7 +74,7 @@ def test_varispeed_item_plays_higher_and_faster(tmp_path, engine):
     item_chunk = next(root.chunk("TRACK").chunks("ITEM"))
     item_chunk.line("PLAYRATE").set(2, 0, 0, -1, 0, 0.0025)  # rate 2, pitch not preserved
     rpp.dump(root, path)
-    result = transcribe_items(Project.load(path).items(), "req-2", transcriber=engine)
+    result = run_job("transcribe", path, {"tracks": ["Keys"]}, engines)
     (op,) = [o for o in result.changes.ops if isinstance(o, AddMidiItem)]
     pitches = {n.pitch for n in op.notes}
     assert {72, 74, 76, 77, 79, 81, 83, 84} <= pitches  # the melody an octave up
@@ -85,20 +82,20 @@ def test_varispeed_item_plays_higher_and_faster(tmp_path, engine):
     assert abs(c5.start - 0.25) < 0.03  # the second note, at half the time
 
 
-def test_looped_item_repeats_its_notes(tmp_path, engine):
+def test_looped_item_repeats_its_notes(tmp_path, engines):
     media = write(tmp_path / "short.wav", melody(SR, 2.0), SR)
     t = AddTrack("Loop")
     path = _project(tmp_path, t, AddAudioItem(t.guid, str(media), 0.0, 4.0))
     root = rpp.load(path)
     next(root.chunk("TRACK").chunks("ITEM")).line("LOOP").set(1)
     rpp.dump(root, path)
-    result = transcribe_items(Project.load(path).items(), "req-3", transcriber=engine)
+    result = run_job("transcribe", path, {"tracks": ["Loop"]}, engines)
     (op,) = [o for o in result.changes.ops if isinstance(o, AddMidiItem)]
     starts = sorted(round(n.start, 2) for n in op.notes if n.pitch == 60)
     assert len(starts) == 2 and abs(starts[1] - starts[0] - 2.0) < 0.02
 
 
-def test_items_without_audio_are_skipped_and_the_rest_succeed(tmp_path, engine):
+def test_items_without_audio_are_skipped_and_the_rest_succeed(tmp_path, engines):
     media = write(tmp_path / "mel.wav", melody(SR, 4.0), SR)
     gone = write(tmp_path / "gone.wav", melody(SR, 1.0), SR)
     a, b, c = AddTrack("Audio"), AddTrack("Synth"), AddTrack("Lost")
@@ -106,11 +103,10 @@ def test_items_without_audio_are_skipped_and_the_rest_succeed(tmp_path, engine):
                     AddMidiItem(b.guid, 0.0, 2.0, notes=(Note(0, 1, 60),)),
                     AddAudioItem(c.guid, str(gone), 0.0, 1.0))
     gone.unlink()
-    result = transcribe_items(Project.load(path).items(), "req-4", transcriber=engine)
-    assert len(result.done) == 1
-    assert any("MIDI item" in s for s in result.skipped)
-    assert any("gone.wav" in s and "missing" in s for s in result.skipped)
-    RppFileSession(path).apply(result.changes)
+    result = run_job("transcribe", path, {"tracks": ["Audio", "Synth", "Lost"]}, engines)
+    assert len(result.done) == 1 and result.applied
+    assert any("MIDI item" in str(s) for s in result.skipped)
+    assert any("gone.wav" in str(s) and "missing" in str(s) for s in result.skipped)
     assert [t.name for t in Project.load(path).tracks] == ["Audio", "Audio (MIDI)", "Synth", "Lost"]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.amp.nam_file import NamError
-
-CAPTURES_DIR = Path(__file__).resolve().parents[2] / "models" / "captures"
+from bridge.assets import captures_dir
 
 
 def bundled_captures() -> list[Path]:
     """The bundled ``.nam`` files."""
-    return sorted(CAPTURES_DIR.glob("*.nam")) if CAPTURES_DIR.is_dir() else []
+    folder = captures_dir()
+    return sorted(folder.glob("*.nam")) if folder.is_dir() else []
 
 
 def bundled_capture(name: str) -> Path:

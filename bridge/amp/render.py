@@ -28,7 +28,7 @@ import torch
 
 from bridge.amp.nam_file import NamModel
 from bridge.amp.networks import Lstm, Network, build_network
-from bridge.audio.formats import file_format
+from bridge.audio.formats import file_format, write_failed
 from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
 from bridge.audio.resample import resample_stream, resampled_length
 
@@ -173,7 +173,10 @@ class AmpRenderer:
                         over = np.abs(block) > 1.0
                         clipped += int(over.sum())
                         block = np.clip(block, -1.0, 1.0)
-                    out.write(block)
+                    try:
+                        out.write(block)
+                    except (sf.LibsndfileError, OSError) as exc:
+                        raise write_failed(target, exc) from None
                     done += len(block)
                     if progress is not None:
                         progress(done, count)

@@ -34,3 +34,20 @@ def file_format(target: Path, subtype: str, strict: bool = False) -> tuple[str, 
     names = {"PCM_16": "16", "PCM_24": "24", "FLOAT": "32f"}
     raise AudioError(f"{container} files cannot hold --format {names.get(subtype, subtype)}; choose another "
                      "--format or a .wav output")
+
+
+def write_failed(target: Path, exc: Exception) -> AudioError:
+    """The error for a write the file system refused (libsndfile only says "System error")."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        free = None
+    if free is not None and free < (64 << 20):
+        reason = f"the disk is full ({free // 1024} kB free)"
+    elif isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:
+        reason = "the file system refused the write (disk full, file too large, or a quota)"
+    return AudioError(f"could not write {target.name}: {reason}; nothing was written")

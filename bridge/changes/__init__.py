@@ -1,6 +1,5 @@
 """ChangeSets (what a job wants done) and the writer that turns them into RPP text."""
 
-from bridge.changes.apply import applied_ids, apply_changeset
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
@@ -16,8 +15,11 @@ from bridge.changes.ops import (
     PitchBend,
     SetTempo,
     TempoChange,
+    derived_guid,
     new_guid,
 )
+from bridge.changes.splice import applied_ids, apply_changeset
+from bridge.changes.text import OpText, changeset_text
 
 __all__ = [
     "AddAudioItem",
@@ -31,10 +33,13 @@ __all__ = [
     "ControlChange",
     "Note",
     "Op",
+    "OpText",
     "PitchBend",
     "SetTempo",
     "TempoChange",
     "applied_ids",
     "apply_changeset",
+    "changeset_text",
+    "derived_guid",
     "new_guid",
 ]

@@ -18,7 +18,7 @@ from bridge.changes.ops import (
     AddAudioTake,
     AddJsEffect,
     AddMidiItem,
-    new_guid,
+    derived_guid,
 )
 from bridge.project.tempo import TempoMap
 from bridge.rpp.tokens import format_number, format_tokens, quote
@@ -177,7 +177,7 @@ def audio_item_chunk(op: AddAudioItem, file_value: str, iid: int) -> str:
     name = op.name or PurePath(op.file).name
     return (
         "<ITEM\n"
-        + _item_head(op.position, op.length, op.guid, iid, name, op.source_offset, new_guid(), 0)
+        + _item_head(op.position, op.length, op.guid, iid, name, op.source_offset, derived_guid(op.guid, "take"), 0)
         + file_source(file_value, indent=1)
         + ">\n"
     )
@@ -237,7 +237,7 @@ def midi_item_chunk(op: AddMidiItem, tempo: TempoMap, iid: int) -> str:
     events = midi_events(op, tempo)
     end_tick = round((tempo.qn_at(op.position + op.length) - tempo.qn_at(op.position)) * PPQ)
     end_tick = max([end_tick] + [t for t, _ in events])
-    body = [f"HASDATA 1 {PPQ} QN", "CCINTERP 32", f"POOLEDEVTS {new_guid()}"]
+    body = [f"HASDATA 1 {PPQ} QN", "CCINTERP 32", f"POOLEDEVTS {derived_guid(op.guid, 'pool')}"]
     prev = 0
     for tick, data in events:
         body.append(f"E {tick - prev} " + " ".join(f"{b:02x}" for b in data))
@@ -246,7 +246,7 @@ def midi_item_chunk(op: AddMidiItem, tempo: TempoMap, iid: int) -> str:
     body += [
         "CCINTERP 32",
         "CHASE_CC_TAKEOFFS 1",
-        f"GUID {new_guid()}",
+        f"GUID {derived_guid(op.guid, 'source')}",
         "IGNTEMPO 0 120 4 4",
         "VELLANE -1 100 0",
         "KEYSNAP 0",
@@ -256,7 +256,7 @@ def midi_item_chunk(op: AddMidiItem, tempo: TempoMap, iid: int) -> str:
     name = op.name or "MIDI"
     return (
         "<ITEM\n"
-        + _item_head(op.position, op.length, op.guid, iid, name, 0.0, new_guid(), 0)
+        + _item_head(op.position, op.length, op.guid, iid, name, 0.0, derived_guid(op.guid, "take"), 0)
         + _lines("<SOURCE MIDI", indent=1)
         + _lines(*body, indent=2)
         + _lines(">", indent=1)

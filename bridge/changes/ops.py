@@ -14,8 +14,10 @@ seconds from the start of the item.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
+import re
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
@@ -29,9 +31,28 @@ class ChangeSetError(ReabridgeError):
     """A ChangeSet is malformed or cannot be applied to this project."""
 
 
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+_GUID_NAMESPACE = uuid.UUID("5b0e7f1c-3a52-4c1e-9f4e-7265616272e0")
+
+
 def new_guid() -> str:
     """A fresh GUID in REAPER's spelling: ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``."""
     return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+def derived_guid(*parts: object) -> str:
+    """A GUID that is a function of ``parts`` (REAPER's spelling).
+
+    Jobs name what they add after the request and the thing it comes from
+    (``derived_guid(request_id, "midi", item_guid)``), so the same request gives
+    the same project, byte for byte, wherever it runs.
+    """
+    return "{" + str(uuid.uuid5(_GUID_NAMESPACE, "/".join(str(p) for p in parts))).upper() + "}"
+
+
+def utc_stamp() -> str:
+    """Now, as the ISO 8601 UTC text recorded with applied ChangeSets."""
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_time(name: str, value: float, *, positive: bool = False) -> None:
@@ -271,15 +292,20 @@ class ChangeSet:
         The operations, applied in order.
     description : str
         What the change does, for the undo history and logs.
+    created : str
+        When the request was made (ISO 8601 UTC); recorded with the applied id.
     """
 
     id: str
     ops: tuple[Op, ...] = ()
     description: str = ""
+    created: str = field(default_factory=utc_stamp)
 
     def __post_init__(self) -> None:
         if not self.id or not all(c.isalnum() or c in "-_." for c in self.id):
             raise ChangeSetError(f"ChangeSet id {self.id!r} must be letters, digits, '-', '_' or '.'")
+        if not _STAMP.fullmatch(self.created):
+            raise ChangeSetError(f"ChangeSet time {self.created!r} must look like 2026-01-31T12:00:00Z")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready)."""
@@ -289,7 +315,7 @@ class ChangeSet:
             if "sliders" in data:
                 data["sliders"] = {str(k): v for k, v in data["sliders"].items()}
             ops.append({"op": op.kind, **data})
-        return {"id": self.id, "description": self.description, "ops": ops}
+        return {"id": self.id, "description": self.description, "created": self.created, "ops": ops}
 
     def to_json(self) -> str:
         """The ChangeSet as JSON text."""
@@ -330,7 +356,9 @@ class ChangeSet:
                 raise
             except (TypeError, ValueError, AttributeError) as exc:
                 raise ChangeSetError(f"operation {i + 1} ({raw['op']}): {exc}") from None
-        return cls(str(data.get("id", "")), tuple(ops), str(data.get("description", "")))
+        created = data.get("created")
+        return cls(str(data.get("id", "")), tuple(ops), str(data.get("description", "")),
+                   str(created) if created else utc_stamp())
 
     @classmethod
     def from_json(cls, text: str) -> ChangeSet:

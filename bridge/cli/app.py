@@ -7,10 +7,12 @@ import warnings
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bridge import __version__
-from bridge.cli import amp_cmd, jsfx_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import amp_cmd, daemon_cmd, jsfx_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
+from bridge.cli.jobs import run_command, submit_command
 from bridge.errors import ReabridgeError
 
 app = typer.Typer(
@@ -21,37 +23,65 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+#: (request job, sub-app or None for the root, command name, builder): each job's command and its submit form
+JOB_COMMANDS = (
+    ("transcribe", None, "transcribe", transcribe_cmd.transcribe),
+    ("tempo", None, "tempo", tempo_cmd.tempo),
+    ("amp_render", amp_cmd.app, "render", amp_cmd.render),
+    ("amp_capture", amp_cmd.app, "capture", amp_cmd.capture),
+    ("master", None, "master", master_cmd.master),
+    ("master_jsfx", None, None, master_cmd.master_jsfx),
+    ("jsfx_render", jsfx_cmd.app, "render", jsfx_cmd.render),
+    ("jsfx_insert", jsfx_cmd.app, "insert", jsfx_cmd.insert),
+)
+
+for job, group, name, builder in JOB_COMMANDS:
+    if name is not None:
+        (group or app).command(name)(run_command(builder))
+    daemon_cmd.submit_app.command(job)(submit_command(builder))
+
 app.add_typer(project_cmd.app, name="project")
 app.add_typer(amp_cmd.app, name="amp")
-transcribe_cmd.register(app)
-tempo_cmd.register(app)
-master_cmd.register(app)
-jsfx_cmd.register(app)
+app.add_typer(jsfx_cmd.app, name="jsfx")
+app.command("serve")(daemon_cmd.serve)
+app.add_typer(daemon_cmd.submit_app, name="submit")
+app.command("jobs")(daemon_cmd.jobs)
+app.command("cancel")(daemon_cmd.cancel)
+app.add_typer(daemon_cmd.requests_app, name="requests")
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback when something fails."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     """Machine-learning audio tools for REAPER."""
-    state.debug = debug
+    state.debug = state.debug or debug
     if version:
         typer.echo(f"reabridge {__version__}")
         raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
 
 
 @app.command()
 def demo(
     fresh: bool = typer.Option(False, "--fresh", help="Rebuild the example project and its audio first."),
+    folder: str | None = typer.Option(None, "--folder", help="Where the example project lives (default: "
+                                      "./reabridge-demo)."),
 ) -> None:
     """Run the main job on the bundled example project.
 
     Example: [bold]reabridge demo[/bold]
     """
+    from pathlib import Path
+
     from bridge.demo.run import run_demo
 
-    run_demo(fresh=fresh)
+    run_demo(fresh=fresh, folder=Path(folder) if folder else Path("reabridge-demo"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,14 +89,18 @@ def main(argv: list[str] | None = None) -> None:
     # resampy 0.4.2 (pinned by basic-pitch) imports pkg_resources, which warns on every import;
     # torch's introspection can trigger that import at any time. Nothing a user can act on.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:  # --debug works after the subcommand too
+        state.debug = True
+        args.remove("--debug")
     err = Console(stderr=True, highlight=False)
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=args, standalone_mode=True)
     except (ReabridgeError, OSError) as exc:
         if state.debug:
             raise
         message = exc.strerror + f": {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
-        err.print(f"[bold red]error:[/bold red] {message}", markup=True, soft_wrap=True)
+        err.print("[bold red]error:[/bold red] " + escape(message), soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-done was written")

@@ -1,21 +1,14 @@
-"""Pieces shared by the command-line commands: state, item selection, progress."""
+"""Pieces shared by the command-line commands: root state, request ids, project and item options."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-from bridge.changes.ops import ChangeSet
 from bridge.errors import ReabridgeError
-from bridge.project.items import Item
-from bridge.project.project import Project
-from bridge.project.tracks import Track
+from bridge.requests import AnyRequest, parse_request
 
 
 @dataclass
@@ -28,54 +21,9 @@ class CliState:
 state = CliState()
 
 
-def request_id(prefix: str) -> str:
-    """A fresh request id for a command-line run."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def select_items(project: Project, selected: bool, item_guids: list[str] | None,
-                 track_names: list[str] | None) -> list[tuple[Track, Item]]:
-    """The items a command works on: selected ones, by GUID, or all items of named tracks.
-
-    Raises
-    ------
-    ReabridgeError
-        Nothing chosen, or a GUID / track name that is not in the project.
-    """
-    chosen: list[tuple[Track, Item]] = []
-    for guid in item_guids or []:
-        try:
-            chosen.append(project.find_item(guid))
-        except KeyError as exc:
-            raise ReabridgeError(str(exc.args[0])) from None
-    for name in track_names or []:
-        try:
-            track = project.find_track(name)
-        except KeyError as exc:
-            raise ReabridgeError(str(exc.args[0])) from None
-        chosen.extend((track, item) for item in track.items)
-    if selected:
-        chosen.extend(project.selected_items())
-    if not (selected or item_guids or track_names):
-        raise ReabridgeError("say which items to use: --selected, --item GUID or --track NAME")
-    if not chosen:
-        raise ReabridgeError("no items match: nothing selected in the project, or the tracks are empty")
-    seen: set[str] = set()
-    unique = []
-    for track, item in chosen:
-        if item.guid not in seen:
-            seen.add(item.guid)
-            unique.append((track, item))
-    return unique
-
-
-@contextmanager
-def progress_bar(transient: bool = True) -> Iterator[Progress]:
-    """A rich progress bar on stderr for long work."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                   transient=transient)
-    with bar:
-        yield bar
+def new_request_id(job: str) -> str:
+    """A fresh request id for a command-line run (``transcribe-3f2a9c0d1e2b``)."""
+    return f"{job.replace('_', '-')}-{uuid.uuid4().hex[:12]}"
 
 
 def project_mode(file: object | None, project: object | None, what: str) -> bool:
@@ -87,12 +35,30 @@ def project_mode(file: object | None, project: object | None, what: str) -> bool
     return project is not None
 
 
-def apply_job(session: Any, changes: ChangeSet, produced: int, skipped: list[str], out: Console,
-              verb: str, summary: str) -> None:
-    """Report skipped items, refuse an empty result, apply the ChangeSet and say what changed."""
-    for reason in skipped:
-        out.print(f"[yellow]skipped[/yellow] {reason}")
-    if not produced:
-        raise ReabridgeError(f"no item could be {verb}; nothing was changed")
-    session.apply(changes)
-    out.print(f"{summary} to {session.path} (previous version: {session.path.name}-bak)")
+def absolute(path: Path | None) -> str | None:
+    """A path for a request: absolute (the daemon runs elsewhere), as text."""
+    return str(path.absolute()) if path is not None else None
+
+
+def make_request(job: str, options: dict[str, Any], project: Path | None = None,
+                 items: dict[str, Any] | None = None) -> AnyRequest:
+    """A validated request from command-line values (options left at None take the request's defaults)."""
+    data: dict[str, Any] = {"id": new_request_id(job), "job": job,
+                            "options": {k: v for k, v in options.items() if v is not None}}
+    if project is not None:
+        data["project"] = {"path": str(project.absolute())}
+    if items is not None:
+        data["items"] = items
+    return parse_request(data)
+
+
+def items_spec(project: Path | None, selected: bool, items: list[str] | None,
+               tracks: list[str] | None) -> dict[str, Any] | None:
+    """The request's item choice from ``--selected``, ``--item`` and ``--track`` (project mode only)."""
+    if project is None:
+        if selected or items or tracks:
+            raise ReabridgeError("--selected, --item and --track choose items of a project: add --project SONG.RPP")
+        return None
+    if not (selected or items or tracks):
+        raise ReabridgeError("say which items to use: --selected, --item GUID or --track NAME")
+    return {"selected": selected, "guids": list(items or []), "tracks": list(tracks or [])}

@@ -7,32 +7,34 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bridge.cli.common import progress_bar
+from bridge.cli.common import absolute, make_request
 from bridge.errors import ReabridgeError
+from bridge.requests import AnyRequest
 
 app = typer.Typer(help="JSFX (REAPER's own effects): render, generate, install.", no_args_is_help=True)
 
 
-def _slider_values(effect, values: list[str] | None) -> dict[int, float]:
-    sliders: dict[int, float] = {}
+def _sliders(values: list[str] | None) -> dict[str, float | str]:
+    """``--slider N=VALUE`` / ``NAME=VALUE`` options as the request's slider table."""
+    sliders: dict[str, float | str] = {}
     for item in values or []:
         key, sep, text = item.partition("=")
-        if not sep:
+        if not sep or not key.strip() or not text.strip():
             raise ReabridgeError(f"--slider takes NUMBER=VALUE or NAME=VALUE, not {item!r}")
-        number = effect.slider_number(key.strip())
-        sliders[number] = effect.slider_value(number, text.strip())
+        try:
+            sliders[key.strip()] = float(text)
+        except ValueError:
+            sliders[key.strip()] = text.strip()
     return sliders
 
 
 def _effects_dirs(given: list[Path] | None) -> list[Path]:
     """Where imports are looked for after the effect's own folder: the given folders, then REAPER's Effects."""
-    from bridge.jsfx.install import default_resource_path
+    from bridge.jobs.jsfx import effects_dirs
 
-    reaper = default_resource_path() / "Effects"
-    return [*(given or []), *([reaper] if reaper.is_dir() else [])]
+    return effects_dirs([str(p) for p in given or []])
 
 
-@app.command("render")
 def render(
     effect_path: Path = typer.Argument(..., metavar="EFFECT.jsfx", help="The JSFX to run."),
     source: Path = typer.Argument(..., metavar="IN.wav", help="Audio to run through it."),
@@ -45,34 +47,37 @@ def render(
     fmt: str | None = typer.Option(None, "--format", help="16, 24 or 32f (default: 32-bit float, or 24-bit where "
                                    "the output's format cannot hold float)."),
     effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
-) -> None:
+) -> AnyRequest:
     """Run an audio file through a JSFX, offline, at the file's rate.
 
     Example: [bold]reabridge jsfx render comp.jsfx mix.wav -o out.wav --slider 1=-18 --slider ratio=4[/bold]
     """
-    from bridge.jsfx.effect import load_effect
-    from bridge.jsfx.render import render_file
-    from bridge.master.output import SUBTYPES
-
-    if fmt is not None and fmt not in SUBTYPES:
-        raise ReabridgeError(f"--format must be one of {', '.join(SUBTYPES)}, not {fmt!r}")
-    if output.resolve() == source.resolve():
-        raise ReabridgeError("the output would overwrite the input; choose another -o")
-    effect = load_effect(effect_path, _effects_dirs(effects_dir))
-    sliders = _slider_values(effect, slider)
-    out = Console(highlight=False)
-    with progress_bar() as bar:
-        task = bar.add_task(f"{effect.desc or effect_path.name}", total=1.0)
-        result = render_file(effect, source, output, sliders, block, SUBTYPES[fmt or "32f"],
-                             lambda f: bar.update(task, completed=f), tempo, channels, strict=fmt is not None)
-    for notice in result.notices:
-        out.print(f"[yellow]notice:[/yellow] {notice}")
-    out.print(f"wrote {output} ({result.frames} frames; compiled in {result.compile_seconds:.2f} s)")
+    options = {"effect": absolute(effect_path), "audio": absolute(source), "output": absolute(output),
+               "sliders": _sliders(slider), "block": block, "tempo": tempo, "channels": channels, "format": fmt,
+               "effects_dirs": [absolute(p) for p in effects_dir or []]}
+    return make_request("jsfx_render", options)
 
 
-def register(app_root: typer.Typer) -> None:
-    """Add the sub-app to the root app."""
-    app_root.add_typer(app, name="jsfx")
+def insert(
+    effect_path: Path = typer.Argument(..., metavar="EFFECT.jsfx", help="The JSFX to insert."),
+    project: Path = typer.Option(..., "--project", help="The .RPP to add it to."),
+    track: str = typer.Option("master", "--track", help="'master', a track name or a track GUID."),
+    slider: list[str] | None = typer.Option(None, "--slider", help="N=VALUE or NAME=VALUE (repeatable)."),
+    name: str | None = typer.Option(None, "--name", help="Name shown in the FX chain (default: the effect's)."),
+    bypass: bool = typer.Option(False, "--bypass", help="Add it bypassed."),
+    resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path (the effect "
+                                              "is installed into its Effects/reabridge/)."),
+    no_install: bool = typer.Option(False, "--no-install", help="Do not copy the effect into REAPER's Effects."),
+    effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
+) -> AnyRequest:
+    """Put a JSFX on a track (or the master) of a project, with slider values.
+
+    Example: [bold]reabridge jsfx insert comp.jsfx --project song.RPP --track Drums --slider ratio=4[/bold]
+    """
+    options = {"effect": absolute(effect_path), "track": track, "sliders": _sliders(slider), "name": name,
+               "bypass": bypass, "resource_path": absolute(resource_path), "install": not no_install,
+               "effects_dirs": [absolute(p) for p in effects_dir or []]}
+    return make_request("jsfx_insert", options, project)
 
 
 @app.command("generate")

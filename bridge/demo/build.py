@@ -1,4 +1,4 @@
-"""Building the example project in ``examples/demo/`` from nothing.
+"""Building the example project (``examples/demo/`` in the repository) from nothing.
 
 The project is written with reabridge's own ChangeSets (so the demo also
 exercises the writer): three tracks, each holding one item of synthesised
@@ -21,7 +21,6 @@ from bridge.demo import synth
 from bridge.rpp.parse import write_atomic
 from bridge.session.rpp_file import RppFileSession
 
-EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "demo"
 PROJECT_NAME = "demo.RPP"
 MEDIA_DIR = "Media"
 
@@ -46,12 +45,12 @@ def _guid(name: str) -> str:
     return "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"reabridge-demo/{name}")).upper() + "}"
 
 
-def project_path(folder: Path = EXAMPLE_DIR) -> Path:
+def project_path(folder: Path) -> Path:
     """Where the demo project lives."""
     return folder / PROJECT_NAME
 
 
-def build(folder: Path = EXAMPLE_DIR, force: bool = False) -> Path:
+def build(folder: Path, force: bool = False) -> Path:
     """Write the demo media and project into ``folder`` (if missing or ``force``).
 
     Returns

@@ -1,4 +1,4 @@
-"""The amp job: items of a project through a capture, as new active takes.
+"""The amp job: a DI file, or project items, through a Neural Amp Modeler capture.
 
 For each audio item, exactly what the item plays is rendered through the
 capture into a new file in the project's recording folder (the source is never
@@ -8,62 +8,92 @@ touched) and added to the item as a new active take named after the capture
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.amp.nam_file import NamModel
-from bridge.amp.render import AmpRenderer
+from bridge.amp.render import AmpRenderer, RenderReport, input_gain_for_level
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.audio.resample import resampled_length
 from bridge.changes.ops import ChangeSet, Op
+from bridge.errors import ReabridgeError
+from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import rendered_take, take_file
-from bridge.project.items import Item
-from bridge.project.project import Project
-from bridge.project.tracks import Track
+from bridge.jobs.work import Work
+from bridge.master.output import SUBTYPES
+from bridge.requests.models import AmpRenderRequest
 
 
-@dataclass
-class AmpJobResult:
-    """Rendered files, the ChangeSet adding them as takes, and skipped items."""
-
-    changes: ChangeSet
-    files: list[Path] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+def _clip_notice(report: RenderReport) -> list[str]:
+    if not report.clipped:
+        return []
+    return [f"{report.clipped} samples went past full scale and were clipped in the integer file; "
+            "use the default 32-bit float or --normalize"]
 
 
-def render_items(project: Project, items: list[tuple[Track, Item]], model: NamModel, request_id: str,
-                 renderer: AmpRenderer | None = None, input_gain_db: float = 0.0, normalize: bool = False,
-                 progress: Callable[[str, int, int], None] | None = None) -> AmpJobResult:
-    """Render items through a capture and build the ChangeSet of new takes.
+def _file(request: AmpRenderRequest, work: Work, renderer: AmpRenderer, gain_db: float,
+          progress: ProgressFn) -> JobResult:
+    o = request.options
+    audio, model = Path(o.audio), Path(o.model)  # type: ignore[arg-type]
+    target = Path(o.output) if o.output else audio.with_name(f"{audio.stem}-{model.stem}.wav")
+    if target.resolve() == audio.resolve():
+        raise ReabridgeError("the output would overwrite the DI; choose another -o")
+    name = renderer.model.name
+    report = renderer.render_file(audio, target, gain_db, o.normalize, SUBTYPES[o.format],
+                                  progress=lambda d, t: progress(Progress("rendering", d / t if t else None,
+                                                                          f"{audio.name} through {name}")))
+    latency = (f"; the capture's own latency is {report.model_latency} samples (not compensated)"
+               if report.model_latency else "")
+    summary = (f"wrote {target} ({report.frames / report.sample_rate:.1f} s, {report.channels} ch, "
+               f"{report.sample_rate} Hz; capture runs at {report.model_rate:g} Hz; input gain "
+               f"{report.input_gain_db:+.1f} dB, output gain {report.output_gain_db:+.1f} dB{latency})")
+    return JobResult("amp_render", summary, files=[target], notices=_clip_notice(report),
+                     data={"output": str(target), "clipped": report.clipped, "input_gain_db": report.input_gain_db,
+                           "output_gain_db": report.output_gain_db})
 
-    A failure on one item skips that item (its partial file is removed);
-    the files of the others are kept and listed in the result.
-    """
-    renderer = renderer or AmpRenderer(model)
+
+def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResult:
+    """Render a DI file, or each chosen item as a new active take."""
+    o = request.options
+    model, renderer = work.engines.capture(Path(o.model), o.size)
+    notices = []
+    if o.input_level is not None and model.input_level_dbu is None:
+        notices.append(f"{Path(o.model).name} does not record its input level; --input-level ignored")
+    gain_db = o.gain + input_gain_for_level(model, o.input_level)
+    if work.project is None:
+        result = _file(request, work, renderer, gain_db, progress)
+        result.notices[:0] = notices
+        return result
     ops: list[Op] = []
-    result = AmpJobResult(ChangeSet(request_id))
-    gain = 10 ** (input_gain_db / 20)
-    for track, item in items:
+    result = JobResult("amp_render", notices=notices)
+    gain = 10 ** (gain_db / 20)
+    for number, (track, item) in enumerate(work.items, start=1):
         where = describe(track, item)
         try:
             plan = plan_item_audio(track, item)
         except (NoAudioError, AudioError) as exc:
-            result.skipped.append(str(exc))
+            result.skipped.append(ItemNote.from_error(where, exc, item.guid))
             continue
         out_rate = plan.info.sample_rate
         frames = resampled_length(plan.frames, plan.effective_rate, out_rate)
         streams = [renderer.render_channel(plan.blocks(ch), plan.effective_rate, plan.frames, gain, out_rate)
                    for ch in range(plan.info.channels)]
-        target = take_file(project, plan, model.name)
-        report = (lambda d, t, w=where: progress(w, d, t)) if progress else None
+        target = take_file(work.project, plan, model.name)
+
+        def report(done: int, total: int, w: str = where, n: int = number) -> None:
+            progress(Progress("rendering", (n - 1 + (done / total if total else 0)) / len(work.items), w))
+
         try:
-            renderer.write_streams(streams, target, out_rate, frames, input_gain_db, normalize, progress=report)
+            rendered = renderer.write_streams(streams, target, out_rate, frames, gain_db, o.normalize,
+                                              SUBTYPES[o.format], progress=report)
         except (AudioError, OSError) as exc:
-            result.skipped.append(f"{where}: rendering failed ({exc})")
+            result.skipped.append(ItemNote(where, f"rendering failed ({exc})", item.guid))
             continue
+        result.notices.extend(f"{where}: {n}" for n in _clip_notice(rendered))
         result.files.append(target)
-        ops.append(rendered_take(item, plan, target, model.name))
-    result.changes = ChangeSet(request_id, tuple(ops), f"Render {len(ops)} item(s) through {model.name}")
+        result.done.append(ItemNote(where, f"rendered {target}", item.guid))
+        ops.append(rendered_take(item, plan, target, model.name, request.id))
+    result.changes = ChangeSet(request.id, tuple(ops), f"Render {len(ops)} item(s) through {model.name}",
+                               request.created)
+    result.summary = f"added {len(result.files)} take(s) named '{model.name}'"
+    result.data = {"files": [str(f) for f in result.files]}
     return result

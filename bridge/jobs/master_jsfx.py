@@ -1,60 +1,70 @@
-"""Putting an analysed mastering chain on a project's master track as a native JSFX."""
+"""Putting an analysed mastering chain on a project's master track as a native JSFX.
+
+What one item plays (the rendered mix) is analysed, the chain is written as a
+JSFX beside the project (``reabridge-jsfx/``) and, when REAPER's resource path
+exists, installed into ``Effects/reabridge/`` where REAPER loads it from; the
+master track's FX chain refers to it as ``reabridge/<name>``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.audio.item_audio import plan_item_audio
+from bridge.audio.item_audio import describe, plan_item_audio
 from bridge.audio.source import AudioSource
-from bridge.changes.ops import AddJsEffect, ChangeSet
+from bridge.changes.ops import AddJsEffect, ChangeSet, derived_guid
+from bridge.errors import ReabridgeError
 from bridge.fileio import write_atomic
+from bridge.jobs.master import chosen_preset
+from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import safe_name
+from bridge.jobs.work import Work
 from bridge.jsfx.chain import analysed_chain
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.generate import generate_jsfx
 from bridge.jsfx.install import SUBFOLDER, default_resource_path, install
-from bridge.master.presets import Preset
-from bridge.project.items import Item
-from bridge.project.project import Project
-from bridge.project.tracks import Track
+from bridge.requests.models import MasterJsfxRequest
 
 LOCAL_FOLDER = "reabridge-jsfx"
 
 
-@dataclass
-class ChainOnMaster:
-    """The ChangeSet adding the effect, where the JSFX was written, and what was decided."""
-
-    changes: ChangeSet
-    local_copy: Path
-    installed: Path | None
-    decisions: list[str] = field(default_factory=list)
-
-
-def chain_on_master(project: Project, track: Track, item: Item, preset: Preset, request_id: str,
-                    resource_path: Path | None = None, install_it: bool = True,
-                    bypass: bool = False) -> ChainOnMaster:
-    """Analyse what ``item`` plays, write the chain as a JSFX and add it to the master track.
-
-    The JSFX is written beside the project (``reabridge-jsfx/``) and, with
-    ``install_it`` and REAPER's resource path present, installed into
-    ``Effects/reabridge/`` where REAPER loads it from; the FX chain refers to it
-    as ``reabridge/<name>``.
-    """
+def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResult:
+    """Analyse the chosen item and add the chain to the master track."""
+    assert work.project is not None and work.project.path is not None
+    o = request.options
+    if len(work.items) != 1:
+        raise ReabridgeError(f"the mastering chain is analysed from one item (the rendered mix); "
+                             f"{len(work.items)} were chosen")
+    preset = chosen_preset(o)
+    track, item = work.items[0]
+    progress(Progress("analysing", None, describe(track, item)))
     plan = plan_item_audio(track, item)
     spec = analysed_chain(preset, AudioSource.from_item(plan))
-    name = f"reabridge_master_{safe_name(project.path.stem)}_{safe_name(preset.name)}.jsfx"
-    local = project.path.parent / LOCAL_FOLDER / name
+    name = f"reabridge_master_{safe_name(work.project.path.stem)}_{safe_name(preset.name)}.jsfx"
+    root = Path(o.resource_path) if o.resource_path else (work.resource_path or default_resource_path())
+    if o.resource_path is not None and not root.is_dir():
+        raise JsfxError(f"REAPER's resource path {root} does not exist")
+    local = work.project.path.parent / LOCAL_FOLDER / name
     local.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(local, generate_jsfx(spec).encode("utf-8"))
-    root = resource_path or default_resource_path()
+    files = [local]
     installed = None
-    if install_it and root.is_dir():
+    if o.install and root.is_dir():
         installed = install([local], root)[0]
-    elif resource_path is not None:
-        raise JsfxError(f"REAPER's resource path {resource_path} does not exist")
+        files.append(installed)
     sliders = {number: default for number, _, default, *_ in spec.sliders()}
-    op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}", bypass=bypass)
-    return ChainOnMaster(ChangeSet(request_id, (op,), f"Mastering chain '{preset.name}' on the master track"),
-                         local, installed, spec.decisions)
+    op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}",
+                     bypass=o.bypass, guid=derived_guid(request.id, "fx", "master"))
+    if installed:
+        where = f"installed as {installed}"
+    elif not o.install:
+        where = f"not installed: 'reabridge jsfx install {local}' puts it where REAPER finds it"
+    else:
+        where = f"REAPER's resource path was not found: run 'reabridge jsfx install {local}' so REAPER finds it"
+    summary = f"added the '{preset.name}' chain to the master track ({where}; copy in {local})"
+    return JobResult("master_jsfx", summary,
+                     changes=ChangeSet(request.id, (op,), f"Mastering chain '{preset.name}' on the master track",
+                                       request.created),
+                     files=files, done=[ItemNote("", line) for line in spec.decisions],
+                     data={"jsfx": str(local), "installed": str(installed) if installed else None,
+                           "sliders": {str(k): v for k, v in sliders.items()}})

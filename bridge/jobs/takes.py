@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from bridge.audio.item_audio import ItemAudio
-from bridge.changes.ops import AddAudioTake
+from bridge.changes.ops import AddAudioTake, derived_guid
 from bridge.project.items import Item
 from bridge.project.project import Project
 
@@ -49,8 +49,8 @@ def take_file(project: Project, plan: ItemAudio, label: str) -> Path:
     return unique_path(folder, f"{safe_name(Path(plan.path).stem)}-{safe_name(label)}")
 
 
-def rendered_take(item: Item, plan: ItemAudio, file: Path, name: str) -> AddAudioTake:
+def rendered_take(item: Item, plan: ItemAudio, file: Path, name: str, change_id: str) -> AddAudioTake:
     """The operation adding ``file`` as the item's new active take, playing as the item did."""
     playrate = plan.playrate if plan.preserve_pitch else 1.0
     return AddAudioTake(item.guid, str(file), name, active=True, source_offset=0.0, playrate=playrate,
-                        preserve_pitch=True)
+                        preserve_pitch=True, guid=derived_guid(change_id, "take", item.guid))

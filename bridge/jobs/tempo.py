@@ -1,50 +1,64 @@
-"""The tempo job: detect tempo and beats in an item, return a ChangeSet."""
+"""The tempo job: tempo and beats of a file or of one project item, optionally written into the project."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
 from bridge.audio.item_audio import plan_item_audio
+from bridge.audio.reader import read_audio
 from bridge.changes.ops import ChangeSet, Op, SetTempo
-from bridge.project.project import Project
-from bridge.tempo.detect import TempoDetector, TempoResult
+from bridge.errors import ReabridgeError
+from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
+from bridge.jobs.work import Work
+from bridge.requests.models import TempoRequest
+from bridge.tempo.detect import TempoResult
 from bridge.tempo.tempo_map import beat_markers, tempo_map_ops
 
 
-@dataclass
-class TempoJobResult:
-    """Detection in item time, beats in project time, and the ChangeSet."""
+def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
+    alts = ", ".join(f"{a['bpm']:.1f} ({a['score']:.2f})" for a in data["alternatives"])
+    summary = f"{data['bpm']:.2f} BPM (confidence {data['confidence']:.2f}); alternatives: {alts}"
+    shown = data["beats"][:16]
+    more = f" ... ({len(data['beats'])} beats)" if len(data["beats"]) > 16 else ""
+    notes = [ItemNote("beats", " ".join(f"{b:.3f}" for b in shown) + more),
+             ItemNote("analysis", f"{result.analysis_seconds:.2f} s")]
+    return summary, notes
 
-    result: TempoResult
-    project_beats: list[float]
-    changes: ChangeSet
 
-
-def detect_item_tempo(project: Project, item_guid: str, request_id: str, apply_map: bool = False,
-                      markers: str | None = None, detector: TempoDetector | None = None) -> TempoJobResult:
-    """Detect the tempo of what an item plays and build the project change.
-
-    Parameters
-    ----------
-    apply_map : bool
-        A tempo map following the beats instead of one constant tempo.
-    markers : {"bars", "beats"} or None
-        Also add a marker per bar (every time-signature numerator beats) or per beat.
-    """
-    track, item = project.find_item(item_guid)
+def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
+    """Detect tempo and beats; in a project, set the tempo (or a tempo map) and add bar or beat markers."""
+    o = request.options
+    detector = work.engines.tempo()
+    progress(Progress("analysing", None, "tempo and beats"))
+    if work.project is None:
+        samples, info = read_audio(Path(o.audio), mono=True)  # type: ignore[arg-type]
+        result = detector.detect(samples, info.sample_rate)
+        data = result.to_dict()
+        summary, notes = _lines(data, result)
+        return JobResult("tempo", summary, done=notes, data=data)
+    if len(work.items) != 1:
+        raise ReabridgeError(f"tempo analyses one item; {len(work.items)} were chosen")
+    track, item = work.items[0]
     plan = plan_item_audio(track, item)
-    result = (detector or TempoDetector()).detect(plan.samples(), plan.effective_rate)
+    result = detector.detect(plan.samples(), plan.effective_rate)
     scale = plan.time_scale
     beats = [item.position + b * scale for b in result.beats if b * scale <= item.length]
     bpm = result.bpm / scale
-    tm = project.tempo_map
+    tm = work.project.tempo_map
     ops: list[Op] = []
-    if apply_map:
-        ops.append(tempo_map_ops(beats, bpm, tm.numerator, tm.denominator))
-    else:
-        ops.append(SetTempo(round(bpm, 6), tm.numerator, tm.denominator))
-    if markers == "bars":
-        ops.extend(beat_markers(beats, tm.numerator, "Bar"))
-    elif markers == "beats":
-        ops.extend(beat_markers(beats, 1, "Beat"))
-    return TempoJobResult(result, beats, ChangeSet(request_id, tuple(ops), f"Set tempo to {bpm:.2f} BPM"))
+    if o.apply:
+        ops.append(tempo_map_ops(beats, bpm, tm.numerator, tm.denominator) if o.map
+                   else SetTempo(round(bpm, 6), tm.numerator, tm.denominator))
+    if o.markers == "bars":
+        ops.extend(beat_markers(beats, tm.numerator, "Bar", request.id))
+    elif o.markers == "beats":
+        ops.extend(beat_markers(beats, 1, "Beat", request.id))
+    data = result.to_dict()
+    data["beats"] = [round(b, 4) for b in beats]
+    data["bpm_in_project"] = round(bpm, 3)
+    summary, notes = _lines(data, result)
+    changes = None
+    if ops:
+        what = "tempo map" if o.map else ("tempo" if o.apply else "markers")
+        changes = ChangeSet(request.id, tuple(ops), f"Set {what} from {bpm:.2f} BPM", request.created)
+    return JobResult("tempo", summary, changes=changes, done=notes, data=data)

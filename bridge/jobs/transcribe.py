@@ -1,44 +1,34 @@
-"""The transcription job: items of a project in, a ChangeSet of MIDI tracks out.
+"""The transcription job: audio to MIDI with basic-pitch.
 
-For each audio item, the audio the item plays is transcribed and a MIDI item
-with the notes is placed at the item's position on a new track directly below
-the item's track, named ``<track name> (MIDI)``. Items without audio are
-reported and skipped; the others still succeed. The job reads the project and
-audio only; the returned ChangeSet is applied by a session.
+A plain file becomes a standard MIDI file. In a project, each audio item's
+sound (what the item plays) becomes a MIDI item at the item's position on a new
+track directly below the item's track, named ``<track name> (MIDI)``. Items
+without audio are reported and skipped; the others still succeed. The job
+reads the project and audio only; ``run_request`` applies the ChangeSet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
 
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
-from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend
+from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend, derived_guid
+from bridge.errors import ReabridgeError
+from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
+from bridge.jobs.work import Work
 from bridge.project.items import Item
-from bridge.project.tracks import Track
-from bridge.transcribe.engine import Transcriber, Transcription
-from bridge.transcribe.midi_out import to_midi_events
+from bridge.requests.models import TranscribeRequest
+from bridge.transcribe.engine import Transcription
+from bridge.transcribe.midi_out import to_midi_events, write_midi_file
 from bridge.transcribe.notes import NoteEvent, NoteParams
 
 
-@dataclass
-class TranscribeResult:
-    """What the job did.
-
-    Attributes
-    ----------
-    changes : ChangeSet
-        Tracks and MIDI items to add (empty when nothing was transcribed).
-    done : list of (str, int)
-        Item descriptions and note counts.
-    skipped : list of str
-        Why items were skipped.
-    """
-
-    changes: ChangeSet
-    done: list[tuple[str, int]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+def note_params(request: TranscribeRequest) -> NoteParams:
+    """basic-pitch's parameters from the request's options."""
+    o = request.options
+    return NoteParams(o.onset_threshold, o.frame_threshold, o.minimum_note_length, o.minimum_frequency,
+                      o.maximum_frequency, o.multiple_pitch_bends, o.melodia_trick, o.midi_tempo)
 
 
 def _scaled(notes: list[NoteEvent], scale: float, length: float) -> list[NoteEvent]:
@@ -51,7 +41,8 @@ def _scaled(notes: list[NoteEvent], scale: float, length: float) -> list[NoteEve
     return out
 
 
-def midi_item_op(track_guid: str, item: Item, transcription: Transcription, scale: float, name: str) -> AddMidiItem:
+def midi_item_op(track_guid: str, item: Item, transcription: Transcription, scale: float, name: str,
+                 guid: str) -> AddMidiItem:
     """An :class:`AddMidiItem` holding a transcription, in item time."""
     notes = _scaled(transcription.notes, scale, item.length)
     midi_notes, bends = to_midi_events(notes, transcription.params.multiple_pitch_bends)
@@ -62,51 +53,64 @@ def midi_item_op(track_guid: str, item: Item, transcription: Transcription, scal
         notes=tuple(Note(n.start, n.end, n.pitch, n.velocity, n.channel) for n in midi_notes),
         pitch_bends=tuple(PitchBend(min(b.time, item.length), b.value, b.channel) for b in bends),
         name=name,
+        guid=guid,
     )
 
 
-def transcribe_items(items: list[tuple[Track, Item]], request_id: str, params: NoteParams | None = None,
-                     transcriber: Transcriber | None = None,
-                     progress: Callable[[str, int, int], None] | None = None) -> TranscribeResult:
-    """Transcribe project items into a ChangeSet.
+def _file(request: TranscribeRequest, work: Work, params: NoteParams, progress: ProgressFn) -> JobResult:
+    audio = Path(request.options.audio)  # type: ignore[arg-type]
+    target = Path(request.options.output) if request.options.output else audio.with_suffix(".mid")
+    if target.resolve() == audio.resolve():
+        raise ReabridgeError("the output would overwrite the input; choose another -o")
 
-    Parameters
-    ----------
-    items : list of (Track, Item)
-        From :meth:`bridge.project.Project.items` or a selection.
-    request_id : str
-        Id of the ChangeSet (the request that asked for this).
-    params : NoteParams, optional
-    transcriber : Transcriber, optional
-        A warm engine (the daemon's); a new one is loaded otherwise.
-    progress : callable, optional
-        ``progress(item_description, windows_done, windows_total)``.
-    """
-    params = params or NoteParams()
+    def report(done: int, total: int) -> None:
+        progress(Progress("transcribing", done / total if total else None, audio.name))
+
+    result = work.engines.transcriber().transcribe_file(audio, params, report)
+    count = write_midi_file(target, result.notes, params.midi_tempo, params.multiple_pitch_bends)
+    return JobResult("transcribe", f"{result.message}; wrote {count} notes to {target}", files=[target],
+                     done=[ItemNote(audio.name, f"{count} notes")],
+                     data={"notes": count, "duration": round(result.duration, 3), "output": str(target)})
+
+
+def run(request: TranscribeRequest, work: Work, progress: ProgressFn) -> JobResult:
+    """Transcribe a file to a ``.mid``, or the chosen items into MIDI items on new tracks."""
+    params = note_params(request)
+    if work.project is None:
+        return _file(request, work, params, progress)
     ops: list[Op] = []
-    result = TranscribeResult(ChangeSet(request_id))
+    result = JobResult("transcribe")
     new_tracks: dict[str, str] = {}
-    engine = transcriber
-    for track, item in items:
+    for number, (track, item) in enumerate(work.items, start=1):
         where = describe(track, item)
         try:
             plan = plan_item_audio(track, item)
-            if engine is None:
-                engine = Transcriber()
-            report = (lambda d, t, w=where: progress(w, d, t)) if progress else None
+            engine = work.engines.transcriber()
+
+            def report(done: int, total: int, w: str = where, n: int = number) -> None:
+                share = (n - 1 + (done / total if total else 0)) / len(work.items)
+                progress(Progress("transcribing", share, w))
+
             transcription = engine.transcribe_blocks(plan.blocks(), plan.effective_rate, plan.frames, params, report)
         except (NoAudioError, AudioError) as exc:
-            result.skipped.append(str(exc))
+            result.skipped.append(ItemNote.from_error(where, exc, item.guid))
             continue
         if not transcription.notes:
-            result.skipped.append(f"{where}: {transcription.message}")
+            result.skipped.append(ItemNote(where, transcription.message, item.guid))
             continue
         if track.guid not in new_tracks:
-            add = AddTrack(f"{track.display_name} (MIDI)", after=track.guid)
+            add = AddTrack(f"{track.display_name} (MIDI)", after=track.guid,
+                           guid=derived_guid(request.id, "track", track.guid))
             ops.append(add)
             new_tracks[track.guid] = add.guid
         take_name = item.name or track.display_name
-        ops.append(midi_item_op(new_tracks[track.guid], item, transcription, plan.time_scale, f"{take_name} (MIDI)"))
-        result.done.append((where, len(ops[-1].notes)))  # type: ignore[attr-defined]
-    result.changes = ChangeSet(request_id, tuple(ops), f"Transcribe {len(result.done)} item(s) to MIDI")
+        op = midi_item_op(new_tracks[track.guid], item, transcription, plan.time_scale, f"{take_name} (MIDI)",
+                          derived_guid(request.id, "midi", item.guid))
+        ops.append(op)
+        result.done.append(ItemNote(where, f"{len(op.notes)} notes", item.guid))
+    tracks = sum(1 for op in ops if isinstance(op, AddTrack))
+    result.changes = ChangeSet(request.id, tuple(ops), f"Transcribe {len(result.done)} item(s) to MIDI",
+                               request.created)
+    result.summary = f"added {tracks} MIDI track(s) with {len(result.done)} item(s)"
+    result.data = {"notes": {n.item: int(n.message.split()[0]) for n in result.done}}
     return result

@@ -3,7 +3,7 @@
 The resource path is ``--resource-path``, else ``$REAPER_RESOURCE_PATH``, else
 REAPER's default for the platform (``~/.config/REAPER`` on Linux,
 ``~/Library/Application Support/REAPER`` on macOS, ``%APPDATA%\\REAPER`` on
-Windows). Shipped effects live in the repository's ``jsfx/`` folder.
+Windows). Shipped effects live in the repository's ``jsfx/`` folder (package data).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
+from bridge.assets import jsfx_dir
 from bridge.fileio import write_atomic
 from bridge.jsfx.errors import JsfxError
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "jsfx"
 SUBFOLDER = "reabridge"
 
 
@@ -33,7 +33,8 @@ def default_resource_path() -> Path:
 
 def shipped_effects() -> list[Path]:
     """The JSFX files shipped in the repository's ``jsfx/`` folder."""
-    return sorted(p for p in SHIPPED_DIR.glob("*.jsfx*") if p.is_file()) if SHIPPED_DIR.is_dir() else []
+    folder = jsfx_dir()
+    return sorted(p for p in folder.glob("*.jsfx*") if p.is_file()) if folder.is_dir() else []
 
 
 def install(files: list[Path], resource_path: Path | None = None) -> list[Path]:

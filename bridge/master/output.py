@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from bridge.audio.formats import file_format
+from bridge.audio.formats import file_format, write_failed
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
@@ -133,11 +133,17 @@ class FileSink(Sink):
         """(Re)open the temporary file, empty."""
         super().start()
         self._close()
-        self._file = sf.SoundFile(self._tmp, "w", self.rate, self.channels, self.subtype, format=self.container)
+        try:
+            self._file = sf.SoundFile(self._tmp, "w", self.rate, self.channels, self.subtype, format=self.container)
+        except (sf.LibsndfileError, OSError) as exc:
+            raise write_failed(self.target, exc) from None
 
     def _store(self, y: np.ndarray) -> None:
         assert self._file is not None
-        self._file.write(y)
+        try:
+            self._file.write(y)
+        except (sf.LibsndfileError, OSError) as exc:
+            raise write_failed(self.target, exc) from None
 
     def _close(self) -> None:
         if self._file is not None:
@@ -151,8 +157,12 @@ class FileSink(Sink):
 
     def abort(self) -> None:
         """Close and delete the temporary file: nothing half-done is left."""
-        self._close()
-        self._tmp.unlink(missing_ok=True)
+        try:
+            self._close()
+        except (sf.LibsndfileError, OSError):
+            self._file = None  # a file that could not be written may not close cleanly either
+        finally:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> FileSink:
         return self

@@ -4,7 +4,7 @@ A preset has a ``name``, a ``description``, a ``[target]`` table (``lufs``,
 ``true_peak``) and ``[[stage]]`` tables in processing order. A parameter may be
 ``"auto"``: the analysis of the mix sets it (tonal balance for EQ gains, crest
 factor for the compressor threshold) within ``max_gain_db``. Bundled presets
-live in ``models/presets/``; users can write their own.
+live in ``models/presets/`` (package data); users can write their own.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.assets import presets_dir
 from bridge.errors import ReabridgeError
 
-PRESETS_DIR = Path(__file__).resolve().parents[2] / "models" / "presets"
 AUTO = "auto"
 
 # type -> {key: (low, high, default or None when required, may be "auto")}
@@ -144,12 +144,12 @@ def load_preset_file(path: str | os.PathLike[str]) -> Preset:
 
 def bundled_presets() -> list[str]:
     """Names of the presets shipped in ``models/presets``."""
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
 
 
 def load_preset(name: str) -> Preset:
     """A bundled preset by name."""
-    path = PRESETS_DIR / f"{name}.toml"
+    path = presets_dir() / f"{name}.toml"
     if not path.is_file():
         raise PresetError(f"no preset named {name!r}; bundled presets: {', '.join(bundled_presets())}")
     return load_preset_file(path)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bridge.changes.ops import ChangeSet
 from bridge.project.items import Item
+from bridge.project.project import Project
 from bridge.project.tracks import Track
 
 
@@ -27,7 +29,18 @@ class ApplyResult:
 
 
 class Session(Protocol):
-    """A place ChangeSets are applied to: a project file or a running REAPER."""
+    """A place ChangeSets are applied to: a project file or a running REAPER.
+
+    Attributes
+    ----------
+    path : Path
+        The project's file.
+    project : Project
+        The project as it is now (what jobs read).
+    """
+
+    path: Path
+    project: Project
 
     def items(self, selected_only: bool = False) -> list[tuple[Track, Item]]:
         """Items of the project, with their tracks."""

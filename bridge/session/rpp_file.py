@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from bridge import rpp
-from bridge.changes.apply import applied_ids, apply_changeset
 from bridge.changes.ops import ChangeSet
+from bridge.changes.splice import applied_ids, apply_changeset
 from bridge.project.items import Item
 from bridge.project.project import Project
 from bridge.project.tracks import Track

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.changes.ops import AddMarker, SetTempo, TempoChange
+from bridge.changes.ops import AddMarker, SetTempo, TempoChange, derived_guid
 
 TOLERANCE_S = 0.002
 
@@ -52,6 +52,7 @@ def tempo_map_ops(beats: Sequence[float], bpm: float, numerator: int = 4, denomi
     return SetTempo(round(lead_bpm, 6), numerator, denominator, tuple(changes))
 
 
-def beat_markers(beats: Sequence[float], every: int, label: str) -> list[AddMarker]:
-    """One marker every ``every`` beats, named ``"<label> N"``."""
-    return [AddMarker(b, f"{label} {i + 1}") for i, b in enumerate(sorted(beats)[::every])]
+def beat_markers(beats: Sequence[float], every: int, label: str, change_id: str) -> list[AddMarker]:
+    """One marker every ``every`` beats, named ``"<label> N"`` (GUIDs derived from ``change_id``)."""
+    return [AddMarker(b, f"{label} {i + 1}", guid=derived_guid(change_id, "marker", label, i))
+            for i, b in enumerate(sorted(beats)[::every])]

@@ -1,17 +1,18 @@
-"""Applying a ChangeSet to a parsed project tree (the offline path).
+"""Splicing a ChangeSet's chunk text into a parsed project tree (the offline path).
 
-All operations are carried out on the in-memory tree; the caller writes the
-file only when every operation succeeded, so a failing ChangeSet changes
-nothing. Untouched lines keep their exact text.
+The text comes from :mod:`bridge.changes.text`, the same text the live session
+sends to REAPER. All operations are carried out on the in-memory tree; the
+caller writes the file only when every operation succeeded, so a failing
+ChangeSet changes nothing. Untouched lines keep their exact text.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
 from bridge import rpp
 from bridge.changes import chunks
+from bridge.changes.extstate import applied_ids, record_applied
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
@@ -21,47 +22,14 @@ from bridge.changes.ops import (
     AddTrack,
     ChangeSet,
     ChangeSetError,
-    Op,
     SetTempo,
     TrackRef,
 )
-from bridge.project.media import relative_media_path
+from bridge.changes.text import OpText, TextContext, op_text
 from bridge.project.project import Project, _norm_guid
-from bridge.project.tempo import pack_timesig
 from bridge.rpp.tree import Chunk, Line
 
-EXTSTATE_SECTION = "REABRIDGE"
-_APPLIED_PREFIX = "applied."
-
-
-# -- applied-id record ---------------------------------------------------------------
-def _extstate(root: Chunk, create: bool) -> Chunk | None:
-    ext = root.chunk("EXTSTATE")
-    if ext is None:
-        if not create:
-            return None
-        ext = rpp.loads("<EXTSTATE\n>\n")
-        root.append(ext)
-    section = next((c for c in ext.chunks() if c.tag.upper() == EXTSTATE_SECTION), None)
-    if section is None and create:
-        section = rpp.loads(f"<{EXTSTATE_SECTION}\n>\n")
-        ext.append(section)
-    return section
-
-
-def applied_ids(root: Chunk) -> set[str]:
-    """Ids of the ChangeSets already applied to this project."""
-    section = _extstate(root, create=False)
-    if section is None:
-        return set()
-    return {line.key[len(_APPLIED_PREFIX):] for line in section.lines() if line.key.startswith(_APPLIED_PREFIX)}
-
-
-def _record(root: Chunk, change_id: str) -> None:
-    section = _extstate(root, create=True)
-    assert section is not None
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    section.append(Line.build(_APPLIED_PREFIX + change_id, stamp))
+__all__ = ["applied_ids", "apply_changeset", "find_item_chunk", "find_track_chunk", "splice"]
 
 
 # -- lookups ---------------------------------------------------------------------------
@@ -99,16 +67,6 @@ def find_item_chunk(root: Chunk, guid: str) -> Chunk:
     raise ChangeSetError(f"no item with GUID {guid} in this project (was it deleted?)")
 
 
-def _next_iid(root: Chunk) -> int:
-    best = 0
-    for track in _track_chunks(root):
-        for item in track.chunks("ITEM"):
-            v = item.values("IID")
-            if v and v[0].isdigit():
-                best = max(best, int(v[0]))
-    return best + 1
-
-
 # -- edits -------------------------------------------------------------------------------
 def _index_of_first(parent: Chunk, tags: tuple[str, ...]) -> int:
     """Index of the first child chunk with one of ``tags`` (the end when there is none)."""
@@ -131,14 +89,14 @@ def _insert_item(track: Chunk, item: Chunk) -> None:
     track.insert(index, item)
 
 
-def _add_track(root: Chunk, op: AddTrack) -> None:
-    new = rpp.loads(chunks.track_chunk(op.name, op.guid))
+def _add_track(root: Chunk, text: OpText) -> None:
+    new = rpp.loads(text.text)
     tracks = _track_chunks(root)
-    if op.after is None:
+    if text.target is None:
         anchor_index = root.index(tracks[-1]) if tracks else None
         ref = tracks[-1] if tracks else None
     else:
-        ref = find_track_chunk(root, op.after)
+        ref = find_track_chunk(root, text.target)
         anchor_index = root.index(ref)
     if ref is not None:
         isbus = ref.line("ISBUS")
@@ -151,31 +109,13 @@ def _add_track(root: Chunk, op: AddTrack) -> None:
     root.insert(index, new)
 
 
-def _media_value(file: str, project_dir: Path | None) -> str:
-    path = Path(file)
-    if project_dir is None:
-        return file
-    if not path.is_absolute():
-        path = project_dir / path
-    return relative_media_path(path, project_dir)
-
-
-def _check_media(file: str, project_dir: Path | None) -> None:
-    path = Path(file)
-    if not path.is_absolute() and project_dir is not None:
-        path = project_dir / path
-    if not path.is_file():
-        raise ChangeSetError(f"media file {file} does not exist; nothing was changed")
-
-
-def _add_take(root: Chunk, op: AddAudioTake, project_dir: Path | None) -> None:
-    _check_media(op.file, project_dir)
-    item = find_item_chunk(root, op.item)
-    if op.active:
+def _add_take(root: Chunk, text: OpText) -> None:
+    item = find_item_chunk(root, str(text.target))
+    if text.op.active:  # type: ignore[attr-defined]
         for line in item.lines("TAKE"):
             if "SEL" in line.values:
                 line.set(*[v for v in line.values if v != "SEL"])
-    for node in rpp.loads_nodes(chunks.audio_take_lines(op, _media_value(op.file, project_dir))):
+    for node in rpp.loads_nodes(text.text):
         item.append(node)
 
 
@@ -201,13 +141,14 @@ def _fx_chain(root: Chunk, ref: TrackRef) -> Chunk:
     return chain
 
 
-def _add_js(root: Chunk, op: AddJsEffect) -> None:
-    chain = _fx_chain(root, op.track)
-    for node in rpp.loads_nodes(chunks.js_effect_lines(op)):
+def _add_js(root: Chunk, text: OpText) -> None:
+    chain = _fx_chain(root, text.target)  # type: ignore[arg-type]
+    for node in rpp.loads_nodes(text.text):
         chain.append(node)
 
 
-def _set_tempo(root: Chunk, op: SetTempo) -> None:
+def _set_tempo(root: Chunk, text: OpText) -> None:
+    op: SetTempo = text.op  # type: ignore[assignment]
     tempo = root.line("TEMPO")
     if tempo is None:
         root.insert(0, Line.build("TEMPO", op.bpm, op.numerator, op.denominator))
@@ -221,54 +162,36 @@ def _set_tempo(root: Chunk, op: SetTempo) -> None:
         env = rpp.loads(chunks.tempo_envelope_chunk())
         root.insert(_index_of_first(root, ("PROJBAY", "TRACK")), env)
     env.children = [c for c in env.children if not (isinstance(c, Line) and c.key == "PT")]
-    for p in sorted(op.points, key=lambda p: p.time):
-        values: list[object] = [p.time, p.bpm, 0 if p.linear else 1]
-        if p.numerator and p.denominator:
-            values.append(pack_timesig(p.numerator, p.denominator))
-        env.append(Line.build("PT", *values))
+    for node in rpp.loads_nodes(text.text):
+        env.append(node)
 
 
-def _add_marker(root: Chunk, op: AddMarker) -> None:
-    existing = [line for line in root.lines("MARKER")]
-    used = set()
-    for line in existing:
-        v = line.values
-        try:
-            flags = int(float(v[3])) if len(v) > 3 else 0
-            if bool(flags & 1) == (op.end is not None):
-                used.add(int(float(v[0])))
-        except (ValueError, IndexError, OverflowError):
-            continue
-    number = max(used, default=0) + 1
-    nodes = rpp.loads_nodes(chunks.marker_lines(number, op.position, op.name, op.guid, op.end, op.color))
+def _add_marker(root: Chunk, text: OpText) -> None:
+    existing = list(root.lines("MARKER"))
+    nodes = rpp.loads_nodes(text.text)
     index = root.index(existing[-1]) + 1 if existing else _index_of_first(root, ("PROJBAY", "TRACK"))
     for offset, node in enumerate(nodes):
         root.insert(index + offset, node)
 
 
-def apply_op(root: Chunk, op: Op, project_dir: Path | None) -> None:
-    """Carry out one operation on the tree."""
-    if isinstance(op, AddTrack):
-        _add_track(root, op)
-    elif isinstance(op, AddMidiItem):
-        track = find_track_chunk(root, op.track)
-        tempo = Project(root).tempo_map
-        _insert_item(track, rpp.loads(chunks.midi_item_chunk(op, tempo, _next_iid(root))))
-    elif isinstance(op, AddAudioItem):
-        _check_media(op.file, project_dir)
-        track = find_track_chunk(root, op.track)
-        text = chunks.audio_item_chunk(op, _media_value(op.file, project_dir), _next_iid(root))
-        _insert_item(track, rpp.loads(text))
-    elif isinstance(op, AddAudioTake):
-        _add_take(root, op, project_dir)
-    elif isinstance(op, AddJsEffect):
-        _add_js(root, op)
-    elif isinstance(op, SetTempo):
-        _set_tempo(root, op)
-    elif isinstance(op, AddMarker):
-        _add_marker(root, op)
-    else:  # pragma: no cover - every Op subclass is handled above
-        raise ChangeSetError(f"unsupported operation {type(op).__name__}")
+def _add_item(root: Chunk, text: OpText) -> None:
+    _insert_item(find_track_chunk(root, text.target), rpp.loads(text.text))  # type: ignore[arg-type]
+
+
+_SPLICERS = {
+    AddTrack: _add_track,
+    AddMidiItem: _add_item,
+    AddAudioItem: _add_item,
+    AddAudioTake: _add_take,
+    AddJsEffect: _add_js,
+    SetTempo: _set_tempo,
+    AddMarker: _add_marker,
+}
+
+
+def splice(root: Chunk, text: OpText) -> None:
+    """Put one operation's text into the tree."""
+    _SPLICERS[type(text.op)](root, text)
 
 
 def apply_changeset(root: Chunk, changes: ChangeSet, project_dir: Path | None = None) -> bool:
@@ -289,10 +212,12 @@ def apply_changeset(root: Chunk, changes: ChangeSet, project_dir: Path | None = 
         raise ChangeSetError("ChangeSets apply to whole projects (<REAPER_PROJECT)")
     if changes.id in applied_ids(root):
         return False
+    ctx = TextContext(Project(root), project_dir)
     for number, op in enumerate(changes.ops, start=1):
         try:
-            apply_op(root, op, project_dir)
+            # text for each step comes from the tree as the earlier steps left it
+            splice(root, op_text(op, ctx))
         except ChangeSetError as exc:
             raise ChangeSetError(f"step {number} ({op.kind}): {exc}") from None
-    _record(root, changes.id)
+    record_applied(root, changes.id, changes.created)
     return True

@@ -1,0 +1,1 @@
+"""The daemon: a spool folder, a durable queue, warm workers (``reabridge serve``)."""

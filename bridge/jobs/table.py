@@ -1,0 +1,55 @@
+"""The jobs, as a table: what each is called, where it lives, what its undo step says."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job.
+
+    Attributes
+    ----------
+    name : str
+        The request's ``job``.
+    entry : str
+        ``module:function`` of the job's ``run(request, work, progress) -> JobResult``.
+    title : str
+        What REAPER's undo history shows (``"reabridge: <title>"``).
+    verb : str
+        Past tense for messages (``"no item could be transcribed"``).
+    """
+
+    name: str
+    entry: str
+    title: str
+    verb: str
+
+    @property
+    def undo_name(self) -> str:
+        """The undo step's name in REAPER."""
+        return f"reabridge: {self.title}"
+
+    def runner(self) -> Callable[..., Any]:
+        """The job's ``run`` function (imported on first use: engines load lazily)."""
+        module, _, function = self.entry.partition(":")
+        return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("transcribe", "bridge.jobs.transcribe:run", "Transcribe to MIDI", "transcribed"),
+        JobSpec("tempo", "bridge.jobs.tempo:run", "Detect tempo", "analysed"),
+        JobSpec("amp_render", "bridge.jobs.amp:run", "Render through amp capture", "rendered"),
+        JobSpec("amp_capture", "bridge.jobs.amp_capture:run", "Create amp capture", "used"),
+        JobSpec("master", "bridge.jobs.master:run", "Master", "mastered"),
+        JobSpec("master_jsfx", "bridge.jobs.master_jsfx:run", "Insert mastering chain JSFX", "analysed"),
+        JobSpec("jsfx_render", "bridge.jobs.jsfx:render", "Render through JSFX", "rendered"),
+        JobSpec("jsfx_insert", "bridge.jobs.jsfx:insert", "Insert JSFX", "used"),
+    )
+}

@@ -1,0 +1,397 @@
+"""Requests: one typed, versioned, strictly validated request per job.
+
+A request is what a REAPER action, the command line, the demo and a batch all
+send: which job, on which project and items, with which options. It is plain
+JSON (the Lua actions write exactly this; ``reabridge requests schema`` prints
+its JSON Schema)::
+
+    {"version": 1, "id": "transcribe-3f2a9c", "job": "transcribe",
+     "project": {"path": "/songs/a/a.RPP", "id": "{8C1D...}"},
+     "items": {"selected": true},
+     "options": {"onset_threshold": 0.5}}
+
+Validation is strict: unknown fields, wrong types (``"0.5"`` for a number),
+NaN and infinities, out-of-range values and impossible combinations (an audio
+file *and* a project, ``map`` without ``apply``) are refused with a message
+naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+VERSION = 1
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+GUID_PATTERN = r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+
+
+def _path_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("a path cannot contain a NUL character")
+    return value
+
+
+def _stamp(value: str) -> str:
+    if not _STAMP.fullmatch(value):
+        raise ValueError("must be a UTC time like 2026-01-31T12:00:00Z")
+    try:
+        _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("is not a real date and time") from None
+    return value
+
+
+def utc_now() -> str:
+    """Now, in the form requests carry (ISO 8601, UTC, seconds)."""
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+PathText = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_path_text)]
+Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
+RequestId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Stamp = Annotated[str, AfterValidator(_stamp)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Format = Literal["16", "24", "32f"]
+Preset = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
+class Strict(BaseModel):
+    """Base of every request model: unknown fields, wrong types and NaN are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class ProjectRef(Strict):
+    """The project a request targets.
+
+    Attributes
+    ----------
+    path : str
+        The ``.RPP`` file (absolute).
+    id : str, optional
+        The project's reabridge identity, a GUID recorded in its ext state
+        (``REABRIDGE/project_id``). When both the request and the file have
+        one they must agree, so a result never lands in another project saved
+        under the same name.
+    """
+
+    path: PathText
+    id: Guid | None = None
+
+
+class Items(Strict):
+    """Which items of the project: the selected ones, by GUID, or all items of named tracks."""
+
+    selected: bool = False
+    guids: list[Guid] = Field(default_factory=list, max_length=10000)
+    tracks: list[Name] = Field(default_factory=list, max_length=1000)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing asked for."""
+        return not (self.selected or self.guids or self.tracks)
+
+
+class _Request(Strict):
+    version: Literal[1] = 1
+    id: RequestId
+    created: Stamp = Field(default_factory=utc_now)
+    project: ProjectRef | None = None
+    items: Items | None = None
+
+    @property
+    def project_mode(self) -> bool:
+        """Whether the request works on a project (rather than on plain files)."""
+        return self.project is not None
+
+    def _one_mode(self, file_field: str, file_value: object) -> None:
+        """Exactly one of a file or a project; a project needs items."""
+        if self.project is not None and file_value is not None:
+            raise ValueError(f"give either options.{file_field} or project, not both")
+        if self.project is None and file_value is None:
+            raise ValueError(f"give options.{file_field}, or a project with items")
+        if self.project is not None and (self.items is None or self.items.empty):
+            raise ValueError("items: say which items to use (selected, guids or tracks)")
+        if self.project is None and self.items is not None:
+            raise ValueError("items: only used with a project")
+
+
+# -- transcribe -------------------------------------------------------------------------
+class TranscribeOptions(Strict):
+    """basic-pitch's options, named and defaulted as in its ``predict``.
+
+    ``audio``/``output`` are for a plain file (output: ``AUDIO.mid`` by default).
+    """
+
+    audio: PathText | None = None
+    output: PathText | None = None
+    onset_threshold: Fraction = 0.5
+    frame_threshold: Fraction = 0.3
+    minimum_note_length: Annotated[float, Field(ge=0.0, le=10000.0)] = 127.70
+    minimum_frequency: Annotated[float, Field(gt=0.0, le=50000.0)] | None = None
+    maximum_frequency: Annotated[float, Field(gt=0.0, le=50000.0)] | None = None
+    melodia_trick: bool = True
+    multiple_pitch_bends: bool = False
+    midi_tempo: Annotated[float, Field(ge=1.0, le=960.0)] = 120.0
+
+    @model_validator(mode="after")
+    def _frequencies(self) -> TranscribeOptions:
+        lo, hi = self.minimum_frequency, self.maximum_frequency
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError(f"minimum_frequency ({lo:g} Hz) must be below maximum_frequency ({hi:g} Hz)")
+        return self
+
+
+class TranscribeRequest(_Request):
+    """Audio to MIDI: a file to a ``.mid``, or project items to MIDI items on new tracks."""
+
+    job: Literal["transcribe"] = "transcribe"
+    options: TranscribeOptions = Field(default_factory=TranscribeOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> TranscribeRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is not None and self.options.output is not None:
+            raise ValueError("options.output: only used with options.audio (project results go into the project)")
+        return self
+
+
+# -- tempo --------------------------------------------------------------------------------
+class TempoOptions(Strict):
+    """Tempo detection; ``apply`` writes it into the project (``map``: a tempo map following the beats)."""
+
+    audio: PathText | None = None
+    apply: bool = False
+    map: bool = False
+    markers: Literal["bars", "beats"] | None = None
+
+
+class TempoRequest(_Request):
+    """Tempo and beats of a file, or of one project item (optionally written into the project)."""
+
+    job: Literal["tempo"] = "tempo"
+    options: TempoOptions = Field(default_factory=TempoOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> TempoRequest:
+        self._one_mode("audio", self.options.audio)
+        o = self.options
+        if self.project is None and (o.apply or o.map or o.markers):
+            raise ValueError("options.apply, map and markers work on a project item, not on a file")
+        if o.map and not o.apply:
+            raise ValueError("options.map: a tempo map is only written with apply")
+        return self
+
+
+# -- amp --------------------------------------------------------------------------------
+class AmpRenderOptions(Strict):
+    """A DI through a ``.nam`` capture (file: ``output`` defaults to ``AUDIO-<capture>.wav``)."""
+
+    model: PathText
+    audio: PathText | None = None
+    output: PathText | None = None
+    input_level: Annotated[float, Field(ge=-40.0, le=40.0)] | None = None
+    gain: Annotated[float, Field(ge=-60.0, le=60.0)] = 0.0
+    normalize: bool = False
+    size: Fraction = 1.0
+    format: Format = "32f"
+
+
+class AmpRenderRequest(_Request):
+    """Render a DI file, or project items, through a capture (items get a new active take)."""
+
+    job: Literal["amp_render"] = "amp_render"
+    options: AmpRenderOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> AmpRenderRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is not None and self.options.output is not None:
+            raise ValueError("options.output: only used with options.audio (renders go into the project's media)")
+        return self
+
+
+class AmpCaptureOptions(Strict):
+    """Training a capture: a DI and its re-amped recording, as files or as two project items."""
+
+    output: PathText
+    di: PathText | None = None
+    reamp: PathText | None = None
+    di_item: Guid | None = None
+    reamp_item: Guid | None = None
+    size: Literal["standard", "lite", "feather", "nano"] = "standard"
+    epochs: Annotated[int, Field(ge=1, le=10000)] = 100
+    name: Name | None = None
+
+
+class AmpCaptureRequest(_Request):
+    """Create a ``.nam`` capture from a DI and its re-amp (CPU training)."""
+
+    job: Literal["amp_capture"] = "amp_capture"
+    options: AmpCaptureOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> AmpCaptureRequest:
+        o = self.options
+        files = o.di is not None or o.reamp is not None
+        items = o.di_item is not None or o.reamp_item is not None
+        if self.items is not None:
+            raise ValueError("items: an amp capture takes options.di_item and options.reamp_item")
+        if self.project is None:
+            if items:
+                raise ValueError("options.di_item and reamp_item need a project")
+            if o.di is None or o.reamp is None:
+                raise ValueError("give options.di and options.reamp, or a project with di_item and reamp_item")
+        else:
+            if files:
+                raise ValueError("give either options.di/reamp files or a project's di_item/reamp_item, not both")
+            if o.di_item is None or o.reamp_item is None:
+                raise ValueError("options.di_item and options.reamp_item are both needed with a project")
+        return self
+
+
+# -- master -------------------------------------------------------------------------------
+class _MasterChoice(Strict):
+    preset: Preset | None = None
+    preset_file: PathText | None = None
+    target_lufs: Annotated[float, Field(ge=-40.0, le=-3.0)] | None = None
+    ceiling: Annotated[float, Field(ge=-12.0, le=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _preset(self) -> _MasterChoice:
+        if self.preset is not None and self.preset_file is not None:
+            raise ValueError("give options.preset or options.preset_file, not both")
+        return self
+
+
+class MasterOptions(_MasterChoice):
+    """Mastering to a preset's loudness under its true-peak ceiling (file: ``output`` is ``MIX-master.wav``)."""
+
+    mix: PathText | None = None
+    output: PathText | None = None
+    reference: PathText | None = None
+    report: PathText | None = None
+    format: Format | None = None
+    sample_rate: Annotated[int, Field(ge=8000, le=384000)] | None = None
+
+
+class MasterRequest(_Request):
+    """Master a mix file, or what project items play (into new takes)."""
+
+    job: Literal["master"] = "master"
+    options: MasterOptions = Field(default_factory=MasterOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> MasterRequest:
+        self._one_mode("mix", self.options.mix)
+        o = self.options
+        if self.project is not None:
+            for name in ("output", "reference", "format", "sample_rate"):
+                if getattr(o, name) is not None:
+                    raise ValueError(f"options.{name}: only used with options.mix (a file)")
+        return self
+
+
+class MasterJsfxOptions(_MasterChoice):
+    """The analysed chain as a JSFX on the master track (``install``: into REAPER's Effects folder)."""
+
+    resource_path: PathText | None = None
+    install: bool = True
+    bypass: bool = False
+
+
+class MasterJsfxRequest(_Request):
+    """Analyse one item (the rendered mix) and put the mastering chain on the master track as a JSFX."""
+
+    job: Literal["master_jsfx"] = "master_jsfx"
+    options: MasterJsfxOptions = Field(default_factory=MasterJsfxOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> MasterJsfxRequest:
+        if self.project is None:
+            raise ValueError("project: the chain goes on a project's master track")
+        if self.items is None or self.items.empty:
+            raise ValueError("items: say which item holds the mix (selected or one GUID)")
+        return self
+
+
+# -- jsfx -------------------------------------------------------------------------------
+SliderValue = Annotated[float, Field(ge=-1e12, le=1e12)] | Annotated[str, StringConstraints(min_length=1,
+                                                                                              max_length=256)]
+SliderKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class JsfxRenderOptions(Strict):
+    """Running a JSFX offline. ``sliders`` maps a slider number or variable name to a value or enum label."""
+
+    effect: PathText
+    audio: PathText
+    output: PathText
+    sliders: dict[SliderKey, SliderValue] = Field(default_factory=dict, max_length=256)
+    block: Annotated[int, Field(ge=1, le=65536)] = 512
+    tempo: Annotated[float, Field(ge=1.0, le=960.0)] = 120.0
+    channels: Annotated[int, Field(ge=1, le=64)] | None = None
+    format: Format | None = None
+    effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
+
+
+class JsfxRenderRequest(_Request):
+    """Run an audio file through a JSFX."""
+
+    job: Literal["jsfx_render"] = "jsfx_render"
+    options: JsfxRenderOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> JsfxRenderRequest:
+        if self.project is not None or self.items is not None:
+            raise ValueError("project: jsfx_render works on files (options.audio to options.output)")
+        return self
+
+
+class JsfxInsertOptions(Strict):
+    """A JSFX put on a track (``"master"``, a track name or GUID) with slider values, installed for REAPER."""
+
+    effect: PathText
+    track: Name = "master"
+    sliders: dict[SliderKey, SliderValue] = Field(default_factory=dict, max_length=256)
+    name: Name | None = None
+    bypass: bool = False
+    resource_path: PathText | None = None
+    install: bool = True
+    effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
+
+
+class JsfxInsertRequest(_Request):
+    """Insert a JSFX file on a project track."""
+
+    job: Literal["jsfx_insert"] = "jsfx_insert"
+    options: JsfxInsertOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> JsfxInsertRequest:
+        if self.project is None:
+            raise ValueError("project: the effect goes on a track of a project")
+        if self.items is not None:
+            raise ValueError("items: jsfx_insert puts an effect on options.track, not on items")
+        return self
+
+
+REQUEST_TYPES: dict[str, type[_Request]] = {
+    cls.model_fields["job"].default: cls
+    for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
+                MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest)
+}
+
+Request = Annotated[
+    TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
+    | JsfxRenderRequest | JsfxInsertRequest,
+    Field(discriminator="job"),
+]
+AnyRequest = _Request

@@ -1,0 +1,162 @@
+"""Which files a request may read and write.
+
+On the command line the user typed every path, so paths are only made
+absolute. A request that arrives through the daemon's spool is *confined*:
+
+- files it writes must lie inside the project's folder, its recording folders,
+  REAPER's resource path (for effects it installs), the folder of the file it
+  works on (plain-file requests), or a folder the daemon was told to allow
+  (``reabridge serve --allow DIR``); ``..`` and symbolic links are resolved
+  before the check, so neither can lead outside;
+- files it reads and writes must be regular files (or folders where a folder
+  is asked for): a device, a pipe or a socket is refused;
+- relative paths are taken relative to the project's folder, and refused
+  without a project (the daemon's working folder means nothing to the sender).
+
+Every option naming a file has one of the names in :data:`PATH_OPTIONS`, the
+same in every job, so one table says what each one is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bridge.requests.models import AnyRequest
+from bridge.requests.parse import RequestError
+
+PathRole = Literal["input", "input_dir", "output", "output_dir"]
+
+#: option name -> what the path is
+PATH_OPTIONS: dict[str, PathRole] = {
+    "audio": "input",
+    "mix": "input",
+    "di": "input",
+    "reamp": "input",
+    "model": "input",
+    "reference": "input",
+    "preset_file": "input",
+    "effect": "input",
+    "effects_dirs": "input_dir",
+    "output": "output",
+    "report": "output_dir",
+    "resource_path": "output_dir",
+}
+
+#: the option holding the file a plain-file request works on (its folder may be written to)
+MAIN_INPUT = ("audio", "mix", "di")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _kind(path: Path) -> str | None:
+    """``None`` for a regular file or folder, else what it is (``"a device"``...)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+@dataclass
+class PathPolicy:
+    """Rules for the paths of one request.
+
+    Attributes
+    ----------
+    confined : bool
+        Apply the daemon's rules (see the module documentation).
+    allowed : list of Path
+        Extra folders outputs may go to (``serve --allow``).
+    resource_path : Path or None
+        REAPER's resource path (effects are installed below it).
+    """
+
+    confined: bool = False
+    allowed: list[Path] = field(default_factory=list)
+    resource_path: Path | None = None
+
+    def _absolute(self, option: str, value: str, base: Path | None) -> Path:
+        path = Path(value)
+        if path.is_absolute():
+            return path
+        if self.confined:
+            if base is None:
+                raise RequestError(f"{value!r} must be an absolute path", f"options.{option}")
+            return base / path
+        return Path.cwd() / path
+
+    def _roots(self, request: AnyRequest, base: Path | None, main: Path | None) -> list[Path]:
+        roots = [p.resolve() for p in self.allowed]
+        if base is not None:
+            roots.append(base.resolve())
+        if self.resource_path is not None:
+            roots.append(self.resource_path.resolve())
+        if main is not None:
+            roots.append(main.resolve().parent)
+        return roots
+
+    def check(self, request: AnyRequest, record_paths: list[Path] | None = None) -> AnyRequest:
+        """The request with every path made absolute, after checking it against the rules.
+
+        Parameters
+        ----------
+        record_paths : list of Path, optional
+            The project's recording folders (outputs may go there too).
+
+        Raises
+        ------
+        RequestError
+            Naming the option and why the path is refused.
+        """
+        base = Path(request.project.path).parent if request.project is not None else None
+        options = request.options  # type: ignore[attr-defined]
+        update: dict[str, Any] = {}
+        for name in PATH_OPTIONS:
+            value = getattr(options, name, None)
+            if value is None:
+                continue
+            if isinstance(value, list):
+                update[name] = [str(self._absolute(name, v, base)) for v in value]
+            else:
+                update[name] = str(self._absolute(name, value, base))
+        main = next((Path(update[n]) for n in MAIN_INPUT if n in update), None)
+        roots = self._roots(request, base, main) + [p.resolve() for p in record_paths or []]
+        for name, value in update.items():
+            for one in value if isinstance(value, list) else [value]:
+                self._check_one(name, PATH_OPTIONS[name], Path(one), roots)
+        if request.project is not None:
+            project = self._absolute("project.path", request.project.path, None)
+            if self.confined and (kind := _kind(project)) is not None:
+                raise RequestError(f"{project} is {kind}, not a project file", "project.path")
+        if not update:
+            return request
+        return request.model_copy(update={"options": options.model_copy(update=update)})
+
+    def _check_one(self, name: str, role: PathRole, path: Path, roots: list[Path]) -> None:
+        where = f"options.{name}"
+        kind = _kind(path)
+        if kind is not None:
+            raise RequestError(f"{path} is {kind}; reabridge only reads and writes regular files", where)
+        if not self.confined or role in ("input", "input_dir"):
+            return
+        real = Path(os.path.realpath(path))
+        if not any(_inside(real, root) for root in roots):
+            shown = ", ".join(str(r) for r in roots) or "none"
+            raise RequestError(f"{path} is outside the folders this request may write to ({shown}); "
+                               "allow it with 'reabridge serve --allow DIR'", where)

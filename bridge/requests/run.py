@@ -1,0 +1,162 @@
+"""``run_request``: selection, the job, the apply and the report, the one path every caller uses.
+
+The command line, the demo and the daemon's workers all call
+:func:`run_request`; nothing else selects items, converts errors or applies a
+ChangeSet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from bridge.changes.extstate import project_id
+from bridge.errors import ReabridgeError
+from bridge.jobs.engines import Engines
+from bridge.jobs.result import JobResult, ProgressFn, no_progress
+from bridge.jobs.table import JOBS
+from bridge.jobs.work import Work
+from bridge.project.items import Item
+from bridge.project.project import Project, _norm_guid
+from bridge.project.tracks import Track
+from bridge.requests.models import AnyRequest, Items, ProjectRef
+from bridge.requests.paths import PathPolicy
+from bridge.session.base import Session
+
+
+def select_items(project: Project, items: Items) -> list[tuple[Track, Item]]:
+    """The items a request names: by GUID, all items of named tracks, and the selected ones.
+
+    Raises
+    ------
+    ReabridgeError
+        Nothing asked for, nothing found, or a GUID / track name that is not in the project.
+    """
+    chosen: list[tuple[Track, Item]] = []
+    for guid in items.guids:
+        try:
+            chosen.append(project.find_item(guid))
+        except KeyError:
+            raise ReabridgeError(f"no item with GUID {guid} in {_name(project)} (deleted, or another project?)") \
+                from None
+    for name in items.tracks:
+        try:
+            track = project.find_track(name)
+        except KeyError:
+            raise ReabridgeError(f"no track named {name!r} in {_name(project)}") from None
+        chosen.extend((track, item) for item in track.items)
+    if items.selected:
+        chosen.extend(project.selected_items())
+    if items.empty:
+        raise ReabridgeError("say which items to use: the selected ones, GUIDs or track names")
+    if not chosen:
+        raise ReabridgeError("no items match: nothing is selected in the project, or the tracks are empty")
+    seen: set[str] = set()
+    unique = []
+    for track, item in chosen:
+        if item.guid not in seen:
+            seen.add(item.guid)
+            unique.append((track, item))
+    return unique
+
+
+def _name(project: Project) -> str:
+    return project.path.name if project.path is not None else "the project"
+
+
+def check_identity(project: Project, ref: ProjectRef) -> None:
+    """Refuse a project that is not the one the request was made for (its recorded id differs)."""
+    if ref.id is None:
+        return
+    have = project_id(project.root)
+    if have is not None and _norm_guid(have) != _norm_guid(ref.id):
+        raise ReabridgeError(f"{_name(project)} is not the project this request was made for (its id is {have}, "
+                             f"the request's {ref.id}); was another project saved under this name?")
+
+
+def open_session(request: AnyRequest) -> Session:
+    """The session for a request's project: the ``.RPP`` file itself (REAPER closed)."""
+    from bridge.session.rpp_file import RppFileSession
+
+    assert request.project is not None
+    return RppFileSession(Path(request.project.path))
+
+
+def _nothing_done(verb: str, result: JobResult) -> ReabridgeError:
+    if not result.skipped:
+        return ReabridgeError(f"no item could be {verb}; nothing was changed")
+    first = str(result.skipped[0])
+    more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
+    return ReabridgeError(f"no item could be {verb}: {first}{more}; nothing was changed")
+
+
+def _record_paths(project: Project) -> list[Path]:
+    base = project.directory or Path.cwd()
+    out = []
+    for value in project.record_paths:
+        path = Path(value.replace("\\", "/"))
+        out.append(path if path.is_absolute() else base / path)
+    return out
+
+
+def run_request(request: AnyRequest, session: Session | None = None, *, progress: ProgressFn = no_progress,
+                engines: Engines | None = None, paths: PathPolicy | None = None) -> JobResult:
+    """Run one request from start to finish.
+
+    Parameters
+    ----------
+    request : a request model
+        From :func:`bridge.requests.parse_request` or built by a caller.
+    session : Session, optional
+        Where project changes go; the request's ``.RPP`` file when not given.
+    progress : callable, optional
+        Receives :class:`bridge.jobs.result.Progress` updates.
+    engines : Engines, optional
+        Warm engines (the daemon's); fresh ones otherwise.
+    paths : PathPolicy, optional
+        The rules for the request's files (the daemon confines requests).
+
+    Returns
+    -------
+    JobResult
+        With ``project`` and ``applied`` set when the request changed a project.
+
+    Raises
+    ------
+    ReabridgeError
+        Anything a musician can act on: a bad request, a missing item or file,
+        a job that found nothing to do. Files the job wrote are removed when
+        its changes cannot be applied.
+    """
+    spec = JOBS[request.job]
+    paths = paths or PathPolicy()
+    work = Work(engines=engines or Engines(), paths=paths)
+    if request.project is not None:
+        if session is None:
+            session = open_session(request)
+        project = session.project  # type: ignore[attr-defined]
+        check_identity(project, request.project)
+        request = paths.check(request, _record_paths(project))
+        work.project = project
+        if request.items is not None:
+            work.items = select_items(project, request.items)
+    else:
+        request = paths.check(request)
+    result: JobResult = spec.runner()(request, work, progress)
+    if request.project is None:
+        return result
+    if result.changes is None or not result.changes.ops:
+        if not result.done:
+            raise _nothing_done(spec.verb, result)
+        return result
+    assert session is not None
+    try:
+        applied = session.apply(result.changes)
+    except BaseException:
+        for file in result.files:
+            with contextlib.suppress(OSError):
+                file.unlink()
+        raise
+    result.applied = applied.applied
+    result.project = str(getattr(session, "path", request.project.path))
+    return result

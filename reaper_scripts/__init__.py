@@ -1,0 +1,1 @@
+"""Package data of reabridge (installed as bridge.assets.reaper_scripts); see setup.py."""
