@@ -551,7 +551,9 @@ def status_document(row: Row, progress: dict[str, Any] | None = None, position: 
 
 
 def _note(note: dict[str, Any]) -> str:
-    return f"{note['where']}: {note['message']}" if note.get("where") else note.get("message", "")
+    from bridge.jobs.result import ItemNote
+
+    return str(ItemNote(note.get("where", ""), note.get("message", ""), note.get("item")))
 
 
 def _op_line(op: dict[str, Any]) -> str:

@@ -115,6 +115,7 @@ def run_demo(fresh: bool = False, folder: Path = Path("reabridge-demo")) -> Path
     """
     console = Console(highlight=False)
     started = time.perf_counter()
+    folder = folder.absolute()
     source = build.build(folder, force=fresh)
     target = _fresh_copy(source, folder)
     out_dir = target.parent

@@ -53,13 +53,14 @@ class ItemNote:
         return {"where": self.where, "message": self.message, "item": self.item}
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        if not self.where or self.message.startswith(self.where):
+            return self.message
+        return f"{self.where}: {self.message}"
 
     @classmethod
     def from_error(cls, where: str, exc: Exception, item: str | None = None) -> ItemNote:
-        """A note for something left out because of ``exc`` (its message without a repeated ``where``)."""
-        text = str(exc)
-        return cls(where, text.removeprefix(where).lstrip(": ") if where and text.startswith(where) else text, item)
+        """A note for something left out because of ``exc`` (whose message may already say where)."""
+        return cls(where, str(exc), item)
 
 
 @dataclass

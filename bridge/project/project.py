@@ -36,7 +36,7 @@ class Project:
         if root.tag != "REAPER_PROJECT":
             raise RppError(f"this is a <{root.tag} block, not a REAPER project (<REAPER_PROJECT)", line=1)
         self.root = root
-        self.path = Path(path) if path is not None else None
+        self.path = Path(path).absolute() if path is not None else None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Project:

@@ -36,7 +36,7 @@ class RppFileSession:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()
         self.project = Project.load(self.path)
 
     def reload(self) -> Project:
