@@ -179,4 +179,4 @@ def test_integer_and_flac_outputs_clip_instead_of_wrapping(tmp_path):
     assert sf.info(tmp_path / "a.flac").subtype == "PCM_24" and "clipped" in flac.stdout
     np.testing.assert_allclose(y, np.clip(z, -1, 1), atol=2e-7)  # clipped, not wrapped around
     bad = render("a.xyz")
-    assert bad.returncode == 1 and "cannot write a.xyz" in bad.stderr
+    assert bad.returncode == 1 and "a.xyz would hold audio; give it one of: .wav" in bad.stderr

@@ -137,5 +137,5 @@ def test_output_formats_follow_the_extension(tmp_path):
     out = _run(str(mix), "-o", str(tmp_path / "m2.flac"), "--format", "32f")
     assert out.returncode == 1 and "FLAC files cannot hold --format 32f" in out.stderr
     out = _run(str(mix), "-o", str(tmp_path / "m.mp4"))
-    assert out.returncode == 1 and "cannot write m.mp4" in out.stderr
+    assert out.returncode == 1 and "m.mp4 would hold audio; give it one of: .wav" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.flac", "mix.wav"]

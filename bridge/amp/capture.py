@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bridge.errors import ReabridgeError
-from bridge.fileio import write_atomic
+from bridge.fileio import Outputs, write_atomic
 
 VALIDATION_SHARE = 0.15
 MAX_LENGTH_MISMATCH_S = 1.0
@@ -143,7 +143,8 @@ def prepare_pair(di: np.ndarray, reamp: np.ndarray, di_rate: float, reamp_rate: 
 def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, size: str = "standard",
                   epochs: int = 100, name: str | None = None, seed: int = 0,
                   progress: Callable[[int, int, float], None] | None = None,
-                  description: str = "", lr: float = 0.004, segment: int = 8192) -> CaptureResult:
+                  description: str = "", lr: float = 0.004, segment: int = 8192,
+                  outputs: Outputs | None = None) -> CaptureResult:
     """Train a WaveNet capture of the gear between ``di`` and ``reamp`` and write it.
 
     Parameters
@@ -156,6 +157,8 @@ def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, 
     epochs : int
     progress : callable, optional
         ``progress(epoch, epochs, validation_esr)`` after each epoch.
+    outputs : Outputs, optional
+        The command's output transaction (the ``.nam`` is written by its rules).
     lr, segment : float, int
         Learning rate (neural-amp-modeler's default 0.004) and output samples per
         training example (8192).
@@ -214,5 +217,8 @@ def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, 
         module.net.export(Path(tmp), basename="capture", other_metadata=ours)
         document = json.loads((Path(tmp) / "capture.nam").read_text())
     document["sample_rate"] = rate
-    write_atomic(output, json.dumps(document).encode("utf-8"))
+    if outputs is None:
+        write_atomic(output, json.dumps(document).encode("utf-8"), "nam")
+    else:
+        output = outputs.write_bytes(output, json.dumps(document).encode("utf-8"), "nam")
     return CaptureResult(output, latency, value, grade, epochs)

@@ -16,21 +16,20 @@ LSTM captures have state and run as one stream per channel.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from bridge.amp.nam_file import NamModel
 from bridge.amp.networks import Lstm, Network, build_network
-from bridge.audio.formats import file_format, write_failed
 from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
 from bridge.audio.resample import resample_stream, resampled_length
+from bridge.audio.sink import FileSink
+from bridge.fileio import Outputs
 
 BLOCK = 1 << 15
 NORMALIZE_TARGET_DB = -18.0  # NAM plug-in's "normalize output" target
@@ -137,57 +136,44 @@ class AmpRenderer:
 
     def render_file(self, source: str | os.PathLike[str], target: str | os.PathLike[str],
                     input_gain_db: float = 0.0, normalize: bool = False, subtype: str = "FLOAT",
-                    start: int = 0, frames: int | None = None, progress: Progress | None = None) -> RenderReport:
+                    start: int = 0, frames: int | None = None, progress: Progress | None = None,
+                    outputs: Outputs | None = None) -> RenderReport:
         """Render an audio file (or ``frames`` samples of it from ``start``) to a new file.
 
-        The target is written to a temporary file and renamed, so a failed
-        render leaves nothing behind.
+        The target is written to a temporary file and placed at the end (see
+        :class:`bridge.audio.sink.FileSink`), so a failed render leaves nothing behind.
         """
         info = audio_info(source)
         count = info.frames - start if frames is None else min(frames, info.frames - start)
         gain_in = 10 ** (input_gain_db / 20)
         streams = [self._channel_stream(info, ch, start, count, gain_in) for ch in range(info.channels)]
         return self.write_streams(streams, target, info.sample_rate, count, input_gain_db, normalize, subtype,
-                                  progress)
+                                  progress, outputs)
 
     def write_streams(self, streams: list[Iterator[np.ndarray]], target: str | os.PathLike[str], rate: int,
                       frames: int, input_gain_db: float = 0.0, normalize: bool = False, subtype: str = "FLOAT",
-                      progress: Progress | None = None) -> RenderReport:
-        """Write rendered channel streams (from :meth:`render_channel`) to ``target`` atomically."""
+                      progress: Progress | None = None, outputs: Outputs | None = None) -> RenderReport:
+        """Write rendered channel streams (from :meth:`render_channel`) to ``target`` through a sink."""
         out_gain_db = self.normalize_gain_db() if normalize else 0.0
         gain_out = np.float32(10 ** (out_gain_db / 20))
         count, channels = frames, len(streams)
-        target = Path(target)
         threads = torch.get_num_threads()
-        if not isinstance(self.net, Lstm):
-            torch.set_num_threads(1)  # one core per block: blocks run side by side
-        container, subtype = file_format(target, subtype)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".wav", dir=target.parent)
-        os.close(fd)
+        # one torch thread: WaveNet blocks already run one per core side by side, and an LSTM's small
+        # steps only lose time to thread hand-offs (a 3 s render took minutes on a loaded machine)
+        torch.set_num_threads(1)
         try:
-            done = clipped = 0
-            with sf.SoundFile(tmp, "w", rate, channels, subtype=subtype, format=container) as out:
+            with FileSink(Path(target), rate, channels, subtype, outputs=outputs,
+                          source=f"the capture '{self.model.name}'") as sink:
+                done = 0
                 for columns in _zip_blocks(streams):
-                    block = np.stack(columns, axis=1) * gain_out
-                    if subtype != "FLOAT":  # integer formats would wrap around beyond full scale
-                        over = np.abs(block) > 1.0
-                        clipped += int(over.sum())
-                        block = np.clip(block, -1.0, 1.0)
-                    try:
-                        out.write(block)
-                    except (sf.LibsndfileError, OSError) as exc:
-                        raise write_failed(target, exc) from None
-                    done += len(block)
+                    sink.write(np.stack(columns, axis=1) * gain_out)
+                    done += len(columns[0])
                     if progress is not None:
                         progress(done, count)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         finally:
             torch.set_num_threads(threads)
         return RenderReport(count, channels, rate, self.model.sample_rate, input_gain_db,
-                            out_gain_db, self.model.latency_samples, clipped)
+                            out_gain_db, self.model.latency_samples, sink.clipped)
 
     def _channel_stream(self, info: AudioInfo, channel: int, start: int, count: int,
                         gain: float) -> Iterator[np.ndarray]:

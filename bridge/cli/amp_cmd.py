@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bridge.cli.common import absolute, items_spec, make_request, project_mode
+from bridge.cli.common import OVERWRITE, absolute, items_spec, make_request, project_mode
 from bridge.errors import ReabridgeError
 from bridge.requests import AnyRequest
 
@@ -54,6 +54,7 @@ def render(
     audio: Path | None = typer.Argument(None, help="DI recording (any rate, mono or stereo)."),
     model: Path = typer.Option(..., "--model", "-m", help="The .nam capture."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Output file (default: AUDIO-<capture>.wav)."),
+    overwrite: bool = OVERWRITE,
     input_level: float | None = typer.Option(None, "--input-level",
                                              help="Your interface's level in dBu at 0 dBFS; calibrates the DI "
                                                   "to the capture's recorded input level."),
@@ -73,8 +74,8 @@ def render(
     """
     in_project = project_mode(audio, project, "a DI audio file")
     options = {"model": absolute(model), "audio": None if in_project else absolute(audio),
-               "output": absolute(output), "input_level": input_level, "gain": gain, "normalize": normalize,
-               "size": size, "format": fmt}
+               "output": absolute(output), "overwrite": overwrite, "input_level": input_level, "gain": gain,
+               "normalize": normalize, "size": size, "format": fmt}
     return make_request("amp_render", options, project, items_spec(project, selected, item, track))
 
 
@@ -82,6 +83,7 @@ def capture(
     di: Path | None = typer.Option(None, "--di", help="The clean DI recording."),
     reamp: Path | None = typer.Option(None, "--reamp", help="The same DI played through the gear and recorded."),
     output: Path = typer.Option(..., "-o", "--output", help="The .nam file to write."),
+    overwrite: bool = OVERWRITE,
     size: str = typer.Option("standard", "--size", help="standard, lite, feather or nano."),
     epochs: int = typer.Option(100, "--epochs", help="Training passes over the audio."),
     name: str | None = typer.Option(None, "--name", help="Capture name (default: the output file name)."),
@@ -99,6 +101,6 @@ def capture(
             raise ReabridgeError("project mode needs --di-item GUID and --reamp-item GUID")
     elif di is None or reamp is None:
         raise ReabridgeError("give --di and --reamp files, or --project with --di-item and --reamp-item")
-    options = {"output": absolute(output), "di": absolute(di), "reamp": absolute(reamp), "di_item": di_item,
-               "reamp_item": reamp_item, "size": size, "epochs": epochs, "name": name}
+    options = {"output": absolute(output), "overwrite": overwrite, "di": absolute(di), "reamp": absolute(reamp),
+               "di_item": di_item, "reamp_item": reamp_item, "size": size, "epochs": epochs, "name": name}
     return make_request("amp_capture", options, project)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from bridge.errors import ReabridgeError
 from bridge.requests import AnyRequest, parse_request
 
@@ -62,3 +64,7 @@ def items_spec(project: Path | None, selected: bool, items: list[str] | None,
     if not (selected or items or tracks):
         raise ReabridgeError("say which items to use: --selected, --item GUID or --track NAME")
     return {"selected": selected, "guids": list(items or []), "tracks": list(tracks or [])}
+
+
+#: ``--overwrite`` / ``-y``, the same on every command that writes a file the user names
+OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace the output file if it already exists.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bridge.cli.common import absolute, make_request
+from bridge.cli.common import OVERWRITE, absolute, make_request
 from bridge.errors import ReabridgeError
 from bridge.requests import AnyRequest
 
@@ -39,6 +39,7 @@ def render(
     effect_path: Path = typer.Argument(..., metavar="EFFECT.jsfx", help="The JSFX to run."),
     source: Path = typer.Argument(..., metavar="IN.wav", help="Audio to run through it."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the result."),
+    overwrite: bool = OVERWRITE,
     slider: list[str] | None = typer.Option(None, "--slider", help="N=VALUE or NAME=VALUE (repeatable)."),
     block: int = typer.Option(512, "--block", help="Samples per @block (samplesblock)."),
     tempo: float = typer.Option(120.0, "--tempo", help="The tempo the effect sees (BPM)."),
@@ -53,6 +54,7 @@ def render(
     Example: [bold]reabridge jsfx render comp.jsfx mix.wav -o out.wav --slider 1=-18 --slider ratio=4[/bold]
     """
     options = {"effect": absolute(effect_path), "audio": absolute(source), "output": absolute(output),
+               "overwrite": overwrite,
                "sliders": _sliders(slider), "block": block, "tempo": tempo, "channels": channels, "format": fmt,
                "effects_dirs": [absolute(p) for p in effects_dir or []]}
     return make_request("jsfx_render", options)

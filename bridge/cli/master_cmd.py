@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bridge.cli.common import absolute, items_spec, make_request, project_mode
+from bridge.cli.common import OVERWRITE, absolute, items_spec, make_request, project_mode
 from bridge.errors import ReabridgeError
 from bridge.requests import AnyRequest
 
@@ -14,6 +14,7 @@ from bridge.requests import AnyRequest
 def master(
     mix: Path | None = typer.Argument(None, help="The mix to master (any rate, mono or stereo)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Master file (default: MIX-master.wav)."),
+    overwrite: bool = OVERWRITE,
     preset: str | None = typer.Option(None, "--preset", help="streaming, apple, club, podcast or gentle."),
     preset_file: Path | None = typer.Option(None, "--preset-file", help="Your own preset (TOML)."),
     target_lufs: float | None = typer.Option(None, "--target-lufs", help="Override the integrated loudness target."),
@@ -43,6 +44,7 @@ def master(
         return make_request("master_jsfx", {**choice, "resource_path": absolute(resource_path)}, project,
                             items_spec(project, selected, item, None))
     options = {**choice, "mix": None if in_project else absolute(mix), "output": absolute(output),
+               "overwrite": overwrite,
                "reference": absolute(reference), "report": absolute(report), "format": fmt,
                "sample_rate": sample_rate}
     return make_request("master", options, project, items_spec(project, selected, item, None))

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
-from bridge.cli.common import absolute, items_spec, make_request, project_mode
+from bridge.cli.common import OVERWRITE, absolute, items_spec, make_request, project_mode
 from bridge.requests import AnyRequest
 
 
 def transcribe(
     audio: Path | None = typer.Argument(None, help="Audio file (WAV, FLAC, MP3, OGG, AIFF...)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="MIDI file to write (default: AUDIO.mid)."),
+    overwrite: bool = OVERWRITE,
     project: Path | None = typer.Option(None, "--project", help="Transcribe items of this .RPP instead."),
     selected: bool = typer.Option(False, "--selected", help="Project mode: the selected items."),
     item: list[str] | None = typer.Option(None, "--item", help="Project mode: item GUID (repeatable)."),
@@ -33,7 +34,7 @@ def transcribe(
     or [bold]reabridge transcribe --project song.RPP --selected[/bold]
     """
     in_project = project_mode(audio, project, "an audio file to transcribe")
-    options = {"audio": None if in_project else absolute(audio), "output": absolute(output),
+    options = {"audio": None if in_project else absolute(audio), "output": absolute(output), "overwrite": overwrite,
                "onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
                "minimum_note_length": minimum_note_length, "minimum_frequency": minimum_frequency,
                "maximum_frequency": maximum_frequency, "melodia_trick": melodia_trick,

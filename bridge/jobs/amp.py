@@ -14,12 +14,11 @@ from bridge.amp.render import AmpRenderer, RenderReport, input_gain_for_level
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.audio.resample import resampled_length
+from bridge.audio.sink import SUBTYPES
 from bridge.changes.ops import ChangeSet, Op
-from bridge.errors import ReabridgeError
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import rendered_take, take_file
 from bridge.jobs.work import Work
-from bridge.master.output import SUBTYPES
 from bridge.requests.models import AmpRenderRequest
 
 
@@ -34,13 +33,13 @@ def _file(request: AmpRenderRequest, work: Work, renderer: AmpRenderer, gain_db:
           progress: ProgressFn) -> JobResult:
     o = request.options
     audio, model = Path(o.audio), Path(o.model)  # type: ignore[arg-type]
-    target = Path(o.output) if o.output else audio.with_name(f"{audio.stem}-{model.stem}.wav")
-    if target.resolve() == audio.resolve():
-        raise ReabridgeError("the output would overwrite the DI; choose another -o")
+    target = work.outputs.target(Path(o.output) if o.output else audio.with_name(f"{audio.stem}-{model.stem}.wav"),
+                                 "audio", "the output")
     name = renderer.model.name
     report = renderer.render_file(audio, target, gain_db, o.normalize, SUBTYPES[o.format],
                                   progress=lambda d, t: progress(Progress("rendering", d / t if t else None,
-                                                                          f"{audio.name} through {name}")))
+                                                                          f"{audio.name} through {name}")),
+                                  outputs=work.outputs)
     latency = (f"; the capture's own latency is {report.model_latency} samples (not compensated)"
                if report.model_latency else "")
     summary = (f"wrote {target} ({report.frames / report.sample_rate:.1f} s, {report.channels} ch, "
@@ -77,14 +76,14 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
         frames = resampled_length(plan.frames, plan.effective_rate, out_rate)
         streams = [renderer.render_channel(plan.blocks(ch), plan.effective_rate, plan.frames, gain, out_rate)
                    for ch in range(plan.info.channels)]
-        target = take_file(work.project, plan, model.name)
+        target = work.outputs.target(take_file(work.project, plan, model.name), "audio", "the render")
 
         def report(done: int, total: int, w: str = where, n: int = number) -> None:
             progress(Progress("rendering", (n - 1 + (done / total if total else 0)) / len(work.items), w))
 
         try:
             rendered = renderer.write_streams(streams, target, out_rate, frames, gain_db, o.normalize,
-                                              SUBTYPES[o.format], progress=report)
+                                              SUBTYPES[o.format], progress=report, outputs=work.outputs)
         except (AudioError, OSError) as exc:
             result.skipped.append(ItemNote(where, f"rendering failed ({exc})", item.guid))
             continue

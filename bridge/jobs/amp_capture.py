@@ -16,7 +16,7 @@ from bridge.requests.models import AmpCaptureRequest
 def run(request: AmpCaptureRequest, work: Work, progress: ProgressFn) -> JobResult:
     """Train the capture and write it to ``options.output``."""
     o = request.options
-    output = Path(o.output)
+    output = work.outputs.target(Path(o.output), "nam", "the output")
     if work.project is not None:
         signals = []
         for guid in (o.di_item, o.reamp_item):
@@ -37,7 +37,8 @@ def run(request: AmpCaptureRequest, work: Work, progress: ProgressFn) -> JobResu
     def report(epoch: int, total: int, value: float) -> None:
         progress(Progress("training", epoch / total, f"epoch {epoch}/{total}, validation ESR {value:.4f}"))
 
-    result = train_capture(x, y, x_rate, output, o.size, o.epochs, o.name, progress=report)
+    result = train_capture(x, y, x_rate, output, o.size, o.epochs, o.name or Path(o.output).stem, progress=report,
+                           outputs=work.outputs)
     latency_ms = 1000 * result.latency_samples / x_rate
     done = [ItemNote("", f"re-amp latency {result.latency_samples} samples ({latency_ms:.2f} ms), compensated"),
             ItemNote("", f"validation ESR {result.validation_esr:.4f}: {result.grade}")]

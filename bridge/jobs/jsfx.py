@@ -30,19 +30,17 @@ def slider_values(effect: Effect, values: dict[str, float | str]) -> dict[int, f
 
 def render(request: JsfxRenderRequest, work: Work, progress: ProgressFn) -> JobResult:
     """Run ``options.audio`` through ``options.effect`` into ``options.output``."""
+    from bridge.audio.sink import SUBTYPES
     from bridge.jsfx.render import render_file
-    from bridge.master.output import SUBTYPES
 
     o = request.options
-    source, output = Path(o.audio), Path(o.output)
-    if output.resolve() == source.resolve():
-        raise JsfxError("the output would overwrite the input; choose another -o")
+    source, output = Path(o.audio), work.outputs.target(Path(o.output), "audio", "the output")
     effect = load_effect(Path(o.effect), effects_dirs(o.effects_dirs, work.resource_path))
     sliders = slider_values(effect, o.sliders)
     label = effect.desc or Path(o.effect).name
     result = render_file(effect, source, output, sliders, o.block, SUBTYPES[o.format or "32f"],
                          lambda f: progress(Progress("rendering", f, label)), o.tempo, o.channels,
-                         strict=o.format is not None)
+                         strict=o.format is not None, outputs=work.outputs)
     return JobResult("jsfx_render", f"wrote {output} ({result.frames} frames; compiled in "
                                     f"{result.compile_seconds:.2f} s)",
                      files=[output], notices=list(result.notices),
@@ -81,7 +79,7 @@ def insert(request: JsfxInsertRequest, work: Work, progress: ProgressFn) -> JobR
     if reference is None:
         reference = f"{SUBFOLDER}/{path.name}"
         if o.install and root.is_dir():
-            files += install([path], root)
+            files += install([path], root, work.outputs)
             if effect.imports:
                 notices.append(f"{path.name} imports {', '.join(p.name for p in effect.imports)}; install those "
                                "too if REAPER does not already have them")

@@ -6,15 +6,14 @@ from pathlib import Path
 
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError, audio_info
+from bridge.audio.sink import FileSink, choose_subtype
 from bridge.audio.source import AudioSource
 from bridge.changes.ops import ChangeSet, Op
-from bridge.errors import ReabridgeError
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import rendered_take, take_file
 from bridge.jobs.work import Work
 from bridge.master.engine import MasterResult, master_source
 from bridge.master.loudness import LoudnessError
-from bridge.master.output import FileSink, choose_subtype
 from bridge.master.presets import Preset, load_preset, load_preset_file
 from bridge.requests.models import MasterJsfxOptions, MasterOptions, MasterRequest
 
@@ -52,12 +51,12 @@ def _file(request: MasterRequest, work: Work, preset: Preset, progress: Progress
     o = request.options
     mix = Path(o.mix)  # type: ignore[arg-type]
     source = AudioSource.from_file(mix)
-    target = Path(o.output) if o.output else mix.with_name(f"{mix.stem}-master.wav")
-    if target.resolve() == mix.resolve():
-        raise ReabridgeError("the master would overwrite the mix; choose another -o")
+    target = work.outputs.target(Path(o.output) if o.output else mix.with_name(f"{mix.stem}-master.wav"), "audio",
+                                 "the output")
     ref = AudioSource.from_file(Path(o.reference), source.rate) if o.reference is not None else None
     subtype = choose_subtype(audio_info(mix).subtype, o.format)
-    with FileSink(target, source.rate, source.channels, subtype, o.sample_rate, strict=o.format is not None) as sink:
+    with FileSink(target, source.rate, source.channels, subtype, o.sample_rate, strict=o.format is not None,
+                  outputs=work.outputs, source="the master") as sink:
         result = master_source(source, preset, sink, _reporter(progress), ref, keep_target=o.target_lufs is not None,
                                scratch=target.parent)
     chosen = result.preset
@@ -67,7 +66,7 @@ def _file(request: MasterRequest, work: Work, preset: Preset, progress: Progress
     out = JobResult("master", summary, files=[target], notices=list(result.warnings),
                     data={**_figures(result), "output": str(target)})
     if o.report is not None:
-        json_path, png_path = write_report(result, Path(o.report), str(mix), str(target))
+        json_path, png_path = write_report(result, Path(o.report), str(mix), str(target), work.outputs)
         out.files += [json_path, png_path]
         out.done.append(ItemNote("report", f"{json_path}, {png_path}"))
     return out
@@ -90,7 +89,8 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
             plan = plan_item_audio(track, item)
             target = take_file(work.project, plan, f"master-{preset.name}")
             subtype = choose_subtype(plan.info.subtype, None)
-            with FileSink(target, plan.info.sample_rate, plan.info.channels, subtype) as sink:
+            with FileSink(target, plan.info.sample_rate, plan.info.channels, subtype, outputs=work.outputs,
+                          source="the master") as sink:
                 mastered = master_source(AudioSource.from_item(plan), preset, sink,
                                          _reporter(progress, (number, len(work.items))), scratch=target.parent)
         except (NoAudioError, AudioError, LoudnessError) as exc:
@@ -98,7 +98,7 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
             continue
         result.files.append(target)
         if report is not None:
-            result.files += write_report(mastered, report / target.stem, str(plan.path), str(target))
+            result.files += write_report(mastered, report / target.stem, str(plan.path), str(target), work.outputs)
         result.notices.extend(f"{where}: {w}" for w in mastered.warnings)
         result.done.append(ItemNote(where, f"{mastered.before.integrated:.2f} -> {mastered.after.integrated:.2f} "
                                            f"LUFS, {mastered.after.true_peak:.2f} dBTP -> {target.name}", item.guid))

@@ -14,7 +14,6 @@ from bridge.audio.item_audio import describe, plan_item_audio
 from bridge.audio.source import AudioSource
 from bridge.changes.ops import AddJsEffect, ChangeSet, derived_guid
 from bridge.errors import ReabridgeError
-from bridge.fileio import write_atomic
 from bridge.jobs.master import chosen_preset
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import safe_name
@@ -46,11 +45,11 @@ def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResu
         raise JsfxError(f"REAPER's resource path {root} does not exist")
     local = work.project.path.parent / LOCAL_FOLDER / name
     local.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(local, generate_jsfx(spec).encode("utf-8"))
+    work.outputs.write_bytes(local, generate_jsfx(spec).encode("utf-8"), "jsfx", "the chain", replace=True)
     files = [local]
     installed = None
     if o.install and root.is_dir():
-        installed = install([local], root)[0]
+        installed = install([local], root, work.outputs)[0]
         files.append(installed)
     sliders = {number: default for number, _, default, *_ in spec.sliders()}
     op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}",

@@ -22,12 +22,15 @@ class JobSpec:
         What REAPER's undo history shows (``"reabridge: <title>"``).
     verb : str
         Past tense for messages (``"no item could be transcribed"``).
+    output : str or None
+        What ``options.output`` holds (a kind of :data:`bridge.fileio.KINDS`).
     """
 
     name: str
     entry: str
     title: str
     verb: str
+    output: str | None = None
 
     @property
     def undo_name(self) -> str:
@@ -43,13 +46,13 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
-        JobSpec("transcribe", "bridge.jobs.transcribe:run", "Transcribe to MIDI", "transcribed"),
+        JobSpec("transcribe", "bridge.jobs.transcribe:run", "Transcribe to MIDI", "transcribed", "midi"),
         JobSpec("tempo", "bridge.jobs.tempo:run", "Detect tempo", "analysed"),
-        JobSpec("amp_render", "bridge.jobs.amp:run", "Render through amp capture", "rendered"),
-        JobSpec("amp_capture", "bridge.jobs.amp_capture:run", "Create amp capture", "used"),
-        JobSpec("master", "bridge.jobs.master:run", "Master", "mastered"),
+        JobSpec("amp_render", "bridge.jobs.amp:run", "Render through amp capture", "rendered", "audio"),
+        JobSpec("amp_capture", "bridge.jobs.amp_capture:run", "Create amp capture", "used", "nam"),
+        JobSpec("master", "bridge.jobs.master:run", "Master", "mastered", "audio"),
         JobSpec("master_jsfx", "bridge.jobs.master_jsfx:run", "Insert mastering chain JSFX", "analysed"),
-        JobSpec("jsfx_render", "bridge.jobs.jsfx:render", "Render through JSFX", "rendered"),
+        JobSpec("jsfx_render", "bridge.jobs.jsfx:render", "Render through JSFX", "rendered", "audio"),
         JobSpec("jsfx_insert", "bridge.jobs.jsfx:insert", "Insert JSFX", "used"),
     )
 }

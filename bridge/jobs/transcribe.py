@@ -14,7 +14,6 @@ from pathlib import Path
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend, derived_guid
-from bridge.errors import ReabridgeError
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.work import Work
 from bridge.project.items import Item
@@ -59,15 +58,14 @@ def midi_item_op(track_guid: str, item: Item, transcription: Transcription, scal
 
 def _file(request: TranscribeRequest, work: Work, params: NoteParams, progress: ProgressFn) -> JobResult:
     audio = Path(request.options.audio)  # type: ignore[arg-type]
-    target = Path(request.options.output) if request.options.output else audio.with_suffix(".mid")
-    if target.resolve() == audio.resolve():
-        raise ReabridgeError("the output would overwrite the input; choose another -o")
+    target = work.outputs.target(Path(request.options.output) if request.options.output
+                                 else audio.with_suffix(".mid"), "midi", "the output")
 
     def report(done: int, total: int) -> None:
         progress(Progress("transcribing", done / total if total else None, audio.name))
 
     result = work.engines.transcriber().transcribe_file(audio, params, report)
-    count = write_midi_file(target, result.notes, params.midi_tempo, params.multiple_pitch_bends)
+    count = write_midi_file(target, result.notes, params.midi_tempo, params.multiple_pitch_bends, work.outputs)
     return JobResult("transcribe", f"{result.message}; wrote {count} notes to {target}", files=[target],
                      done=[ItemNote(audio.name, f"{count} notes")],
                      data={"notes": count, "duration": round(result.duration, 3), "output": str(target)})

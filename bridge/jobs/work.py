@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge.fileio import Outputs
 from bridge.jobs.engines import Engines
 from bridge.project.items import Item
 from bridge.project.project import Project
@@ -25,13 +26,18 @@ class Work:
     engines : Engines
         Warm engines (the daemon's) or fresh ones.
     paths : PathPolicy
-        Rules for the files the job reads and writes.
+        Rules for the paths a request may name.
+    outputs : Outputs
+        The request's output transaction: every file the job writes goes through
+        it (checked by the rules of :mod:`bridge.fileio`, removed again when the
+        request fails).
     """
 
     project: Project | None = None
     items: list[tuple[Track, Item]] = field(default_factory=list)
     engines: Engines = field(default_factory=Engines)
     paths: PathPolicy = field(default_factory=PathPolicy)
+    outputs: Outputs = field(default_factory=Outputs)
 
     @property
     def resource_path(self) -> Path | None:

@@ -8,12 +8,13 @@ Windows). Shipped effects live in the repository's ``jsfx/`` folder (package dat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 from bridge.assets import jsfx_dir
-from bridge.fileio import write_atomic
+from bridge.fileio import Outputs
 from bridge.jsfx.errors import JsfxError
 
 SUBFOLDER = "reabridge"
@@ -37,14 +38,25 @@ def shipped_effects() -> list[Path]:
     return sorted(p for p in folder.glob("*.jsfx*") if p.is_file()) if folder.is_dir() else []
 
 
-def install(files: list[Path], resource_path: Path | None = None) -> list[Path]:
+def looks_like_jsfx(data: bytes) -> bool:
+    """Whether file contents can be a JSFX: text with a ``desc:`` line or a code section."""
+    if b"\x00" in data[:4096]:
+        return False
+    head = data[:65536].decode("utf-8", "replace").lower()
+    return "desc:" in head or any(f"@{s}" in head for s in ("init", "slider", "block", "sample"))
+
+
+def install(files: list[Path], resource_path: Path | None = None, outputs: Outputs | None = None) -> list[Path]:
     """Copy ``files`` into ``<resource path>/Effects/reabridge/``; returns the installed paths.
+
+    Installing replaces an effect of the same name there (that is what installing
+    a new version means). ``outputs`` is the command's output transaction.
 
     Raises
     ------
     JsfxError
         The resource path does not exist (REAPER shows it under Options > Show REAPER resource path),
-        or a file is missing.
+        a file is missing, or it is not a JSFX.
     """
     root = resource_path or default_resource_path()
     if not root.is_dir():
@@ -52,11 +64,18 @@ def install(files: list[Path], resource_path: Path | None = None) -> list[Path]:
                         "Options > Show REAPER resource path in explorer/finder)")
     target = root / "Effects" / SUBFOLDER
     target.mkdir(parents=True, exist_ok=True)
+    own = outputs is None
+    outputs = outputs or Outputs()
     done = []
-    for file in files:
-        if not file.is_file():
-            raise JsfxError(f"{file} does not exist")
-        dest = target / file.name
-        write_atomic(dest, file.read_bytes())
-        done.append(dest)
+    with contextlib.ExitStack() as stack:
+        if own:
+            stack.enter_context(outputs)
+        for file in files:
+            if not file.is_file():
+                raise JsfxError(f"{file} does not exist")
+            data = file.read_bytes()
+            if file.suffix.lower() not in (".jsfx", ".jsfx-inc", "") or not looks_like_jsfx(data):
+                raise JsfxError(f"{file.name} is not a JSFX effect (no desc: line or code section); nothing "
+                                "was installed")
+            done.append(outputs.write_bytes(target / file.name, data, "jsfx", "the installed effect", replace=True))
     return done

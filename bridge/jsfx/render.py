@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.audio.sink import FileSink
 from bridge.audio.source import AudioSource
+from bridge.fileio import Outputs
 from bridge.jsfx.effect import Effect
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.runtime import JsfxProcessor
-from bridge.master.output import FileSink
 
 
 @dataclass
@@ -28,7 +29,7 @@ class RenderResult:
 def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, float] | None = None,
                 block: int = 512, subtype: str = "FLOAT",
                 progress: Callable[[float], None] | None = None, tempo: float = 120.0,
-                channels: int | None = None, strict: bool = False) -> RenderResult:
+                channels: int | None = None, strict: bool = False, outputs: Outputs | None = None) -> RenderResult:
     """Run ``source`` through ``effect`` into ``target`` (same rate; ``subtype`` as libsndfile names it).
 
     ``channels`` sets ``num_ch`` (default: the file's). With more channels than
@@ -42,7 +43,8 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
     if nch < 1 or nch > 64:
         raise JsfxError(f"--channels must be 1 to 64, not {nch}")
     mapping = [ch % audio.channels for ch in range(nch)]
-    with FileSink(target, audio.rate, nch, subtype, strict=strict) as sink:
+    with FileSink(target, audio.rate, nch, subtype, strict=strict, outputs=outputs,
+                  source=f"the effect {effect.path.name}") as sink:
         processor = JsfxProcessor(effect, audio.rate, nch, sliders, block, tempo)
         latency = processor.latency
         skip, done = latency, 0
@@ -65,6 +67,9 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
     if processor.loop_limit_line:
         notices.append(f"a while() loop at line {processor.loop_limit_line} stopped at REAPER's limit of "
                        "1,048,576 iterations")
+    if sink.clipped:
+        notices.append(f"{sink.clipped} samples went past full scale and were clipped in the integer file; "
+                       "use --format 32f to keep them")
     if latency:
         notices.append(f"the effect reports {latency} samples of latency (pdc_delay); the output is shifted back "
                        "by that much, as REAPER's delay compensation does")

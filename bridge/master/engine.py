@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge.audio.sink import ArraySink, Sink
 from bridge.audio.source import BLOCK_FRAMES, AudioSource
 from bridge.master import analysis as an
 from bridge.master.dsp import FftFilter, Welch, bin_reduce, channel_mean, segment_length, spread_hop
@@ -45,7 +46,6 @@ from bridge.master.loudness import (
     k_weighting_response,
     window_means,
 )
-from bridge.master.output import ArraySink, Sink
 from bridge.master.presets import AUTO, Preset
 from bridge.master.truepeak import PeakBins
 
@@ -311,8 +311,8 @@ def master_source(source: AudioSource, preset: Preset, sink: Sink, progress: Pro
     source : AudioSource
         The mix.
     sink : Sink
-        Where the master goes (:class:`~bridge.master.output.FileSink` or
-        :class:`~bridge.master.output.ArraySink`); it is measured as stored.
+        Where the master goes (:class:`~bridge.audio.sink.FileSink` or
+        :class:`~bridge.audio.sink.ArraySink`); it is measured as stored.
     progress : callable, optional
         Called with a stage name and the fraction of that stage done.
     reference : AudioSource, optional

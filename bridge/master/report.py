@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bridge.fileio import write_atomic
+from bridge.fileio import Outputs
 from bridge.master.engine import MasterResult
 
 
@@ -47,17 +47,26 @@ def _smooth(freqs: np.ndarray, spec_db: np.ndarray, fraction: float = 6.0) -> tu
     return centres, np.array(out)
 
 
-def write_report(result: MasterResult, folder: Path, source: str, output: str) -> tuple[Path, Path]:
-    """Write ``master-report.json`` and ``master-report.png`` into ``folder``."""
+def write_report(result: MasterResult, folder: Path, source: str, output: str,
+                 outputs: Outputs | None = None) -> tuple[Path, Path]:
+    """Write ``master-report.json`` and ``master-report.png`` into ``folder``.
+
+    ``outputs`` is the command's output transaction (the report is removed again
+    if the command fails later); without one the files are placed at once.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    own = outputs is None
+    outputs = outputs or Outputs(overwrite=True)
+    folder = outputs.folder(folder, "the report folder")
     folder.mkdir(parents=True, exist_ok=True)
     data = report_data(result, source, output)
-    json_path = folder / "master-report.json"
-    write_atomic(json_path, json.dumps(data, indent=1).encode("utf-8"))
+    json_path = outputs.write_bytes(folder / "master-report.json", json.dumps(data, indent=1).encode("utf-8"),
+                                    "json", "the report")
+    png_path = outputs.target(folder / "master-report.png", "png", "the report picture")
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8), dpi=110)
     fig.suptitle(f"Master with '{result.preset.name}': {result.before.integrated:.1f} -> "
@@ -86,9 +95,10 @@ def write_report(result: MasterResult, folder: Path, source: str, output: str) -
     ax2.legend(loc="lower left", fontsize=9)
     ax2.grid(alpha=0.3, which="both")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    png_path = folder / "master-report.png"
-    tmp = folder / ".master-report.tmp.png"
+    tmp = outputs.temp_for(png_path, suffix=".tmp.png")
     fig.savefig(tmp)
     plt.close(fig)
-    tmp.replace(png_path)
+    outputs.place(tmp, png_path)
+    if own:
+        outputs.commit()
     return json_path, png_path

@@ -132,6 +132,7 @@ class TranscribeOptions(Strict):
 
     audio: PathText | None = None
     output: PathText | None = None
+    overwrite: bool = False
     onset_threshold: Fraction = 0.5
     frame_threshold: Fraction = 0.3
     minimum_note_length: Annotated[float, Field(ge=0.0, le=10000.0)] = 127.70
@@ -197,6 +198,7 @@ class AmpRenderOptions(Strict):
     model: PathText
     audio: PathText | None = None
     output: PathText | None = None
+    overwrite: bool = False
     input_level: Annotated[float, Field(ge=-40.0, le=40.0)] | None = None
     gain: Annotated[float, Field(ge=-60.0, le=60.0)] = 0.0
     normalize: bool = False
@@ -222,6 +224,7 @@ class AmpCaptureOptions(Strict):
     """Training a capture: a DI and its re-amped recording, as files or as two project items."""
 
     output: PathText
+    overwrite: bool = False
     di: PathText | None = None
     reamp: PathText | None = None
     di_item: Guid | None = None
@@ -276,6 +279,7 @@ class MasterOptions(_MasterChoice):
 
     mix: PathText | None = None
     output: PathText | None = None
+    overwrite: bool = False
     reference: PathText | None = None
     report: PathText | None = None
     format: Format | None = None
@@ -334,6 +338,7 @@ class JsfxRenderOptions(Strict):
     effect: PathText
     audio: PathText
     output: PathText
+    overwrite: bool = False
     sliders: dict[SliderKey, SliderValue] = Field(default_factory=dict, max_length=256)
     block: Annotated[int, Field(ge=1, le=65536)] = 512
     tempo: Annotated[float, Field(ge=1.0, le=960.0)] = 120.0

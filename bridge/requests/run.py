@@ -7,11 +7,11 @@ ChangeSet.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from bridge.changes.extstate import project_id
 from bridge.errors import ReabridgeError
+from bridge.fileio import Outputs
 from bridge.jobs.engines import Engines
 from bridge.jobs.result import JobResult, ProgressFn, no_progress
 from bridge.jobs.table import JOBS
@@ -20,7 +20,7 @@ from bridge.project.items import Item
 from bridge.project.project import Project, _norm_guid
 from bridge.project.tracks import Track
 from bridge.requests.models import AnyRequest, Items, ProjectRef
-from bridge.requests.paths import PathPolicy
+from bridge.requests.paths import PATH_OPTIONS, PathPolicy
 from bridge.session.base import Session
 
 
@@ -130,33 +130,63 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
     """
     spec = JOBS[request.job]
     paths = paths or PathPolicy()
-    work = Work(engines=engines or Engines(), paths=paths)
+    options = request.options  # type: ignore[attr-defined]
+    work = Work(engines=engines or Engines(), paths=paths,
+                outputs=Outputs(overwrite=bool(getattr(options, "overwrite", False))))
     if request.project is not None:
         if session is None:
             session = open_session(request)
-        project = session.project  # type: ignore[attr-defined]
+        project = session.project
         check_identity(project, request.project)
         request = paths.check(request, _record_paths(project))
+        options = request.options  # type: ignore[attr-defined]
         work.project = project
         if request.items is not None:
             work.items = select_items(project, request.items)
+        work.outputs.add_inputs([session.path, *_media(project)])
+        check = getattr(session, "check_writable", None)
+        if check is not None:
+            check()
     else:
         request = paths.check(request)
-    result: JobResult = spec.runner()(request, work, progress)
-    if request.project is None:
-        return result
-    if result.changes is None or not result.changes.ops:
-        if not result.done:
-            raise _nothing_done(spec.verb, result)
-        return result
-    assert session is not None
-    try:
+        options = request.options  # type: ignore[attr-defined]
+    _check_outputs(spec.output, options, work)
+    with work.outputs:  # every file the job writes is removed again if anything below fails
+        result: JobResult = spec.runner()(request, work, progress)
+        if request.project is None:
+            return result
+        if result.changes is None or not result.changes.ops:
+            if not result.done:
+                raise _nothing_done(spec.verb, result)
+            return result
+        assert session is not None
         applied = session.apply(result.changes)
-    except BaseException:
-        for file in result.files:
-            with contextlib.suppress(OSError):
-                file.unlink()
-        raise
     result.applied = applied.applied
-    result.project = str(getattr(session, "path", request.project.path))
+    result.project = str(session.path)
     return result
+
+
+def _media(project: Project) -> list[Path]:
+    """Every media file the project's items play (none of them is ever written to)."""
+    found = []
+    for _, item in project.items():
+        for take in item.takes:
+            source = take.source
+            resolved = source.resolve() if source is not None else None
+            if resolved is not None and resolved.exists:
+                found.append(resolved.path)
+    return found
+
+
+def _check_outputs(kind: str | None, options: object, work: Work) -> None:
+    """Check the outputs a request names, before any work is done."""
+    inputs = [Path(getattr(options, name)) for name, role in PATH_OPTIONS.items()
+              if role == "input" and getattr(options, name, None)]
+    inputs += [Path(p) for p in getattr(options, "effects_dirs", None) or []]
+    work.outputs.add_inputs(inputs)
+    output = getattr(options, "output", None)
+    if output is not None and kind is not None:
+        work.outputs.target(Path(output), kind, "the output")
+    report = getattr(options, "report", None)
+    if report is not None:
+        work.outputs.folder(Path(report), "the report folder")

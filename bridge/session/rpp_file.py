@@ -9,6 +9,7 @@ from pathlib import Path
 from bridge import rpp
 from bridge.changes.ops import ChangeSet
 from bridge.changes.splice import applied_ids, apply_changeset
+from bridge.fileio import Outputs
 from bridge.project.items import Item
 from bridge.project.project import Project
 from bridge.project.tracks import Track
@@ -27,7 +28,9 @@ class RppFileSession:
     keeps the previous file as ``NAME.RPP-bak``, and replaces the file
     atomically (temporary file + rename). Lines the ChangeSet does not touch
     stay byte-identical. A ChangeSet whose id is already recorded in the
-    project is skipped. If any operation fails, the file is left as it was.
+    project is skipped. If any operation fails, the file (and its ``-bak``)
+    are left as they were. A project reached through a symbolic link is
+    written where the link points (the link stays).
 
     Parameters
     ----------
@@ -38,6 +41,28 @@ class RppFileSession:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).absolute()
         self.project = Project.load(self.path)
+
+    @property
+    def real_path(self) -> Path:
+        """The file actually written (symbolic links followed)."""
+        return Path(os.path.realpath(self.path))
+
+    def check_writable(self) -> None:
+        """Refuse early, before any work, a project that could not be saved.
+
+        Raises
+        ------
+        bridge.fileio.OutputError
+            The file or its folder is read-only (or the file is locked).
+        """
+        from bridge.fileio import OutputError
+
+        real = self.real_path
+        if not os.access(real, os.W_OK):
+            raise OutputError(f"{self.path.name} is read-only or locked; nothing was done (make it writable, "
+                              "or save the project under another name)")
+        if not os.access(real.parent, os.W_OK | os.X_OK):
+            raise OutputError(f"the folder of {self.path.name} cannot be written to; nothing was done")
 
     def reload(self) -> Project:
         """Read the file again (after it changed on disk)."""
@@ -62,18 +87,21 @@ class RppFileSession:
         bridge.rpp.RppError
             The file on disk is not a readable project.
         """
-        with open(self.path, "rb") as lock:
+        real = self.real_path
+        with open(real, "rb") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                original = self.path.read_bytes()
+                original = real.read_bytes()
                 root = rpp.loads(rpp.decode(original))
                 Project(root, self.path)  # validates it is a project
                 if not apply_changeset(root, changes, self.path.parent):
                     self.project = Project(root, self.path)
                     return ApplyResult(False, changes.id)
                 data = rpp.dumps(root).encode("utf-8")
-                rpp.write_atomic(backup_path(self.path), original)
-                rpp.write_atomic(self.path, data)
+                self.check_writable()
+                with Outputs(overwrite=True) as outputs:  # both files, or neither
+                    outputs.write_bytes(backup_path(real), original, "project", "the backup")
+                    outputs.write_bytes(real, data, "project", "the project")
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         self.project = Project(root, self.path)

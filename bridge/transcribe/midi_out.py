@@ -20,7 +20,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from bridge.fileio import write_atomic
+from bridge.fileio import Outputs, write_atomic
 from bridge.transcribe.notes import NoteEvent
 
 PROGRAM = 4  # General MIDI "Electric Piano 1", as basic-pitch writes
@@ -89,8 +89,11 @@ def to_midi_events(notes: list[NoteEvent], multiple_pitch_bends: bool = False,
 
 
 def write_midi_file(path: str | os.PathLike[str], notes: list[NoteEvent], tempo: float = 120.0,
-                    multiple_pitch_bends: bool = False) -> int:
-    """Write a standard MIDI file (type 0, 960 ticks per beat) atomically.
+                    multiple_pitch_bends: bool = False, outputs: Outputs | None = None) -> int:
+    """Write a standard MIDI file (type 0, 960 ticks per beat) by the rules of :mod:`bridge.fileio`.
+
+    ``outputs`` is the command's output transaction; without one the file is
+    placed at once, replacing what was there.
 
     Returns
     -------
@@ -126,5 +129,8 @@ def write_midi_file(path: str | os.PathLike[str], notes: list[NoteEvent], tempo:
     mid.tracks.append(track)
     buffer = io.BytesIO()
     mid.save(file=buffer)
-    write_atomic(Path(path), buffer.getvalue())
+    if outputs is None:
+        write_atomic(Path(path), buffer.getvalue(), "midi")
+    else:
+        outputs.write_bytes(Path(path), buffer.getvalue(), "midi")
     return len(midi_notes)

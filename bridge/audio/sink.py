@@ -1,14 +1,18 @@
-"""Where the master goes: a file (format, rate and dither follow the input unless asked) or memory.
+"""Where rendered audio goes: a file (format, rate and dither as asked) or memory.
 
-Both sinks return what they store for each block, so the meter measures the
-final samples: after resampling, dither and rounding to the file's word
-length. A sink can be restarted (the engine may render twice to meet the
-target) and only :meth:`FileSink.commit` makes the file appear, atomically.
+Every job that writes audio (amp renders, masters, JSFX renders) writes it
+through a sink. Sinks return what they store for each block, so a meter can
+measure the final samples: after resampling, dither and rounding to the file's
+word length. They refuse samples that are not finite (a NaN or an infinity
+means something upstream broke; it is never written as if it were audio), and
+count the samples clipped at full scale in integer formats. A sink can be
+restarted (mastering may render twice to meet its target); a
+:class:`FileSink`'s file appears only when it is finished, by the rules of
+:mod:`bridge.fileio`.
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -17,10 +21,16 @@ import soundfile as sf
 import soxr
 
 from bridge.audio.formats import file_format, write_failed
+from bridge.audio.reader import AudioError
+from bridge.fileio import Outputs
 
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
 _BITS = {"PCM_16": 16, "PCM_24": 24}
+
+
+class NotFiniteError(AudioError):
+    """A job produced NaN or infinite samples; nothing was written."""
 
 
 def tpdf_dither(audio: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
@@ -30,7 +40,7 @@ def tpdf_dither(audio: np.ndarray, bits: int, rng: np.random.Generator) -> np.nd
 
 
 class Sink(ABC):
-    """Final-format conversion shared by the sinks: rate, dither, word length.
+    """Final-format conversion shared by the sinks: rate, dither, word length, finite check.
 
     Parameters
     ----------
@@ -41,13 +51,18 @@ class Sink(ABC):
         libsndfile subtype of the result (``PCM_16``, ``PCM_24`` or ``FLOAT``).
     out_rate : int, optional
         Resample to this rate (libsoxr, very high quality).
+    source : str
+        What produces the samples, for the message when they are not finite
+        (``"the capture's output"``).
     """
 
-    def __init__(self, rate: float, channels: int, subtype: str = "FLOAT", out_rate: int | None = None) -> None:
+    def __init__(self, rate: float, channels: int, subtype: str = "FLOAT", out_rate: int | None = None,
+                 source: str = "the result") -> None:
         self.in_rate = rate
         self.channels = channels
         self.rate = int(out_rate or rate)
         self.subtype = subtype
+        self.source = source
         self.start()
 
     def start(self) -> None:
@@ -55,6 +70,16 @@ class Sink(ABC):
         self._resampler = (soxr.ResampleStream(self.in_rate, self.rate, self.channels, dtype="float64",
                                                quality="VHQ") if self.rate != self.in_rate else None)
         self._rng = np.random.default_rng(0)
+        self.frames_in = 0
+        self.clipped = 0
+
+    def _check_finite(self, block: np.ndarray) -> None:
+        finite = np.isfinite(block)
+        if not finite.all():
+            first = int(np.argmin(finite.all(axis=1) if block.ndim > 1 else finite))
+            at = (self.frames_in + first) / self.in_rate
+            raise NotFiniteError(f"{self.source} has samples that are not numbers (NaN or infinity) from "
+                                 f"{at:.3f} s; nothing was written")
 
     def _convert(self, block: np.ndarray, last: bool = False) -> np.ndarray:
         y = block
@@ -66,10 +91,20 @@ class Sink(ABC):
         if bits == 16:
             y = tpdf_dither(y, 16, self._rng)
         scale = 2.0 ** (bits - 1)
-        return np.clip(np.round(y * scale), -scale, scale - 1) / scale
+        scaled = np.round(y * scale)
+        self.clipped += int(np.count_nonzero((scaled > scale - 1) | (scaled < -scale)))
+        return np.clip(scaled, -scale, scale - 1) / scale
 
     def write(self, block: np.ndarray) -> np.ndarray:
-        """Convert and store the next ``(frames, channels)`` block; returns the stored samples."""
+        """Convert and store the next ``(frames, channels)`` block; returns the stored samples.
+
+        Raises
+        ------
+        NotFiniteError
+            The block holds NaN or infinite samples.
+        """
+        self._check_finite(block)
+        self.frames_in += len(block)
         y = self._convert(block)
         self._store(y)
         return y
@@ -88,7 +123,7 @@ class Sink(ABC):
 
 
 class ArraySink(Sink):
-    """Keeps the master in memory (:attr:`audio`)."""
+    """Keeps the result in memory (:attr:`audio`)."""
 
     def start(self) -> None:
         """Forget what was written."""
@@ -106,9 +141,9 @@ class ArraySink(Sink):
 
 
 class FileSink(Sink):
-    """Writes the master to ``target`` through a hidden temporary file beside it.
+    """Writes audio to ``target`` through a hidden temporary file beside it.
 
-    Use it in a ``with`` block: the file appears when the block finishes and
+    Use it in a ``with`` block: the file is placed when the block finishes and
     nothing is left when it raises.
 
     Parameters
@@ -119,15 +154,25 @@ class FileSink(Sink):
     subtype : str
         As the input unless asked: see :func:`choose_subtype`.
     out_rate : int, optional
+    strict : bool
+        The user asked for this format: a container that cannot hold it is an error.
+    outputs : Outputs, optional
+        The command's output transaction (the file is checked by its rules and
+        removed again if the command fails later); without one the file is
+        placed on its own, replacing what was there.
+    source : str
+        What produces the samples (for messages).
     """
 
     def __init__(self, target: Path, rate: float, channels: int, subtype: str, out_rate: int | None = None,
-                 strict: bool = False) -> None:
-        self.target = target
+                 strict: bool = False, outputs: Outputs | None = None, source: str = "the result") -> None:
         self.container, subtype = file_format(target, subtype, strict)
-        self._tmp = target.with_name(f".{target.stem}.tmp{target.suffix or '.wav'}")
+        self._own = outputs is None
+        self.outputs = outputs or Outputs(overwrite=True)
+        self.target = self.outputs.target(target, "audio")
+        self._tmp = self.outputs.temp_for(self.target, suffix=f".tmp{target.suffix or '.wav'}")
         self._file: sf.SoundFile | None = None
-        super().__init__(rate, channels, subtype, out_rate)
+        super().__init__(rate, channels, subtype, out_rate, source)
 
     def start(self) -> None:
         """(Re)open the temporary file, empty."""
@@ -151,9 +196,14 @@ class FileSink(Sink):
             self._file = None
 
     def commit(self) -> None:
-        """Close and move the finished file into place."""
-        self._close()
-        os.replace(self._tmp, self.target)
+        """Close and place the finished file."""
+        try:
+            self._close()
+        except (sf.LibsndfileError, OSError) as exc:
+            raise write_failed(self.target, exc) from None
+        self.outputs.place(self._tmp, self.target)
+        if self._own:
+            self.outputs.commit()
 
     def abort(self) -> None:
         """Close and delete the temporary file: nothing half-done is left."""
@@ -162,7 +212,7 @@ class FileSink(Sink):
         except (sf.LibsndfileError, OSError):
             self._file = None  # a file that could not be written may not close cleanly either
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self.outputs.discard(self._tmp)
 
     def __enter__(self) -> FileSink:
         return self
@@ -180,4 +230,3 @@ def choose_subtype(input_subtype: str, fmt: str | None) -> str:
     if fmt:
         return SUBTYPES[fmt]
     return input_subtype if input_subtype in SUBTYPES.values() else "FLOAT"
-
