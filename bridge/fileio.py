@@ -197,7 +197,13 @@ class Outputs:
             os.link(target, backup)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    backup.unlink()  # the target was not replaced: its old version is still in place
+            raise
         self._temps.discard(tmp)
         self._placed.append((target, backup))
 

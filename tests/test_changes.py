@@ -18,6 +18,11 @@ from bridge.changes import (
     ControlChange,
     Note,
     PitchBend,
+    RemoveItem,
+    RemoveJsEffect,
+    RemoveMarker,
+    RemoveTake,
+    SetExtState,
     SetTempo,
     TempoChange,
 )
@@ -28,12 +33,17 @@ from bridge.project.tempo import TempoMap, TempoPoint
 
 
 def _full_changeset() -> ChangeSet:
-    t = AddTrack('Gtr "DI" (MIDI)', after="{ABC}")
+    t = AddTrack('Gtr "DI" (MIDI)', after="{0000ABC0-0000-4000-8000-000000000000}")
     return ChangeSet("req-42", (
         t,
         AddMidiItem(t.guid, 1.5, 2.0, notes=(Note(0, 0.5, 60, 100),), pitch_bends=(PitchBend(0.1, -300),),
                     ccs=(ControlChange(0.0, 64, 127),)),
-        AddAudioTake("{ITEM}", "/tmp/x.wav", "Amp"),
+        AddAudioTake("{000017E4-0000-4000-8000-000000000000}", "/tmp/x.wav", "Amp"),
+        RemoveTake("{000017E4-0000-4000-8000-000000000000}", "{0000CAFE-0000-4000-8000-000000000000}"),
+        RemoveItem("{00001D00-0000-4000-8000-000000000000}"),
+        RemoveMarker("{0000AAAA-0000-4000-8000-000000000000}"),
+        RemoveJsEffect("master", "{0000BBBB-0000-4000-8000-000000000000}"),
+        SetExtState("made.{0000CCCC-0000-4000-8000-000000000000}", "transcribe x - -"),
         AddJsEffect("master", "reabridge/master", {1: -14.0, 2: 0.5}),
         SetTempo(128.0, 3, 4, (TempoChange(0, 128), TempoChange(8, 140, True, 7, 8))),
         AddMarker(3.0, "Drop", end=5.0),
@@ -44,7 +54,7 @@ def test_changeset_round_trips_through_json():
     cs = _full_changeset()
     again = ChangeSet.from_json(cs.to_json())
     assert again == cs
-    assert again.ops[3].sliders == {1: -14.0, 2: 0.5}
+    assert again.ops[8].sliders == {1: -14.0, 2: 0.5}
 
 
 @pytest.mark.parametrize(
@@ -56,6 +66,10 @@ def test_changeset_round_trips_through_json():
         ('{"id": "x", "ops": [{"op": "add_midi_item", "track": 0, "position": 0, "length": 1,'
          ' "notes": [{"start": 0, "end": 1, "pitch": 128}]}]}', "pitch"),
         ('{"id": "a b", "ops": []}', "id"),
+        ('{"id": "x", "ops": [{"op": "add_track", "name": "a", "guid": "not-a-guid"}]}', "must be a GUID"),
+        ('{"id": "x", "ops": [{"op": "add_audio_take", "item": "not-a-guid", "file": "a.wav"}]}', "must be a GUID"),
+        ('{"id": "x", "ops": [{"op": "add_midi_item", "track": "master", "position": 0, "length": 1}]}',
+         "track GUID, a 0-based track number"),
         ("not json", "not valid JSON"),
     ],
 )

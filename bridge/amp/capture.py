@@ -17,10 +17,13 @@ PyTorch Lightning on the CPU. reabridge adds what a project needs around them:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +143,22 @@ def prepare_pair(di: np.ndarray, reamp: np.ndarray, di_rate: float, reamp_rate: 
     return np.ascontiguousarray(x[:n], np.float32), np.ascontiguousarray(y[:n], np.float32), latency
 
 
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """pytorch-lightning's banners, tips and deprecation notes are not for a musician's terminal."""
+    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning_fabric", "lightning")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, size: str = "standard",
                   epochs: int = 100, name: str | None = None, seed: int = 0,
                   progress: Callable[[int, int, float], None] | None = None,
@@ -195,11 +214,12 @@ def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, 
                 value = trainer.callback_metrics.get("val_loss")
                 progress(trainer.current_epoch + 1, epochs, float(value) if value is not None else float("nan"))
 
-    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0, callbacks=[_Report()])
-    trainer.fit(module, DataLoader(train, batch_size=batch, shuffle=True, drop_last=True),
-                DataLoader(val, batch_size=1))
+    with _quiet_lightning():
+        trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                             num_sanity_val_steps=0, callbacks=[_Report()])
+        trainer.fit(module, DataLoader(train, batch_size=batch, shuffle=True, drop_last=True),
+                    DataLoader(val, batch_size=1))
     module.eval()
     with torch.no_grad():
         prediction = module.net(xt[split - (nx - 1):], pad_start=False).numpy()

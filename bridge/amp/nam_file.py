@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,10 +157,14 @@ def parse_nam(data: Any, where: str = "capture", path: Path | None = None) -> Na
     if not isinstance(config, dict):
         raise NamError(f"{where}: 'config' is missing or not an object")
     rate = data.get("sample_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate)
+                             or not 8000 <= rate <= 384000):
+        raise NamError(f"{where}: its sample_rate {rate!r} is not a usable rate (8000 to 384000 Hz); "
+                       "the file is damaged or was edited")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = str(metadata.get("name") or (path.stem if path else "capture"))
-    model = NamModel(arch, config, [], float(rate) if isinstance(rate, (int, float)) and rate > 0
-                     else DEFAULT_SAMPLE_RATE, metadata, str(data.get("version", "")), name, path)
+    model = NamModel(arch, config, [], float(rate) if rate is not None else DEFAULT_SAMPLE_RATE, metadata,
+                     str(data.get("version", "")), name, path)
     if arch == "SlimmableContainer":
         subs = config.get("submodels")
         if not isinstance(subs, list) or not subs:
@@ -180,6 +185,10 @@ def parse_nam(data: Any, where: str = "capture", path: Path | None = None) -> Na
     weights = data.get("weights")
     if not isinstance(weights, list) or not all(isinstance(w, (int, float)) for w in weights):
         raise NamError(f"{where}: 'weights' must be a list of numbers")
+    bad = next((i for i, w in enumerate(weights) if not math.isfinite(w)), None)
+    if bad is not None:
+        raise NamError(f"{where}: weight {bad + 1} of {len(weights)} is {weights[bad]!r}, not a number; "
+                       "the capture is damaged and would only produce noise or silence")
     model.weights = [float(w) for w in weights]
     if arch == "WaveNet":
         model.config = _normalise_wavenet(config, where)

@@ -17,7 +17,7 @@ import numpy as np
 
 from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
 from bridge.errors import ReabridgeError
-from bridge.project.items import Item
+from bridge.project.items import Item, Take
 from bridge.project.tracks import Track
 
 
@@ -119,15 +119,15 @@ def describe(track: Track, item: Item) -> str:
     return f"item '{item.name or '(unnamed)'}' at {position} on track '{track.display_name}'"
 
 
-def plan_item_audio(track: Track, item: Item) -> ItemAudio:
-    """Work out what an item plays.
+def plan_item_audio(track: Track, item: Item, take: Take | None = None) -> ItemAudio:
+    """Work out what an item plays (with its active take, or ``take``).
 
     Raises
     ------
     NoAudioError
         The item has no active take, its take is not audio, or the file is missing.
     """
-    take = item.active_take
+    take = take or item.active_take
     where = describe(track, item)
     if take is None or take.source is None:
         raise NoAudioError(f"{where} has no audio source")

@@ -3,12 +3,18 @@
 Everything libsndfile reads works: WAV/W64/RF64, AIFF, FLAC, OGG/Vorbis/Opus,
 MP3, at any rate from 8 to 192 kHz, any channel count. Samples come out as
 float32 and are checked for NaN/Inf block by block, so a damaged file is
-reported with the time of the first bad sample.
+reported with the time of the first bad sample. A file shorter than its header
+says (a copy that stopped half-way) is read as far as it goes, and a warning
+says so: jobs report the warnings collected while they ran
+(:func:`collect_warnings`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +25,27 @@ import soundfile as sf
 from bridge.errors import ReabridgeError
 
 BLOCK_FRAMES = 1 << 17
+MIN_RATE, MAX_RATE = 1000, 768000
+
+_warnings: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("audio_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Collect the warnings audio reading raises inside the block (each once)."""
+    found: list[str] = []
+    token = _warnings.set(found)
+    try:
+        yield found
+    finally:
+        _warnings.reset(token)
+
+
+def warn(message: str) -> None:
+    """A warning for whoever collects them (nothing happens when nobody does)."""
+    found = _warnings.get()
+    if found is not None and message not in found:
+        found.append(message)
 
 
 class AudioError(ReabridgeError):
@@ -66,9 +93,21 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioError(f"audio file {p} does not exist")
     try:
         with sf.SoundFile(p) as f:
-            return AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format), str(f.subtype))
+            info = AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format), str(f.subtype))
+            log = f.extra_info
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"{p.name} is not an audio file this program can read ({exc})") from None
+    if not MIN_RATE <= info.sample_rate <= MAX_RATE:
+        raise AudioError(f"{p.name} says its sample rate is {info.sample_rate} Hz; that is not audio reabridge can "
+                         f"work with ({MIN_RATE} to {MAX_RATE} Hz)")
+    if info.channels < 1:
+        raise AudioError(f"{p.name} has no channels")
+    short = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", log or "", re.MULTILINE)
+    if short and int(short.group(2)) < int(short.group(1)):
+        warn(f"{p.name} is shorter than its header says ({info.duration:.2f} s of "
+             f"{int(short.group(1)) / max(1, int(short.group(2))) * info.duration:.2f} s): the file was cut off, "
+             "only what is there was used")
+    return info
 
 
 def iter_blocks(path: str | os.PathLike[str], start: int = 0, frames: int | None = None,
@@ -106,6 +145,8 @@ def iter_blocks(path: str | os.PathLike[str], start: int = 0, frames: int | None
             while remaining > 0:
                 data = f.read(min(block, remaining), dtype="float32", always_2d=True)
                 if len(data) == 0:
+                    warn(f"{info.path.name} ends after {pos / info.sample_rate:.2f} s although its header says "
+                         f"{info.duration:.2f} s: the file was cut off, the rest counts as silence")
                     break
                 if not np.isfinite(data).all():
                     bad = int(np.argmax(~np.isfinite(data).all(axis=1)))

@@ -31,6 +31,7 @@ class ChangeSetError(ReabridgeError):
     """A ChangeSet is malformed or cannot be applied to this project."""
 
 
+_GUID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 _GUID_NAMESPACE = uuid.UUID("5b0e7f1c-3a52-4c1e-9f4e-7265616272e0")
 
@@ -132,6 +133,23 @@ class TempoChange:
             raise ChangeSetError(f"tempo must be between 1 and 960 BPM, got {self.bpm!r}")
 
 
+def _check_guid(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _GUID.fullmatch(value):
+        raise ChangeSetError(f"{name} must be a GUID like {{8C1D2E3F-0000-4000-8000-00000000ABCD}}, got {value!r}")
+
+
+def _check_track(name: str, ref: object, master: bool = False) -> None:
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        if ref < 0:
+            raise ChangeSetError(f"{name}: a track number counts from 0, got {ref}")
+        return
+    if master and ref == "master":
+        return
+    if not isinstance(ref, str) or not _GUID.fullmatch(ref):
+        allowed = "a track GUID, a 0-based track number" + (" or 'master'" if master else "")
+        raise ChangeSetError(f"{name} must be {allowed}, got {ref!r}")
+
+
 class Op:
     """Base of all operations; ``kind`` names the operation in JSON."""
 
@@ -150,6 +168,11 @@ class AddTrack(Op):
     after: TrackRef | None = None
     guid: str = field(default_factory=new_guid)
 
+    def __post_init__(self) -> None:
+        if self.after is not None:
+            _check_track("after", self.after)
+        _check_guid("track GUID", self.guid)
+
 
 @dataclass(frozen=True)
 class AddMidiItem(Op):
@@ -166,6 +189,8 @@ class AddMidiItem(Op):
     guid: str = field(default_factory=new_guid)
 
     def __post_init__(self) -> None:
+        _check_track("track", self.track)
+        _check_guid("item GUID", self.guid)
         _check_time("item position", self.position)
         _check_time("item length", self.length, positive=True)
 
@@ -184,6 +209,8 @@ class AddAudioItem(Op):
     guid: str = field(default_factory=new_guid)
 
     def __post_init__(self) -> None:
+        _check_track("track", self.track)
+        _check_guid("item GUID", self.guid)
         _check_time("item position", self.position)
         _check_time("item length", self.length, positive=True)
         _check_time("source offset", self.source_offset)
@@ -204,6 +231,8 @@ class AddAudioTake(Op):
     guid: str = field(default_factory=new_guid)
 
     def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        _check_guid("take GUID", self.guid)
         _check_time("source offset", self.source_offset)
         if not (isinstance(self.playrate, (int, float)) and 0.01 <= self.playrate <= 100):
             raise ChangeSetError(f"playrate must be between 0.01 and 100, got {self.playrate!r}")
@@ -225,6 +254,8 @@ class AddJsEffect(Op):
     guid: str = field(default_factory=new_guid)
 
     def __post_init__(self) -> None:
+        _check_track("track", self.track, master=True)
+        _check_guid("FXID", self.guid)
         if not self.path or any(c in self.path for c in "\r\n\"'`"):
             raise ChangeSetError(f"JSFX path {self.path!r} is empty or holds quotes or line breaks")
         for k, v in self.sliders.items():
@@ -266,6 +297,7 @@ class AddMarker(Op):
     guid: str = field(default_factory=new_guid)
 
     def __post_init__(self) -> None:
+        _check_guid("marker GUID", self.guid)
         _check_time("marker position", self.position)
         if self.end is not None:
             _check_time("region end", self.end)
@@ -273,9 +305,80 @@ class AddMarker(Op):
                 raise ChangeSetError(f"region ends ({self.end}) before it starts ({self.position})")
 
 
+@dataclass(frozen=True)
+class RemoveItem(Op):
+    """Remove the item with GUID ``item`` (nothing happens when it is already gone)."""
+
+    kind: ClassVar[str] = "remove_item"
+    item: str
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+
+
+@dataclass(frozen=True)
+class RemoveTake(Op):
+    """Remove the take with GUID ``take`` from item ``item`` (nothing happens when it is gone).
+
+    Only takes after an item's first one can be removed (reabridge only removes
+    takes it added itself, which never come first).
+    """
+
+    kind: ClassVar[str] = "remove_take"
+    item: str
+    take: str
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        _check_guid("take", self.take)
+
+
+@dataclass(frozen=True)
+class RemoveMarker(Op):
+    """Remove the marker or region with GUID ``guid`` (nothing happens when it is gone)."""
+
+    kind: ClassVar[str] = "remove_marker"
+    guid: str
+
+    def __post_init__(self) -> None:
+        _check_guid("marker", self.guid)
+
+
+@dataclass(frozen=True)
+class RemoveJsEffect(Op):
+    """Remove the effect with ``FXID`` ``fxid`` from a track's (or the master's) chain, if it is there."""
+
+    kind: ClassVar[str] = "remove_js_effect"
+    track: TrackRef
+    fxid: str
+
+    def __post_init__(self) -> None:
+        _check_track("track", self.track, master=True)
+        _check_guid("FXID", self.fxid)
+
+
+@dataclass(frozen=True)
+class SetExtState(Op):
+    """Set ``key`` in the project's ``REABRIDGE`` ext state (an empty value removes it).
+
+    reabridge records there what it made (see :mod:`bridge.project.made`).
+    """
+
+    kind: ClassVar[str] = "set_ext_state"
+    key: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key or not all(c.isalnum() or c in "-_.{}" for c in self.key):
+            raise ChangeSetError(f"ext state key {self.key!r} must be letters, digits, '-', '_', '.', braces")
+        if any(c in self.value for c in "\r\n\"'`"):
+            raise ChangeSetError(f"ext state value {self.value!r} holds quotes or line breaks")
+
+
 OPS: dict[str, type[Op]] = {
     cls.kind: cls
-    for cls in (AddTrack, AddMidiItem, AddAudioItem, AddAudioTake, AddJsEffect, SetTempo, AddMarker)
+    for cls in (AddTrack, AddMidiItem, AddAudioItem, AddAudioTake, AddJsEffect, SetTempo, AddMarker, RemoveItem,
+                RemoveTake, RemoveMarker, RemoveJsEffect, SetExtState)
 }
 _NESTED = {"notes": Note, "pitch_bends": PitchBend, "ccs": ControlChange, "points": TempoChange}
 

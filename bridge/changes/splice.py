@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bridge import rpp
 from bridge.changes import chunks
-from bridge.changes.extstate import applied_ids, record_applied
+from bridge.changes.extstate import applied_ids, reabridge_section, record_applied
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
@@ -22,11 +22,16 @@ from bridge.changes.ops import (
     AddTrack,
     ChangeSet,
     ChangeSetError,
+    RemoveItem,
+    RemoveJsEffect,
+    RemoveMarker,
+    RemoveTake,
+    SetExtState,
     SetTempo,
     TrackRef,
 )
 from bridge.changes.text import OpText, TextContext, op_text
-from bridge.project.project import Project, _norm_guid
+from bridge.project.project import Project, norm_guid
 from bridge.rpp.tree import Chunk, Line
 
 __all__ = ["applied_ids", "apply_changeset", "find_item_chunk", "find_track_chunk", "splice"]
@@ -49,20 +54,20 @@ def find_track_chunk(root: Chunk, ref: TrackRef) -> Chunk:
         if 0 <= ref < len(tracks):
             return tracks[ref]
         raise ChangeSetError(f"there is no track number {ref + 1}: the project has {len(tracks)} tracks")
-    want = _norm_guid(str(ref))
+    want = norm_guid(str(ref))
     for t in tracks:
-        if _norm_guid(_track_guid(t)) == want:
+        if norm_guid(_track_guid(t)) == want:
             return t
     raise ChangeSetError(f"no track with GUID {ref} in this project (was it deleted?)")
 
 
 def find_item_chunk(root: Chunk, guid: str) -> Chunk:
     """The ``<ITEM`` chunk with this GUID."""
-    want = _norm_guid(guid)
+    want = norm_guid(guid)
     for track in _track_chunks(root):
         for item in track.chunks("ITEM"):
             v = item.values("IGUID")
-            if v and _norm_guid(v[0]) == want:
+            if v and norm_guid(v[0]) == want:
                 return item
     raise ChangeSetError(f"no item with GUID {guid} in this project (was it deleted?)")
 
@@ -178,6 +183,96 @@ def _add_item(root: Chunk, text: OpText) -> None:
     _insert_item(find_track_chunk(root, text.target), rpp.loads(text.text))  # type: ignore[arg-type]
 
 
+def _remove_item(root: Chunk, text: OpText) -> None:
+    try:
+        item = find_item_chunk(root, str(text.target))
+    except ChangeSetError:
+        return  # already gone (deleted by hand): nothing to do
+    for track in _track_chunks(root):
+        if item in track.children:
+            track.children.remove(item)
+            return
+
+
+def _remove_take(root: Chunk, text: OpText) -> None:
+    op: RemoveTake = text.op  # type: ignore[assignment]
+    try:
+        item = find_item_chunk(root, op.item)
+    except ChangeSetError:
+        return
+    want = norm_guid(op.take)
+    children = item.children
+    starts = [i for i, c in enumerate(children) if isinstance(c, Line) and c.key == "TAKE"]
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(children)  # a take runs to the next TAKE line
+        guids = [c for c in children[start:end] if isinstance(c, Line) and c.key == "GUID"]
+        if guids and guids[0].values and norm_guid(guids[0].values[0]) == want:
+            del children[start:end]  # with no TAKE line selected, the first take plays (as in REAPER)
+            return
+    if any(isinstance(c, Line) and c.key == "GUID" and c.values and norm_guid(c.values[0]) == want
+           for c in children):
+        raise ChangeSetError("the first take of an item cannot be removed this way")
+
+
+def _remove_marker(root: Chunk, text: OpText) -> None:
+    want = norm_guid(text.op.guid)  # type: ignore[attr-defined]
+    lines = list(root.lines("MARKER"))
+    for i, line in enumerate(lines):
+        v = line.values
+        if len(v) > 7 and norm_guid(v[7]) == want:
+            root.children.remove(line)
+            flags = v[3] if len(v) > 3 else "0"
+            if flags.isdigit() and int(flags) & 1 and i + 1 < len(lines) and lines[i + 1].values[:1] == v[:1]:
+                root.children.remove(lines[i + 1])  # a region's end line
+            return
+
+
+def _remove_js(root: Chunk, text: OpText) -> None:
+    op: RemoveJsEffect = text.op  # type: ignore[assignment]
+    if op.track == "master":
+        chain = root.chunk("MASTERFXLIST")
+    else:
+        try:
+            chain = find_track_chunk(root, op.track).chunk("FXCHAIN")
+        except ChangeSetError:
+            return
+    if chain is None:
+        return
+    want = norm_guid(op.fxid)
+    children = chain.children
+    for i, child in enumerate(children):
+        if isinstance(child, Line) and child.key == "FXID" and child.values and norm_guid(child.values[0]) == want:
+            start = i  # back to this effect's BYPASS line, never into the previous effect
+            while start > 0:
+                prev = children[start - 1]
+                if isinstance(prev, Line) and prev.key in ("WAK", "FXID", "SHOW", "LASTSEL", "DOCKED"):
+                    break
+                start -= 1
+                if isinstance(prev, Line) and prev.key == "BYPASS":
+                    break
+            end = i + 1
+            while end < len(children) and isinstance(children[end], Line) and children[end].key in ("WAK",):
+                end += 1
+            del children[start:end]
+            return
+
+
+def _set_ext_state(root: Chunk, text: OpText) -> None:
+    op: SetExtState = text.op  # type: ignore[assignment]
+    section = reabridge_section(root, create=bool(op.value))
+    if section is None:
+        return
+    existing = section.line(op.key)
+    if not op.value:
+        if existing is not None:
+            section.children.remove(existing)
+        return
+    if existing is not None:
+        existing.set(op.value)
+    else:
+        section.append(Line.build(op.key, op.value))
+
+
 _SPLICERS = {
     AddTrack: _add_track,
     AddMidiItem: _add_item,
@@ -186,6 +281,11 @@ _SPLICERS = {
     AddJsEffect: _add_js,
     SetTempo: _set_tempo,
     AddMarker: _add_marker,
+    RemoveItem: _remove_item,
+    RemoveTake: _remove_take,
+    RemoveMarker: _remove_marker,
+    RemoveJsEffect: _remove_js,
+    SetExtState: _set_ext_state,
 }
 
 

@@ -27,6 +27,11 @@ from bridge.changes.ops import (
     ChangeSet,
     ChangeSetError,
     Op,
+    RemoveItem,
+    RemoveJsEffect,
+    RemoveMarker,
+    RemoveTake,
+    SetExtState,
     SetTempo,
     TrackRef,
 )
@@ -50,7 +55,8 @@ class OpText:
         to insert after for new tracks (None: at the end), None for
         project-wide state (tempo, markers).
     text : str
-        REAPER chunk text (``\\n`` line ends, no indentation).
+        REAPER chunk text (``\\n`` line ends, no indentation); empty for removals,
+        which name what goes in ``op`` and ``target``.
     """
 
     op: Op
@@ -149,6 +155,16 @@ def op_text(op: Op, ctx: TextContext) -> OpText:
     if isinstance(op, AddMarker):
         number = ctx.marker_number(op.end is not None)
         return OpText(op, None, chunks.marker_lines(number, op.position, op.name, op.guid, op.end, op.color))
+    if isinstance(op, RemoveItem):
+        return OpText(op, op.item, "")
+    if isinstance(op, RemoveTake):
+        return OpText(op, op.item, "")
+    if isinstance(op, RemoveMarker):
+        return OpText(op, None, "")
+    if isinstance(op, RemoveJsEffect):
+        return OpText(op, op.track, "")
+    if isinstance(op, SetExtState):
+        return OpText(op, None, format_tokens([op.key, op.value]) + "\n" if op.value else "")
     raise ChangeSetError(f"unsupported operation {type(op).__name__}")  # pragma: no cover
 
 

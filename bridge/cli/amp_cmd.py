@@ -44,10 +44,25 @@ def info(model: Path = typer.Argument(..., help="A .nam capture."),
     if as_json:
         typer.echo(json.dumps(data))
         return
-    out = Console(highlight=False)
-    for key, value in data.items():
-        if value not in (None, [], {}):
-            out.print(f"{key:16} {value}")
+    out = Console(highlight=False, soft_wrap=True)
+    gear = data["gear"]
+    shown = {
+        "name": data["name"],
+        "architecture": f"{data['architecture']} (file version {data['version'] or '?'})",
+        "sample rate": f"{data['sample_rate']:g} Hz",
+        "receptive field": f"{data['receptive_field']} samples "
+                           f"({1000 * data['receptive_field'] / data['sample_rate']:.1f} ms)",
+        "latency": f"{data['latency_samples']} samples" if data["latency_samples"] is not None else None,
+        "input level": f"{data['input_level_dbu']:.1f} dBu at 0 dBFS" if data["input_level_dbu"] is not None else None,
+        "loudness": f"{data['loudness_db']:.1f} dB" if data["loudness_db"] is not None else None,
+        "sizes": ", ".join(f"{v:g}" for v in data["submodels"]) + " (--size)" if data["submodels"] else None,
+        "gear": " ".join(str(gear[k]) for k in ("gear_make", "gear_model") if k in gear) +
+                (f" ({gear['gear_type']})" if "gear_type" in gear else "") if gear else None,
+        "tone": gear.get("tone_type"),
+    }
+    for key, value in shown.items():
+        if value:
+            out.print(f"{key:16} {value}", markup=False)
 
 
 def render(

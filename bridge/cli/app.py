@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 
@@ -14,6 +15,11 @@ from bridge.cli import amp_cmd, daemon_cmd, jsfx_cmd, master_cmd, project_cmd, t
 from bridge.cli.common import state
 from bridge.cli.jobs import run_command, submit_command
 from bridge.errors import ReabridgeError
+
+try:  # typer 0.29+ carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 app = typer.Typer(
     name="reabridge",
@@ -84,24 +90,44 @@ def demo(
     run_demo(fresh=fresh, folder=Path(folder) if folder else Path("reabridge-demo"))
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``reabridge`` console script."""
     # resampy 0.4.2 (pinned by basic-pitch) imports pkg_resources, which warns on every import;
     # torch's introspection can trigger that import at any time. Nothing a user can act on.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    signal.signal(signal.SIGTERM, _terminate)  # a kill cleans up like Ctrl+C: temporaries go, outputs roll back
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args:  # --debug works after the subcommand too
         state.debug = True
         args.remove("--debug")
     err = Console(stderr=True, highlight=False)
+    command = typer.main.get_command(app)
     try:
-        app(args=args, standalone_mode=True)
+        code = command.main(args=args, prog_name="reabridge", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        text = exc.ctx.get_help() if exc.ctx else ""  # rich help prints itself and returns ""
+        if text:
+            typer.echo(text)
+        sys.exit(2)
+    except click_errors.ClickException as exc:  # a mistyped option or argument: one line, and where to look
+        where = f"; see 'reabridge {' '.join(exc.ctx.command_path.split()[1:])} --help'".replace("  ", " ") \
+            if getattr(exc, "ctx", None) is not None else ""
+        err.print("[bold red]error:[/bold red] " + escape(exc.format_message().replace("\n", " ").rstrip(".") + where),
+                  soft_wrap=True)
+        sys.exit(exc.exit_code)
     except (ReabridgeError, OSError) as exc:
         if state.debug:
             raise
         message = exc.strerror + f": {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
         err.print("[bold red]error:[/bold red] " + escape(message), soft_wrap=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted; nothing half-done was written")
         sys.exit(130)
+    if code == 130:  # typer turns Ctrl+C (and our SIGTERM) inside a command into exit code 130
+        err.print("interrupted; nothing half-done was written")
+    sys.exit(code if isinstance(code, int) else 0)

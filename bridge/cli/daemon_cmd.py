@@ -113,19 +113,21 @@ def cancel(
 @requests_app.command("schema")
 def schema(
     output: Path | None = typer.Option(None, "-o", "--output", help="Write it to a file instead of stdout."),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help="Replace the file if it exists."),
 ) -> None:
     """Print the JSON Schema of every request type (what REAPER's actions write).
 
     Example: [bold]reabridge requests schema -o request.schema.json[/bold]
     """
-    from bridge.fileio import write_atomic
+    from bridge.fileio import Outputs
     from bridge.requests import request_schema
 
     text = json.dumps(request_schema(), indent=1) + "\n"
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(output, text.encode("utf-8"))
+        with Outputs(overwrite=overwrite) as outputs:
+            outputs.write_bytes(output, text.encode("utf-8"), "json", "-o")
 
 
 @requests_app.command("run")

@@ -136,8 +136,11 @@ def run_command(builder: Builder) -> Callable[..., None]:
 
         json_out = kwargs.pop("as_json")
         request = build(builder, kwargs)
-        with progress_display() as show:
-            result = run_request(request, progress=show)
+        try:
+            with progress_display() as show:
+                result = run_request(request, progress=show)
+        except RequestError as exc:  # a path the rules refuse, named as the option the user typed
+            raise ReabridgeError(cli_words(str(exc))) from None
         print_result(result, json_out)
 
     return _with_options(builder, [_param("as_json", as_json, bool)], {"as_json": bool}, body)

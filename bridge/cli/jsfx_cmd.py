@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bridge.cli.common import OVERWRITE, absolute, make_request
 from bridge.errors import ReabridgeError
@@ -88,26 +89,29 @@ def generate(
     preset: str | None = typer.Option(None, "--preset", help="A bundled mastering preset (default streaming)."),
     chain: Path | None = typer.Option(None, "--chain", help="A chain in a TOML file (the preset format)."),
     analyze: Path | None = typer.Option(None, "--analyze", help="Set the 'auto' parameters from this mix."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Write a mastering chain as a native JSFX, with sliders for what you would tweak.
 
     Example: [bold]reabridge jsfx generate --preset streaming --analyze mix.wav -o master_chain.jsfx[/bold]
     """
     from bridge.audio.source import AudioSource
-    from bridge.fileio import write_atomic
+    from bridge.fileio import Outputs
     from bridge.jsfx.chain import analysed_chain
     from bridge.jsfx.generate import generate_jsfx
     from bridge.master.presets import load_preset, load_preset_file
 
     if preset and chain:
         raise ReabridgeError("give --preset or --chain, not both")
-    chosen = load_preset_file(chain) if chain else load_preset(preset or "streaming")
-    spec = analysed_chain(chosen, AudioSource.from_file(analyze) if analyze else None)
-    write_atomic(output, generate_jsfx(spec).encode("utf-8"))
+    with Outputs([p for p in (chain, analyze) if p is not None], overwrite) as outputs:
+        outputs.target(output, "jsfx", "-o")  # checked before the analysis
+        chosen = load_preset_file(chain) if chain else load_preset(preset or "streaming")
+        spec = analysed_chain(chosen, AudioSource.from_file(analyze) if analyze else None)
+        outputs.write_bytes(output, generate_jsfx(spec).encode("utf-8"), "jsfx", "-o")
     out = Console(highlight=False)
     for line in spec.decisions:
-        out.print(f"  {line}")
-    out.print(f"wrote {output} ({len(spec.stages)} stages, {len(spec.sliders())} sliders)")
+        out.print(f"  {line}", markup=False)
+    out.print(f"wrote {output} ({len(spec.stages)} stages, {len(spec.sliders())} sliders)", markup=False)
 
 
 @app.command("install")
@@ -125,7 +129,7 @@ def install_cmd(
     done = install(chosen, resource_path)
     out = Console(highlight=False)
     for path in done:
-        out.print(f"installed {path}")
+        out.print(f"installed {path}", markup=False)
     out.print(f"{len(done)} effect(s); in REAPER they appear under FX browser > JS > reabridge")
 
 
@@ -144,15 +148,17 @@ def info(
 
     effect = load_effect(effect_path, _effects_dirs(effects_dir))
     out = Console(highlight=False)
-    out.print(f"[bold]{effect.desc or effect_path.name}[/bold]")
+    out.print(f"[bold]{escape(effect.desc or effect_path.name)}[/bold]")
     table = Table("#", "variable", "default", "range", "label")
     for number, s in sorted(effect.sliders.items()):
         values = ", ".join(s.labels) if s.labels else f"{s.minimum:g} .. {s.maximum:g} (step {s.step:g})"
-        table.add_row(str(number), s.var, f"{s.default:g}", values, s.label + (" (hidden)" if s.hidden else ""))
+        table.add_row(str(number), escape(s.var), f"{s.default:g}", escape(values),
+                      escape(s.label) + (" (hidden)" if s.hidden else ""))
     out.print(table)
     if effect.in_pins or effect.out_pins:
-        out.print(f"pins: in {', '.join(effect.in_pins) or '-'}; out {', '.join(effect.out_pins) or '-'}")
+        out.print(f"pins: in {', '.join(effect.in_pins) or '-'}; out {', '.join(effect.out_pins) or '-'}",
+                  markup=False)
     for path in effect.imports:
-        out.print(f"imports {path}")
+        out.print(f"imports {path}", markup=False)
     for notice in effect.notices:
-        out.print(f"[yellow]notice:[/yellow] {notice}")
+        out.print("[yellow]notice:[/yellow] " + escape(notice))

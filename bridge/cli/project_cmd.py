@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bridge.changes.ops import ChangeSet
@@ -30,43 +32,68 @@ def _missing(track: dict) -> int:
     return sum(1 for item in track["items"] for take in item["takes"] if take["missing"])
 
 
+def _db(volume: float) -> str:
+    return "-inf" if volume <= 0 else f"{20 * math.log10(volume):+.1f} dB"
+
+
+def _pan(pan: float) -> str:
+    if abs(pan) < 0.005:
+        return "C"
+    return f"{abs(pan) * 100:.0f}{'L' if pan < 0 else 'R'}"
+
+
 @app.command("info")
 def info(
     project: Path = typer.Argument(..., help="The .RPP file.", exists=False),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    items: bool = typer.Option(False, "--items", help="List every item with its GUID (what --item takes)."),
 ) -> None:
-    """Summarise a project: tracks, items, sources, missing media, tempo, FX.
+    """Summarise a project: tracks (folders, volume, pan, mute, solo, FX), items and their GUIDs, tempo.
 
-    Example: [bold]reabridge project info song.RPP --json[/bold]
+    Example: [bold]reabridge project info song.RPP --items[/bold]
     """
     proj = Project.load(project)
     summary = proj.summary()
     if as_json:
         typer.echo(json.dumps(summary, indent=1))
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     tempo = summary["tempo"]
     changes = f", {len(tempo['points'])} tempo points" if tempo["points"] else ""
-    out.print(f"[bold]{project}[/bold]  (REAPER {summary['reaper_version'] or '?'})")
-    out.print(
-        f"tempo {tempo['bpm']:g} BPM {tempo['numerator']}/{tempo['denominator']}{changes}; "
-        f"sample rate {summary['sample_rate'] or 'REAPER default'}"
-    )
+    out.print(f"[bold]{escape(str(project))}[/bold]  (REAPER {escape(summary['reaper_version'] or '?')})")
+    out.print(f"tempo {tempo['bpm']:g} BPM {tempo['numerator']}/{tempo['denominator']}{changes}; "
+              f"sample rate {summary['sample_rate'] or 'REAPER default'}", markup=False)
     if summary["master_fx"]:
-        out.print("master FX: " + ", ".join(f["name"] for f in summary["master_fx"]))
+        out.print("master FX: " + ", ".join(f["name"] for f in summary["master_fx"]), markup=False)
     table = Table(show_lines=False, header_style="bold")
-    for col in ("#", "track", "items", "sources", "FX", "missing"):
+    for col in ("#", "track", "volume", "pan", "M/S", "items", "sources", "FX", "missing"):
         table.add_column(col, overflow="fold")
     for t in summary["tracks"]:
         name = "  " * t["depth"] + (t["name"] or f"Track {t['index'] + 1}") + (" /" if t["folder"] else "")
-        flags = (" [M]" if t["mute"] else "") + (" [S]" if t["solo"] else "")
+        flags = ("M" if t["mute"] else "") + ("S" if t["solo"] else "")
         missing = _missing(t)
         table.add_row(
-            str(t["index"] + 1), name + flags, str(t["item_count"]), _sources(t),
-            ", ".join(f["name"] for f in t["fx"]) or "-",
+            str(t["index"] + 1), escape(name), _db(t["volume"]), _pan(t["pan"]), flags, str(t["item_count"]),
+            _sources(t), escape(", ".join(f["name"] for f in t["fx"]) or "-"),
             f"[red]{missing}[/red]" if missing else "",
         )
     out.print(table)
+    count = sum(t["item_count"] for t in summary["tracks"])
+    if items or 0 < count <= 40:
+        listing = Table(header_style="bold")
+        for col in ("track", "position", "length", "take"):
+            listing.add_column(col, overflow="fold")
+        listing.add_column("GUID (for --item)", no_wrap=True, min_width=38)
+        for t in summary["tracks"]:
+            for it in t["items"]:
+                take = next((k for k in it["takes"] if k["active"]), None)
+                label = (take["name"] or take["file"] or "") if take else "(empty)"
+                listing.add_row(escape(t["name"] or f"Track {t['index'] + 1}"), f"{it['position']:.3f}",
+                                f"{it['length']:.3f}", escape(label) + (" [selected]" if it["selected"] else ""),
+                                it["guid"])
+        out.print(listing)
+    elif count:
+        out.print(f"{count} items: --items lists them with the GUIDs --item takes", markup=False)
     markers = summary["markers"]
     if markers:
         regions = sum(1 for m in markers if m["region"])
@@ -74,7 +101,7 @@ def info(
     if summary["missing_media"]:
         out.print(f"[red]{len(summary['missing_media'])} media files not found:[/red]")
         for f in summary["missing_media"]:
-            out.print(f"  {f}")
+            out.print(f"  {f}", markup=False)
 
 
 @app.command("apply")

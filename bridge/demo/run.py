@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from bridge.demo import build
 from bridge.jobs.engines import Engines
@@ -120,7 +121,7 @@ def run_demo(fresh: bool = False, folder: Path = Path("reabridge-demo")) -> Path
     target = _fresh_copy(source, folder)
     out_dir = target.parent
     engines = Engines()
-    console.print(f"[bold]reabridge demo[/bold] on {source}")
+    console.print("[bold]reabridge demo[/bold] on " + escape(str(source)))
     for name, make in demo_requests(target, out_dir):
         if name == "master":  # the mix to master is the stems' bounce
             t0 = time.perf_counter()

@@ -17,8 +17,9 @@ from bridge.audio.resample import resampled_length
 from bridge.audio.sink import SUBTYPES
 from bridge.changes.ops import ChangeSet, Op
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
-from bridge.jobs.takes import rendered_take, take_file
+from bridge.jobs.takes import rendered_take, replace_take, take_file
 from bridge.jobs.work import Work
+from bridge.project.made import made_records, source_take
 from bridge.requests.models import AmpRenderRequest
 
 
@@ -55,6 +56,8 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
     o = request.options
     model, renderer = work.engines.capture(Path(o.model), o.size)
     notices = []
+    if o.size != 1.0 and not model.submodels:
+        notices.append(f"{Path(o.model).name} has one size only (it is not a slimmable capture); --size ignored")
     if o.input_level is not None and model.input_level_dbu is None:
         notices.append(f"{Path(o.model).name} does not record its input level; --input-level ignored")
     gain_db = o.gain + input_gain_for_level(model, o.input_level)
@@ -65,10 +68,15 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
     ops: list[Op] = []
     result = JobResult("amp_render", notices=notices)
     gain = 10 ** (gain_db / 20)
+    records = made_records(work.project)
+    key = model.name
     for number, (track, item) in enumerate(work.items, start=1):
         where = describe(track, item)
+        take, note = source_take(item, "amp_render", records)
+        if note:
+            result.notices.append(f"{where}: {note}")
         try:
-            plan = plan_item_audio(track, item)
+            plan = plan_item_audio(track, item, take)
         except (NoAudioError, AudioError) as exc:
             result.skipped.append(ItemNote.from_error(where, exc, item.guid))
             continue
@@ -90,7 +98,8 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
         result.notices.extend(f"{where}: {n}" for n in _clip_notice(rendered))
         result.files.append(target)
         result.done.append(ItemNote(where, f"rendered {target}", item.guid))
-        ops.append(rendered_take(item, plan, target, model.name, request.id))
+        ops += replace_take(records, "amp_render", item, key, rendered_take(item, plan, target, model.name, request.id),
+                            take)
     result.changes = ChangeSet(request.id, tuple(ops), f"Render {len(ops)} item(s) through {model.name}",
                                request.created)
     result.summary = f"added {len(result.files)} take(s) named '{model.name}'"

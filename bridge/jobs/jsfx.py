@@ -19,12 +19,25 @@ def effects_dirs(given: list[str], resource_path: Path | None = None) -> list[Pa
     return [*(Path(d) for d in given), *([reaper] if reaper.is_dir() else [])]
 
 
-def slider_values(effect: Effect, values: dict[str, float | str]) -> dict[int, float]:
-    """Slider numbers and values from ``{"2": -6, "ratio": 4, "mode": "Peak"}``."""
+def slider_values(effect: Effect, values: dict[str, float | str],
+                  notices: list[str] | None = None) -> dict[int, float]:
+    """Slider numbers and values from ``{"2": -6, "ratio": 4, "mode": "Peak"}``.
+
+    A value beyond the slider's range is brought to the nearest end, as
+    REAPER's slider does, and ``notices`` says so; an enum slider takes one
+    of its labels or their index.
+    """
     sliders: dict[int, float] = {}
     for key, value in values.items():
         number = effect.slider_number(key)
-        sliders[number] = effect.slider_value(number, str(value)) if isinstance(value, str) else float(value)
+        wanted = effect.slider_value(number, str(value)) if isinstance(value, str) else float(value)
+        slider = effect.sliders[number]
+        low, high = sorted((slider.minimum, slider.maximum))
+        kept = min(max(wanted, low), high) if high > low else wanted
+        if kept != wanted and notices is not None:
+            notices.append(f"slider {number} ({slider.label or slider.var}) goes from {low:g} to {high:g}; "
+                           f"{wanted:g} became {kept:g}")
+        sliders[number] = kept
     return sliders
 
 
@@ -36,14 +49,15 @@ def render(request: JsfxRenderRequest, work: Work, progress: ProgressFn) -> JobR
     o = request.options
     source, output = Path(o.audio), work.outputs.target(Path(o.output), "audio", "the output")
     effect = load_effect(Path(o.effect), effects_dirs(o.effects_dirs, work.resource_path))
-    sliders = slider_values(effect, o.sliders)
+    notices: list[str] = []
+    sliders = slider_values(effect, o.sliders, notices)
     label = effect.desc or Path(o.effect).name
     result = render_file(effect, source, output, sliders, o.block, SUBTYPES[o.format or "32f"],
                          lambda f: progress(Progress("rendering", f, label)), o.tempo, o.channels,
                          strict=o.format is not None, outputs=work.outputs)
     return JobResult("jsfx_render", f"wrote {output} ({result.frames} frames; compiled in "
                                     f"{result.compile_seconds:.2f} s)",
-                     files=[output], notices=list(result.notices),
+                     files=[output], notices=notices + list(result.notices),
                      data={"output": str(output), "frames": result.frames, "latency": result.latency})
 
 
@@ -63,7 +77,8 @@ def insert(request: JsfxInsertRequest, work: Work, progress: ProgressFn) -> JobR
     if o.resource_path is not None and not root.is_dir():
         raise JsfxError(f"REAPER's resource path {root} does not exist")
     effect = load_effect(path, effects_dirs(o.effects_dirs, root))
-    sliders = slider_values(effect, o.sliders)
+    notices: list[str] = []
+    sliders = slider_values(effect, o.sliders, notices)
     if o.track == "master":
         track_ref, track_name = "master", "the master track"
     else:
@@ -74,7 +89,6 @@ def insert(request: JsfxInsertRequest, work: Work, progress: ProgressFn) -> JobR
         track_ref, track_name = track.guid, f"track '{track.display_name}'"
     progress(Progress("inserting", None, effect.desc or path.name))
     files: list[Path] = []
-    notices: list[str] = []
     reference = _effects_reference(path, root)
     if reference is None:
         reference = f"{SUBFOLDER}/{path.name}"

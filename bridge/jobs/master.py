@@ -10,11 +10,12 @@ from bridge.audio.sink import FileSink, choose_subtype
 from bridge.audio.source import AudioSource
 from bridge.changes.ops import ChangeSet, Op
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
-from bridge.jobs.takes import rendered_take, take_file
+from bridge.jobs.takes import rendered_take, replace_take, take_file
 from bridge.jobs.work import Work
 from bridge.master.engine import MasterResult, master_source
 from bridge.master.loudness import LoudnessError
 from bridge.master.presets import Preset, load_preset, load_preset_file
+from bridge.project.made import made_records, source_take
 from bridge.requests.models import MasterJsfxOptions, MasterOptions, MasterRequest
 
 
@@ -83,10 +84,14 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
     ops: list[Op] = []
     result = JobResult("master")
     figures = {}
+    records = made_records(work.project)
     for number, (track, item) in enumerate(work.items):
         where = describe(track, item)
+        take, note = source_take(item, "master", records)
+        if note:
+            result.notices.append(f"{where}: {note}")
         try:
-            plan = plan_item_audio(track, item)
+            plan = plan_item_audio(track, item, take)
             target = take_file(work.project, plan, f"master-{preset.name}")
             subtype = choose_subtype(plan.info.subtype, None)
             with FileSink(target, plan.info.sample_rate, plan.info.channels, subtype, outputs=work.outputs,
@@ -103,7 +108,8 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
         result.done.append(ItemNote(where, f"{mastered.before.integrated:.2f} -> {mastered.after.integrated:.2f} "
                                            f"LUFS, {mastered.after.true_peak:.2f} dBTP -> {target.name}", item.guid))
         figures[item.guid] = _figures(mastered)
-        ops.append(rendered_take(item, plan, target, f"Master ({preset.name})", request.id))
+        ops += replace_take(records, "master", item, preset.name,
+                            rendered_take(item, plan, target, f"Master ({preset.name})", request.id), take)
     result.changes = ChangeSet(request.id, tuple(ops), f"Master {len(ops)} item(s) with {preset.name}",
                                request.created)
     result.summary = f"added {len(ops)} take(s) 'Master ({preset.name})'"

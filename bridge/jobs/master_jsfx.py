@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bridge.audio.item_audio import describe, plan_item_audio
 from bridge.audio.source import AudioSource
-from bridge.changes.ops import AddJsEffect, ChangeSet, derived_guid
+from bridge.changes.ops import AddJsEffect, ChangeSet, Op, RemoveJsEffect, derived_guid
 from bridge.errors import ReabridgeError
 from bridge.jobs.master import chosen_preset
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
@@ -22,6 +22,7 @@ from bridge.jsfx.chain import analysed_chain
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.generate import generate_jsfx
 from bridge.jsfx.install import SUBFOLDER, default_resource_path, install
+from bridge.project.made import Made, made_records, source_take
 from bridge.requests.models import MasterJsfxRequest
 
 LOCAL_FOLDER = "reabridge-jsfx"
@@ -37,7 +38,9 @@ def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResu
     preset = chosen_preset(o)
     track, item = work.items[0]
     progress(Progress("analysing", None, describe(track, item)))
-    plan = plan_item_audio(track, item)
+    records = made_records(work.project)
+    take, _ = source_take(item, "master", records)  # a master reabridge rendered is not the mix: its source is
+    plan = plan_item_audio(track, item, take)
     spec = analysed_chain(preset, AudioSource.from_item(plan))
     name = f"reabridge_master_{safe_name(work.project.path.stem)}_{safe_name(preset.name)}.jsfx"
     root = Path(o.resource_path) if o.resource_path else (work.resource_path or default_resource_path())
@@ -54,6 +57,11 @@ def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResu
     sliders = {number: default for number, _, default, *_ in spec.sliders()}
     op = AddJsEffect("master", f"{SUBFOLDER}/{name}", sliders, name=f"reabridge chain: {preset.name}",
                      bypass=o.bypass, guid=derived_guid(request.id, "fx", "master"))
+    ops: list[Op] = []
+    for old in records:  # the chain of this preset, put there before, is replaced
+        if old.job == "master_jsfx" and old.key == preset.name:
+            ops += [RemoveJsEffect("master", old.guid), old.forget()]
+    ops += [op, Made(op.guid, "master_jsfx", item.guid, None, preset.name).record()]
     if installed:
         where = f"installed as {installed}"
     elif not o.install:
@@ -62,7 +70,7 @@ def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResu
         where = f"REAPER's resource path was not found: run 'reabridge jsfx install {local}' so REAPER finds it"
     summary = f"added the '{preset.name}' chain to the master track ({where}; copy in {local})"
     return JobResult("master_jsfx", summary,
-                     changes=ChangeSet(request.id, (op,), f"Mastering chain '{preset.name}' on the master track",
+                     changes=ChangeSet(request.id, tuple(ops), f"Mastering chain '{preset.name}' on the master track",
                                        request.created),
                      files=files, done=[ItemNote("", line) for line in spec.decisions],
                      data={"jsfx": str(local), "installed": str(installed) if installed else None,

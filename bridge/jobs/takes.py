@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 from bridge.audio.item_audio import ItemAudio
-from bridge.changes.ops import AddAudioTake, derived_guid
-from bridge.project.items import Item
+from bridge.changes.ops import AddAudioTake, Op, RemoveTake, derived_guid
+from bridge.project.items import Item, Take
+from bridge.project.made import Made
 from bridge.project.project import Project
 
 
@@ -47,6 +48,20 @@ def take_file(project: Project, plan: ItemAudio, label: str) -> Path:
     folder = media_folder(project)
     folder.mkdir(parents=True, exist_ok=True)
     return unique_path(folder, f"{safe_name(Path(plan.path).stem)}-{safe_name(label)}")
+
+
+def replace_take(records: list[Made], job: str, item: Item, key: str, new: AddAudioTake,
+                 source: Take | None) -> list[Op]:
+    """Operations adding ``new`` (and its record) after removing what ``job`` made before on ``item`` with ``key``.
+
+    An earlier take from the same job and key (the same capture, the same
+    preset) is replaced rather than stacked; other takes stay.
+    """
+    ops: list[Op] = []
+    for old in records:
+        if old.same_source(job, item.guid, key):
+            ops += [RemoveTake(item.guid, old.guid), old.forget()]
+    return [*ops, new, Made(new.guid, job, item.guid, source.guid if source else None, key).record()]
 
 
 def rendered_take(item: Item, plan: ItemAudio, file: Path, name: str, change_id: str) -> AddAudioTake:

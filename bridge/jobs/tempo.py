@@ -6,10 +6,11 @@ from pathlib import Path
 
 from bridge.audio.item_audio import plan_item_audio
 from bridge.audio.reader import read_audio
-from bridge.changes.ops import ChangeSet, Op, SetTempo
+from bridge.changes.ops import ChangeSet, Op, RemoveMarker, SetTempo
 from bridge.errors import ReabridgeError
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.work import Work
+from bridge.project.made import Made, made_records
 from bridge.requests.models import TempoRequest
 from bridge.tempo.detect import TempoResult
 from bridge.tempo.tempo_map import beat_markers, tempo_map_ops
@@ -28,6 +29,7 @@ def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
 def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
     """Detect tempo and beats; in a project, set the tempo (or a tempo map) and add bar or beat markers."""
     o = request.options
+    progress(Progress("loading", None, "the beat tracker"))
     detector = work.engines.tempo()
     progress(Progress("analysing", None, "tempo and beats"))
     if work.project is None:
@@ -49,10 +51,13 @@ def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
     if o.apply:
         ops.append(tempo_map_ops(beats, bpm, tm.numerator, tm.denominator) if o.map
                    else SetTempo(round(bpm, 6), tm.numerator, tm.denominator))
-    if o.markers == "bars":
-        ops.extend(beat_markers(beats, tm.numerator, "Bar", request.id))
-    elif o.markers == "beats":
-        ops.extend(beat_markers(beats, 1, "Beat", request.id))
+    if o.markers is not None:
+        for old in made_records(work.project):  # markers made from this item before are replaced
+            if old.same_source("tempo", item.guid, o.markers):
+                ops += [RemoveMarker(old.guid), old.forget()]
+        every, label = (tm.numerator, "Bar") if o.markers == "bars" else (1, "Beat")
+        for marker in beat_markers(beats, every, label, request.id):
+            ops += [marker, Made(marker.guid, "tempo", item.guid, None, o.markers).record()]
     data = result.to_dict()
     data["beats"] = [round(b, 4) for b in beats]
     data["bpm_in_project"] = round(bpm, 3)

@@ -1,10 +1,12 @@
 """The transcription job: audio to MIDI with basic-pitch.
 
 A plain file becomes a standard MIDI file. In a project, each audio item's
-sound (what the item plays) becomes a MIDI item at the item's position on a new
-track directly below the item's track, named ``<track name> (MIDI)``. Items
-without audio are reported and skipped; the others still succeed. The job
-reads the project and audio only; ``run_request`` applies the ChangeSet.
+sound (what the item plays) becomes a MIDI item at the item's position on a
+track directly below the item's track, named ``<track name> (MIDI)`` (made the
+first time, reused after). Transcribing an item again replaces its earlier MIDI
+item (see :mod:`bridge.project.made`). Items without audio are reported and
+skipped; the others still succeed. The job reads the project and audio only;
+``run_request`` applies the ChangeSet.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from pathlib import Path
 
 from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
-from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend, derived_guid
+from bridge.changes.ops import AddMidiItem, AddTrack, ChangeSet, Note, Op, PitchBend, RemoveItem, derived_guid
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.work import Work
 from bridge.project.items import Item
+from bridge.project.made import Made, made_records
+from bridge.project.project import norm_guid
 from bridge.requests.models import TranscribeRequest
 from bridge.transcribe.engine import Transcription
 from bridge.transcribe.midi_out import to_midi_events, write_midi_file
 from bridge.transcribe.notes import NoteEvent, NoteParams
+
+TRACK_JOB = "transcribe-track"  # records the MIDI track made for a source track
 
 
 def note_params(request: TranscribeRequest) -> NoteParams:
@@ -78,7 +84,13 @@ def run(request: TranscribeRequest, work: Work, progress: ProgressFn) -> JobResu
         return _file(request, work, params, progress)
     ops: list[Op] = []
     result = JobResult("transcribe")
-    new_tracks: dict[str, str] = {}
+    records = made_records(work.project)
+    tracks_now = {norm_guid(t.guid) for t in work.project.tracks}
+    midi_tracks: dict[str, str] = {}  # source track -> its MIDI track
+    for m in records:
+        if m.job == TRACK_JOB and norm_guid(m.guid) in tracks_now:
+            midi_tracks.setdefault(norm_guid(m.item), m.guid)
+    replaced = 0
     for number, (track, item) in enumerate(work.items, start=1):
         where = describe(track, item)
         try:
@@ -96,19 +108,27 @@ def run(request: TranscribeRequest, work: Work, progress: ProgressFn) -> JobResu
         if not transcription.notes:
             result.skipped.append(ItemNote(where, transcription.message, item.guid))
             continue
-        if track.guid not in new_tracks:
+        source = norm_guid(track.guid)
+        if source not in midi_tracks:
             add = AddTrack(f"{track.display_name} (MIDI)", after=track.guid,
                            guid=derived_guid(request.id, "track", track.guid))
-            ops.append(add)
-            new_tracks[track.guid] = add.guid
+            ops += [add, Made(add.guid, TRACK_JOB, track.guid).record()]
+            midi_tracks[source] = add.guid
+        for old in records:
+            if old.same_source("transcribe", item.guid):
+                ops += [RemoveItem(old.guid), old.forget()]
+                replaced += 1
         take_name = item.name or track.display_name
-        op = midi_item_op(new_tracks[track.guid], item, transcription, plan.time_scale, f"{take_name} (MIDI)",
+        op = midi_item_op(midi_tracks[source], item, transcription, plan.time_scale, f"{take_name} (MIDI)",
                           derived_guid(request.id, "midi", item.guid))
-        ops.append(op)
+        ops += [op, Made(op.guid, "transcribe", item.guid).record()]
         result.done.append(ItemNote(where, f"{len(op.notes)} notes", item.guid))
     tracks = sum(1 for op in ops if isinstance(op, AddTrack))
     result.changes = ChangeSet(request.id, tuple(ops), f"Transcribe {len(result.done)} item(s) to MIDI",
                                request.created)
-    result.summary = f"added {tracks} MIDI track(s) with {len(result.done)} item(s)"
+    result.summary = f"added {tracks} MIDI track(s) with {len(result.done)} item(s)" if tracks else \
+        f"added {len(result.done)} MIDI item(s) to the existing MIDI track(s)"
+    if replaced:
+        result.summary += f" (replacing {replaced} earlier transcription(s))"
     result.data = {"notes": {n.item: int(n.message.split()[0]) for n in result.done}}
     return result

@@ -127,8 +127,14 @@ def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = 
     p = Path(path)
     if not p.is_file():
         raise JsfxError(f"JSFX file {p} does not exist")
+    data = p.read_bytes()[:65536]
+    if b"\x00" in data:
+        raise JsfxError(f"{p.name} is not a JSFX effect (it is a binary file)")
     effect = Effect(p)
     _read(p, effect, effects_dirs or [], set(), main=True)
+    if not effect.desc and not effect.sliders and not any(effect.sections.values()):
+        raise JsfxError(f"{p.name} is not a JSFX effect: it has no desc: line, no sliders and no code "
+                        "(@init, @slider, @block or @sample)")
     return effect
 
 

@@ -62,6 +62,14 @@ def install(files: list[Path], resource_path: Path | None = None, outputs: Outpu
     if not root.is_dir():
         raise JsfxError(f"REAPER's resource path {root} does not exist; pass --resource-path (in REAPER: "
                         "Options > Show REAPER resource path in explorer/finder)")
+    contents = []
+    for file in files:  # every file is checked before anything is written
+        if not file.is_file():
+            raise JsfxError(f"{file} does not exist")
+        data = file.read_bytes()
+        if file.suffix.lower() not in (".jsfx", ".jsfx-inc", "") or not looks_like_jsfx(data):
+            raise JsfxError(f"{file.name} is not a JSFX effect (no desc: line or code section); nothing was installed")
+        contents.append((file.name, data))
     target = root / "Effects" / SUBFOLDER
     target.mkdir(parents=True, exist_ok=True)
     own = outputs is None
@@ -70,12 +78,6 @@ def install(files: list[Path], resource_path: Path | None = None, outputs: Outpu
     with contextlib.ExitStack() as stack:
         if own:
             stack.enter_context(outputs)
-        for file in files:
-            if not file.is_file():
-                raise JsfxError(f"{file} does not exist")
-            data = file.read_bytes()
-            if file.suffix.lower() not in (".jsfx", ".jsfx-inc", "") or not looks_like_jsfx(data):
-                raise JsfxError(f"{file.name} is not a JSFX effect (no desc: line or code section); nothing "
-                                "was installed")
-            done.append(outputs.write_bytes(target / file.name, data, "jsfx", "the installed effect", replace=True))
+        for name, data in contents:
+            done.append(outputs.write_bytes(target / name, data, "jsfx", "the installed effect", replace=True))
     return done

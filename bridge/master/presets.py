@@ -137,6 +137,10 @@ def load_preset_file(path: str | os.PathLike[str]) -> Preset:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PresetError(f"preset file {p} does not exist") from None
+    except UnicodeDecodeError:
+        raise PresetError(f"{p.name} is not a preset: it is not a text (TOML) file") from None
+    except IsADirectoryError:
+        raise PresetError(f"{p} is a folder, not a preset file") from None
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{p.name} is not valid TOML: {exc}") from None
     return parse_preset(data, p.name)

@@ -131,9 +131,9 @@ class Project:
         KeyError
             No item has this GUID.
         """
-        want = _norm_guid(guid)
+        want = norm_guid(guid)
         for t, i in self.items():
-            if _norm_guid(i.guid) == want:
+            if norm_guid(i.guid) == want:
                 return t, i
         raise KeyError(f"no item with GUID {guid} in this project")
 
@@ -150,9 +150,9 @@ class Project:
             if 0 <= ref < len(tracks):
                 return tracks[ref]
             raise KeyError(f"there is no track number {ref + 1} (the project has {len(tracks)} tracks)")
-        want = _norm_guid(ref)
+        want = norm_guid(ref)
         for t in tracks:
-            if _norm_guid(t.guid) == want:
+            if norm_guid(t.guid) == want:
                 return t
         for t in tracks:
             if t.name == ref:
@@ -183,5 +183,6 @@ class Project:
         }
 
 
-def _norm_guid(guid: str) -> str:
+def norm_guid(guid: str) -> str:
+    """A GUID in one spelling for comparisons (braces and case do not matter)."""
     return guid.strip().strip("{}").upper()

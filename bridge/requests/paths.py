@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bridge.fileio import OutputError, check_name
 from bridge.requests.models import AnyRequest
 from bridge.requests.parse import RequestError
 
@@ -150,6 +151,10 @@ class PathPolicy:
 
     def _check_one(self, name: str, role: PathRole, path: Path, roots: list[Path]) -> None:
         where = f"options.{name}"
+        try:
+            check_name(path)
+        except OutputError as exc:
+            raise RequestError(str(exc), where) from None
         kind = _kind(path)
         if kind is not None:
             raise RequestError(f"{path} is {kind}; reabridge only reads and writes regular files", where)

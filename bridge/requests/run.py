@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridge.audio.reader import collect_warnings
 from bridge.changes.extstate import project_id
 from bridge.errors import ReabridgeError
 from bridge.fileio import Outputs
@@ -17,7 +18,7 @@ from bridge.jobs.result import JobResult, ProgressFn, no_progress
 from bridge.jobs.table import JOBS
 from bridge.jobs.work import Work
 from bridge.project.items import Item
-from bridge.project.project import Project, _norm_guid
+from bridge.project.project import Project, norm_guid
 from bridge.project.tracks import Track
 from bridge.requests.models import AnyRequest, Items, ProjectRef
 from bridge.requests.paths import PATH_OPTIONS, PathPolicy
@@ -69,7 +70,7 @@ def check_identity(project: Project, ref: ProjectRef) -> None:
     if ref.id is None:
         return
     have = project_id(project.root)
-    if have is not None and _norm_guid(have) != _norm_guid(ref.id):
+    if have is not None and norm_guid(have) != norm_guid(ref.id):
         raise ReabridgeError(f"{_name(project)} is not the project this request was made for (its id is {have}, "
                              f"the request's {ref.id}); was another project saved under this name?")
 
@@ -151,8 +152,9 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
         request = paths.check(request)
         options = request.options  # type: ignore[attr-defined]
     _check_outputs(spec.output, options, work)
-    with work.outputs:  # every file the job writes is removed again if anything below fails
+    with work.outputs, collect_warnings() as warnings:  # what the job wrote is removed if anything below fails
         result: JobResult = spec.runner()(request, work, progress)
+        result.notices[:0] = warnings
         if request.project is None:
             return result
         if result.changes is None or not result.changes.ops:
