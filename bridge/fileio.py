@@ -93,6 +93,7 @@ class Outputs:
 
     def __init__(self, inputs: Iterable[Path] = (), overwrite: bool = False) -> None:
         self.overwrite = overwrite
+        self.confine: list[Path] | None = None  # when set, every output must lie below one of these folders
         self._inputs: set[Path] = set()
         self._inodes: set[tuple[int, int]] = set()
         self.add_inputs(inputs)
@@ -132,6 +133,7 @@ class Outputs:
             Naming the path and the rule it breaks.
         """
         path = Path(path)
+        self._confined(path, what)
         words, extensions = KINDS[kind]
         if path.suffix.lower() not in extensions and not (path.name.lower().endswith(".rpp-bak") and kind ==
                                                            "project"):
@@ -163,9 +165,18 @@ class Outputs:
         self._claimed.add(real)
         return real
 
+    def _confined(self, path: Path, what: str) -> None:
+        if self.confine is None:
+            return
+        real = Path(os.path.realpath(path))
+        if not any(real == root or root in real.parents for root in self.confine):
+            shown = ", ".join(str(r) for r in self.confine) or "none"
+            raise OutputError(f"{what} {path} is outside the folders this request may write to ({shown})")
+
     def folder(self, path: Path | str, what: str = "--report") -> Path:
         """Check a folder the command will write into (made when missing); returns it."""
         path = Path(path)
+        self._confined(path, what)
         real = Path(os.path.realpath(path))
         if real in self._inputs:
             raise OutputError(f"{what} {path} is one of this command's inputs")
@@ -174,6 +185,12 @@ class Outputs:
         parent = real if real.exists() else next((p for p in real.parents if p.exists()), Path("/"))
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"{what} {path} cannot be written to")
+        return real
+
+    def make_folder(self, path: Path | str, what: str = "the folder") -> Path:
+        """Check a folder by the rules and make it (with its parents) when missing; returns it."""
+        real = self.folder(path, what)
+        real.mkdir(parents=True, exist_ok=True)
         return real
 
     # -- writing ---------------------------------------------------------------------------
@@ -280,3 +297,55 @@ def write_atomic(path: Path, data: bytes, kind: str | None = None) -> Path:
             os.fsync(fh.fileno())
         outputs.place(tmp, real)
     return real
+
+
+def read_regular(path: Path | str, limit: int | None = None, follow: bool = True) -> bytes:
+    """The bytes of a regular file, never blocking on a pipe or reading a device.
+
+    Parameters
+    ----------
+    limit : int, optional
+        Read at most this many bytes (more raises).
+    follow : bool
+        Follow a symbolic link (``False``: a link is refused).
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened (``FileNotFoundError`` when it is missing).
+    OutputError
+        It is not a regular file, or larger than ``limit``.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP: a symbolic link where none is allowed
+            raise OutputError(f"{Path(path).name} is a symbolic link; only regular files are read here") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"{Path(path).name} is {_what(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise OutputError(f"{Path(path).name} is larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def is_regular(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file (links followed), without ever opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False

@@ -83,11 +83,12 @@ def test_master_jsfx_and_jsfx_insert(corpus_song, engines, tmp_path):
     assert chain.applied and (resource / "Effects" / "reabridge").is_dir()
     fx = run_job("jsfx_insert", corpus_song, None, engines, effect=EFFECT, track="Voice",
                  sliders={"1": -3}, resource_path=resource)
+    assert fx.notices == ["slider 1 (High-pass frequency (Hz)) goes from 10 to 500; -3 became 10"]
     root = rpp.load(corpus_song)
     voice = next(t for t in root.chunks("TRACK") if t.values("NAME") == ["Voice"])
     js = voice.chunk("FXCHAIN").chunk("JS")
     assert js.params[0] == "reabridge/reabridge_master_gentle.jsfx"
-    assert js.children[0].raw.split()[0] == "-3"
+    assert js.children[0].raw.split()[0] == "10"  # brought into the slider's range, as REAPER's slider does
     assert fx.files == [resource / "Effects" / "reabridge" / EFFECT.name]
 
 

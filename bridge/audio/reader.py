@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from bridge.errors import ReabridgeError
+from bridge.fileio import is_regular
 
 BLOCK_FRAMES = 1 << 17
 MIN_RATE, MAX_RATE = 1000, 768000
@@ -89,8 +90,10 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         The file does not exist or is not audio libsndfile can read.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise AudioError(f"audio file {p} does not exist")
+    if not is_regular(p):
+        raise AudioError(f"{p} is not a regular file (a folder, pipe or device); it cannot be read as audio")
     try:
         with sf.SoundFile(p) as f:
             info = AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format), str(f.subtype))

@@ -49,10 +49,13 @@ def serve(
         raise ReabridgeError(f"--project {project} does not exist")
     box = Spool(spool)
     setup_logging(box.create(), verbose)
+
+    def announce() -> None:
+        if not verbose:
+            typer.echo(f"reabridge daemon serving {box.root} (log: {box.log})", err=True)
+
     daemon = Daemon(box, workers, project.absolute() if project else None, [p.absolute() for p in allow or []],
-                    (resource_path or default_resource_path()).absolute(), engines, once)
-    if not verbose:
-        typer.echo(f"reabridge daemon serving {box.root} (log: {box.log})", err=True)
+                    (resource_path or default_resource_path()).absolute(), engines, once, announce)
     sys.exit(daemon.serve())
 
 
@@ -97,8 +100,13 @@ def cancel(
 
     Example: [bold]reabridge cancel transcribe-3f2a9c0d1e2b[/bold]
     """
-    from bridge.daemon.client import request_cancel
+    import re
 
+    from bridge.daemon.client import request_cancel
+    from bridge.requests.models import ID_PATTERN
+
+    if not re.fullmatch(ID_PATTERN, request_id):
+        raise ReabridgeError(f"{request_id!r} is not a request id (see 'reabridge jobs')")
     status = request_cancel(request_id, spool)
     if status is None:
         typer.echo(f"asked the daemon to cancel {request_id}")
@@ -107,7 +115,8 @@ def cancel(
     if state == "cancelled":
         typer.echo(f"{request_id}: cancelled")
     else:
-        typer.echo(f"{request_id} had already ended: {state} ({status.get('message') or ''})".rstrip(" ()"))
+        detail = f" ({status['message']})" if status.get("message") else ""
+        typer.echo(f"{request_id} had already ended: {state}{detail}")
 
 
 @requests_app.command("schema")

@@ -98,21 +98,27 @@ def print_status(status: dict[str, Any], out: Console) -> None:
 
 def job_rows(spool_dir: Path | None, limit: int = 50) -> list[dict[str, Any]]:
     """Recent requests, newest first: the queue's, and rejected request files' statuses."""
+    import sqlite3
+
     from bridge.daemon.queue import Queue
-    from bridge.daemon.server import status_document
+    from bridge.daemon.status import SHOWN, status_document
 
     spool = Spool(spool_dir)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     if spool.database.exists():
-        queue = Queue(spool.database, readonly=True)
         try:
-            for row in queue.recent(limit):
-                doc = spool.read_status(row.id) or status_document(row)
-                rows.append(doc)
-                seen.add(row.id)
-        finally:
+            queue = Queue(spool.database, readonly=True)
+            recent = queue.recent(limit)
             queue.close()
+        except sqlite3.DatabaseError as exc:
+            raise ReabridgeError(f"the queue {spool.database} cannot be read ({exc})") from None
+        for row in recent:
+            doc = spool.read_status(row.id)
+            if doc is None or doc.get("state") != SHOWN[row.state]:
+                doc = status_document(row)  # the queue is the truth; its status file may lag after a crash
+            rows.append(doc)
+            seen.add(row.id)
     if spool.status.is_dir():
         extra = sorted(spool.status.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for path in extra[:limit]:

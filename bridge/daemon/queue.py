@@ -101,6 +101,30 @@ class Queue:
         assert row is not None
         return row
 
+    def queued_ids(self) -> list[str]:
+        """Ids of queued requests in arrival order (without their bodies)."""
+        return [r[0] for r in self.db.execute("SELECT id FROM requests WHERE state = 'queued' ORDER BY seq")]
+
+    def position(self, request_id: str) -> int:
+        """A queued request's place in the queue (1 is next)."""
+        row = self.db.execute("SELECT COUNT(*) FROM requests WHERE state = 'queued' AND seq <= "
+                              "(SELECT seq FROM requests WHERE id = ?)", (request_id,)).fetchone()
+        return int(row[0])
+
+    def not_applied(self, request_id: str) -> None:
+        """The recorded ChangeSet could not be applied: back to ``running``, the ChangeSet forgotten."""
+        with self.db:
+            self.db.execute("UPDATE requests SET state = 'running', changes = NULL WHERE id = ? AND state = 'applying'",
+                            (request_id,))
+
+    def forget_finished(self, before: float) -> list[str]:
+        """Drop requests that ended before ``before`` (seconds since the epoch); returns their ids."""
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM requests WHERE state IN ('done', 'error', 'cancelled') AND finished_at < ?", (before,))]
+        with self.db:
+            self.db.executemany("DELETE FROM requests WHERE id = ?", [(i,) for i in ids])
+        return ids
+
     def queued(self) -> list[Row]:
         """Queued requests in arrival order."""
         rows = self.db.execute("SELECT * FROM requests WHERE state = 'queued' ORDER BY seq").fetchall()

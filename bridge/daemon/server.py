@@ -3,10 +3,11 @@
 One process owns the spool: it takes request files in, records them in the
 queue, hands them to warm worker processes, applies their results (one writer
 per project), and writes a status file at every change. It never falls over:
-a malformed request, a job that raises, a worker that crashes or a full disk
-each end as that request's ``error`` status while the daemon keeps serving.
-See :mod:`bridge.daemon.spool` for the folder layout and
-:mod:`bridge.daemon.queue` for what survives a crash.
+a malformed request, a job that raises, a worker that crashes or will not
+start, a full disk or a damaged file in the spool each end as that request's
+``error`` status (or a line in the log) while the daemon keeps serving. See
+:mod:`bridge.daemon.spool` for the folder layout and :mod:`bridge.daemon.queue`
+for what survives a crash.
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ import logging.handlers
 import multiprocessing
 import os
 import signal
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from bridge.changes.ops import ChangeSet
+from bridge.daemon import failpoints
 from bridge.daemon.failpoints import failpoint
 from bridge.daemon.queue import Queue, Row
 from bridge.daemon.spool import MAX_REQUEST_BYTES, Spool, write_json
+from bridge.daemon.status import SHOWN, now_stamp, status_document
 from bridge.daemon.worker import worker_main
 from bridge.errors import ReabridgeError
+from bridge.fileio import OutputError, read_regular
 from bridge.jobs.engines import WARMABLE
 from bridge.requests.models import VERSION
 from bridge.requests.parse import RequestError, parse_request
@@ -43,6 +49,10 @@ TICK = 0.02
 POSITIONS_EVERY = 1.0
 STATUS_EVERY = 0.1
 KEEP_REJECTED = 200
+CANCEL_GRACE = 10.0  # seconds a cancelled job may take to stop before its worker is killed
+START_FAILURES = 5  # workers dying before they are ready, in a row, before queued requests are failed
+KEEP_DAYS = 30  # finished requests older than this are forgotten at start-up
+ERR_LOG_BYTES = 5 << 20
 
 
 class DaemonError(ReabridgeError):
@@ -58,8 +68,9 @@ class Worker:
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     job: str | None = None
-    cancelling: bool = False
-    stopping: bool = False
+    cancelling: float | None = None  # when SIGTERM was sent for the job
+    stopping: bool = False  # the daemon is shutting down: an interrupted job is queued again
+    retiring: bool = False  # told to stop (after a cancel): a fresh worker replaces it
     last_status: float = 0.0
 
 
@@ -81,14 +92,6 @@ def _crash_message(code: int | None) -> str:
     return f"the worker running this job stopped unexpectedly ({name})"
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _stamp(seconds: float | None) -> str | None:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
-
-
 class Daemon:
     """The daemon serving one spool folder.
 
@@ -107,10 +110,13 @@ class Daemon:
         Engines each worker loads at start-up (see :data:`bridge.jobs.engines.WARMABLE`).
     once : bool
         Process everything pending, then exit.
+    announce : callable, optional
+        Called once the spool is locked (the command line says where the log is).
     """
 
     def __init__(self, spool: Spool, workers: int = 1, project: Path | None = None, allow: list[Path] | None = None,
-                 resource_path: Path | None = None, warm: list[str] | None = None, once: bool = False) -> None:
+                 resource_path: Path | None = None, warm: list[str] | None = None, once: bool = False,
+                 announce: Callable[[], None] | None = None) -> None:
         self.spool = spool
         self.n_workers = max(1, workers)
         self.project = project
@@ -118,13 +124,19 @@ class Daemon:
         self.resource_path = resource_path
         self.warm = list(WARMABLE if warm is None else warm)
         self.once = once
+        self.announce = announce
         self.workers: list[Worker] = []
         self.progress: dict[str, dict[str, Any]] = {}
         self.stop_requested = False
+        self.exit_code = 0
         self._lock_fd: int | None = None
         self._positions_at = 0.0
         self._positions: dict[str, int] = {}
         self._ctx = multiprocessing.get_context("spawn")
+        self._start_failures = 0
+        self._next_start = 0.0
+        self._ignored: set[str] = set()
+        self._retry: list[tuple[Worker, dict[str, Any]]] = []
         self.queue: Queue | None = None
 
     # -- start and stop ---------------------------------------------------------------
@@ -139,6 +151,13 @@ class Daemon:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+
+    def _open_queue(self) -> Queue:
+        try:
+            return Queue(self.spool.database)
+        except sqlite3.DatabaseError as exc:
+            raise DaemonError(f"the queue {self.spool.database} is damaged ({exc}); move it away and start again "
+                              "(the status files keep what was done)") from None
 
     def _start_worker(self) -> None:
         parent, child = self._ctx.Pipe()
@@ -156,26 +175,37 @@ class Daemon:
         """Run until stopped (SIGTERM/SIGINT), or with ``once`` until nothing is left. Returns the exit code."""
         self.spool.create()
         self._lock()
-        self.queue = Queue(self.spool.database)
+        try:
+            self.queue = self._open_queue()
+        except DaemonError:
+            os.close(self._lock_fd)  # type: ignore[arg-type]
+            raise
+        if self.announce is not None:
+            self.announce()
         log.info("serving %s (pid %d, %d worker(s))", self.spool.root, os.getpid(), self.n_workers)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self._recover()
+            self._guarded(self._housekeeping)
+            self._guarded(self._recover)
             for _ in range(self.n_workers):
                 self._start_worker()
             while not self.stop_requested:
                 self._tick()
                 if self.once and self._idle():
                     break
+        except BaseException:
+            log.exception("the daemon stopped on an unexpected error")
+            raise
         finally:
             self._shutdown()
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            self.queue.close()
+            with contextlib.suppress(Exception):
+                self.queue.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
-        log.info("stopped")
-        return 0
+            log.info("stopped")
+        return self.exit_code
 
     def _on_signal(self, signum: int, frame: object) -> None:
         log.info("received %s; stopping", signal.Signals(signum).name)
@@ -183,25 +213,25 @@ class Daemon:
 
     def _idle(self) -> bool:
         assert self.queue is not None
-        if self.spool.pending() or self.spool.cancellations():
+        if self.spool.pending() or self.spool.cancellations() or self._retry:
             return False
         if any(w.job for w in self.workers):
             return False
         return not self.queue.in_state("queued", "running", "applying")
 
     def _shutdown(self) -> None:
-        assert self.queue is not None
+        """Stop the workers whatever state the queue or the disk is in: a running job runs again next time."""
         for w in self.workers:
             if w.job is not None and w.process.is_alive():
                 w.stopping = True
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(w.process.pid, signal.SIGTERM)  # type: ignore[arg-type]
         deadline = time.monotonic() + 10
-        while any(w.job for w in self.workers) and time.monotonic() < deadline:
-            self._poll_workers(0.05)
+        while any(w.job for w in self.workers if w.process.is_alive()) and time.monotonic() < deadline:
+            self._guarded(lambda: self._poll_workers(0.05))
         for w in self.workers:
-            if w.job is not None:  # did not stop in time: its request runs again next time
-                self.queue.requeue(w.job, "the daemon stopped while this job ran; it will run again")
+            if w.job is not None:
+                self._guarded(lambda rid=w.job: self._requeue_or_settle(rid))
                 w.job = None
             with contextlib.suppress(OSError):
                 w.conn.send({"op": "stop"})
@@ -212,15 +242,42 @@ class Daemon:
                 w.process.join(1)
 
     # -- the loop ---------------------------------------------------------------------
+    def _guarded(self, step: Callable[[], object]) -> None:
+        """Run one step; an unexpected error is logged and the daemon carries on."""
+        try:
+            step()
+        except Exception as exc:
+            log.exception("%s failed (%s); carrying on", getattr(step, "__name__", "a step"), exc)
+            time.sleep(0.2)  # a persistent fault (full disk) must not spin the loop
+
     def _tick(self) -> None:
-        self._intake()
-        self._cancellations()
-        self._dispatch()
-        self._poll_workers(TICK)
-        self._refresh_positions()
+        self._guarded(self._retry_messages)
+        self._guarded(self._intake)
+        self._guarded(self._cancellations)
+        self._guarded(self._keep_workers)
+        self._guarded(self._dispatch)
+        self._guarded(lambda: self._poll_workers(TICK))
+        self._guarded(self._refresh_positions)
+
+    def _housekeeping(self) -> None:
+        """Forget what finished long ago; clear temporaries a killed daemon left."""
+        assert self.queue is not None
+        cutoff = time.time() - KEEP_DAYS * 86400
+        for rid in self.queue.forget_finished(cutoff):
+            with contextlib.suppress(FileNotFoundError):
+                self.spool.status_path(rid).unlink()
+        for folder in (self.spool.status, self.spool.requests, self.spool.cancel):
+            for path in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    if time.time() - path.stat().st_mtime > 60:
+                        path.unlink()
+        err = self.spool.root / "workers.err"
+        with contextlib.suppress(OSError):
+            if err.stat().st_size > ERR_LOG_BYTES:
+                os.replace(err, err.with_name("workers.err.1"))
 
     def _recover(self) -> None:
-        """Finish what a previous daemon left: re-apply recorded ChangeSets, requeue interrupted jobs."""
+        """Finish what a previous daemon left: re-apply recorded ChangeSets, requeue interrupted jobs, fix statuses."""
         assert self.queue is not None
         for row in self.queue.in_state("applying"):
             log.info("%s: applying the recorded result again after a restart", row.id)
@@ -233,6 +290,10 @@ class Daemon:
                          MAX_ATTEMPTS)
                 self.queue.requeue(row.id, "interrupted by a restart; queued again")
                 self._status(row.id)
+        for row in self.queue.recent(1000):  # a status file written just before a kill may lag the queue
+            doc = self.spool.read_status(row.id)
+            if doc is None or doc.get("state") != SHOWN[row.state]:
+                self._status(row.id)
 
     # -- intake -----------------------------------------------------------------------
     def _intake(self) -> None:
@@ -240,17 +301,19 @@ class Daemon:
         for path in self.spool.pending():
             stem = path.stem
             try:
-                size = path.stat().st_size
-                if size > MAX_REQUEST_BYTES:
-                    raise RequestError(f"the request file is {size} bytes; requests are at most {MAX_REQUEST_BYTES}")
-                data = path.read_bytes()
+                if path.is_dir() and not path.is_symlink():
+                    if stem not in self._ignored:
+                        log.warning("%s: a folder in requests/ is not a request; ignored", path.name)
+                        self._ignored.add(stem)
+                    continue
+                data = read_regular(path, MAX_REQUEST_BYTES, follow=False)
                 request = parse_request(data)
                 if request.id != stem:
                     raise RequestError(f"the request's id {request.id!r} differs from its file name "
                                        f"({stem}.json); name the file <id>.json", "id")
             except FileNotFoundError:
                 continue
-            except (RequestError, OSError) as exc:
+            except (RequestError, OutputError, OSError) as exc:
                 self._reject(path, stem, exc)
                 continue
             if self.project is not None and request.project is not None:
@@ -260,8 +323,9 @@ class Daemon:
             try:
                 added = self.queue.add(request.id, request.job, text,
                                        request.project.path if request.project else None)
-            except Exception as exc:  # full disk, broken database: leave the file, try again later
+            except sqlite3.Error as exc:  # full disk, a locked database: leave the file, try again later
                 log.error("%s: could not record the request (%s); will retry", stem, exc)
+                time.sleep(0.2)
                 return
             failpoint("queued")
             if added:
@@ -275,16 +339,20 @@ class Daemon:
     def _reject(self, path: Path, stem: str, exc: Exception) -> None:
         message = str(exc) if isinstance(exc, ReabridgeError) else f"cannot read the request: {exc}"
         log.warning("%s: rejected: %s", stem, message)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100] or "request"
-        known = self.queue.get(safe) if self.queue is not None else None
+        name = stem[:200] or "request"
+        known = self.queue.get(name) if self.queue is not None else None
         if known is None or known.state in ("error", "cancelled"):
-            self._write_status(safe, {"id": safe, "job": None, "state": "error", "progress": None, "percent": None,
-                                      "stage": None, "message": message, "error": message, "position": None})
+            now = now_stamp()
+            self._write_status(name, {"version": VERSION, "id": name, "job": None, "state": "error", "progress": None,
+                                      "percent": None, "stage": None, "message": message, "error": message,
+                                      "position": None, "queued_at": now, "updated": now})
         else:  # never overwrite the status of a request that was accepted under this id
-            log.warning("%s: a request with this id is already %s; its status is kept", safe, known.state)
+            log.warning("%s: a request with this id is already %s; its status is kept", name, known.state)
         try:
-            os.replace(path, self.spool.rejected / f"{safe}.json")
-            kept = sorted(self.spool.rejected.iterdir(), key=lambda p: p.stat().st_mtime)
+            if path.is_dir() and not path.is_symlink():
+                raise OSError("a folder")
+            os.replace(path, self.spool.rejected / f"{name}.json")
+            kept = sorted(self.spool.rejected.iterdir(), key=lambda p: p.lstat().st_mtime)
             for old in kept[:-KEEP_REJECTED]:
                 old.unlink()
         except OSError:
@@ -303,41 +371,61 @@ class Daemon:
                 marker.unlink()
             if row is None:
                 log.info("%s: cancel asked for an unknown request", name)
-                continue
-            if row.state == "queued":
+            elif row.state == "queued":
                 self.queue.finish(row.id, "cancelled", "cancelled before it started")
                 log.info("%s: cancelled (queued)", row.id)
                 self._status(row.id)
             elif row.state == "running":
                 worker = next((w for w in self.workers if w.job == row.id), None)
-                if worker is not None and not worker.cancelling:
-                    worker.cancelling = True
+                if worker is not None and worker.cancelling is None:
+                    worker.cancelling = time.monotonic()
                     log.info("%s: cancelling (worker %s)", row.id, worker.process.pid)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(worker.process.pid, signal.SIGTERM)  # type: ignore[arg-type]
             else:
-                log.info("%s: cancel asked, but it is already %s", row.id, row.state)
+                log.info("%s: cancel asked, but it is already %s", row.id, SHOWN[row.state])
 
-    # -- dispatch and results ---------------------------------------------------------
+    # -- workers ----------------------------------------------------------------------
+    def _keep_workers(self) -> None:
+        """Start workers up to the number asked (backing off when they keep dying); escalate stuck cancels."""
+        assert self.queue is not None
+        now = time.monotonic()
+        for w in self.workers:
+            if w.cancelling is not None and now - w.cancelling > CANCEL_GRACE and w.process.is_alive():
+                log.warning("%s: the job did not stop within %.0f s; killing worker %s", w.job, CANCEL_GRACE,
+                            w.process.pid)
+                w.process.kill()
+        live = [w for w in self.workers if not w.retiring]
+        if len(live) < self.n_workers and now >= self._next_start and not self.stop_requested:
+            self._start_worker()
+        if self._start_failures >= START_FAILURES and not any(w.ready for w in self.workers):
+            err = self.spool.root / "workers.err"
+            for row in self.queue.in_state("queued"):
+                self._fail(row.id, f"the daemon's workers cannot start ({self._start_failures} tries); see {err}")
+            if self.once:
+                self.exit_code = 1
+                self.stop_requested = True
+
     def _dispatch(self) -> None:
         assert self.queue is not None
-        idle = [w for w in self.workers if w.ready and w.job is None and not w.stopping]
+        idle = [w for w in self.workers if w.ready and w.job is None and not (w.stopping or w.retiring)]
         if not idle:
             return
-        for row in self.queue.queued():
+        for rid in self.queue.queued_ids():
             if not idle:
                 break
             worker = idle.pop(0)
-            row = self.queue.claim(row.id)
+            row = self.queue.claim(rid)
             request = json.loads(row.request)
-            project = request.get("project", {}) or {}
-            worker.job, worker.cancelling = row.id, False
+            project = request.get("project") or {}
+            worker.job, worker.cancelling = row.id, None
             self.progress[row.id] = {"stage": "starting", "fraction": None, "message": ""}
             try:
                 worker.conn.send({"op": "run", "id": row.id, "request": row.request, "project": project.get("path")})
             except OSError:
                 worker.job = None
                 self.queue.requeue(row.id)
+                self._uncount(row.id)
                 continue
             log.info("%s: running on worker %s (attempt %d)", row.id, worker.process.pid, row.attempts)
             self._status(row.id)
@@ -351,17 +439,31 @@ class Daemon:
             if w.conn in ready:
                 try:
                     while w.conn.poll():
-                        self._message(w, w.conn.recv())
+                        self._handle(w, w.conn.recv())
                 except (EOFError, OSError):
                     pass
             if not w.process.is_alive():
                 self._worker_died(w)
+
+    def _handle(self, w: Worker, message: dict[str, Any]) -> None:
+        """Handle one message; if the queue cannot record it now (full disk), it is handled again later."""
+        try:
+            self._message(w, message)
+        except sqlite3.Error as exc:
+            log.error("could not record %s for %s (%s); will retry", message.get("op"), message.get("id"), exc)
+            self._retry.append((w, message))
+
+    def _retry_messages(self) -> None:
+        pending, self._retry = self._retry, []
+        for w, message in pending:
+            self._handle(w, message)
 
     def _message(self, w: Worker, message: dict[str, Any]) -> None:
         assert self.queue is not None
         op, rid = message.get("op"), message.get("id")
         if op == "ready":
             w.ready = True
+            self._start_failures = 0
             log.info("worker %s ready; warm-up %s", message.get("pid"),
                      ", ".join(f"{k} {v:.2f} s" if isinstance(v, float) else f"{k}: {v}"
                                for k, v in (message.get("warmup") or {}).items()) or "none")
@@ -375,43 +477,54 @@ class Daemon:
                 w.last_status = now
                 self._status(rid)
         elif op == "apply":
-            if w.cancelling or w.stopping:
-                w.conn.send({"op": "refused", "id": rid, "cancelled": True})
-                return
-            row = self.queue.get(rid)
-            assert row is not None
-            self.queue.applying(rid, json.dumps(message["changes"]))
-            self.progress[rid] = {"stage": "applying", "fraction": None, "message": ""}
-            self._status(rid)
-            reply = self._apply(row, message["changes"])
-            w.conn.send(reply)
+            w.conn.send(self._apply_for_worker(w, rid, message["changes"]))
         elif op == "done":
-            w.job = None
             result = message["result"]
             self.queue.finish(rid, "done", result.get("summary") or "done", json.dumps(result))
-            log.info("%s: done: %s", rid, result.get("summary"))
-            self.progress.pop(rid, None)
-            self._status(rid)
-        elif op == "error":
+            failpoint("finished")
             w.job = None
+            log.info("%s: done: %s", rid, result.get("summary"))
+            self._settled(rid)
+        elif op == "error":
             row = self.queue.get(rid)
             assert row is not None
-            if message.get("transient") and row.attempts < MAX_ATTEMPTS:
+            if row.state == "applying":  # the changes landed; what failed after is only the report
+                self._finish_apply(row, json.loads(row.changes or "{}"))
+            elif message.get("transient") and row.attempts < MAX_ATTEMPTS:
                 log.warning("%s: %s; trying again", rid, message["message"])
                 self.queue.requeue(rid, f"{message['message']}; trying again")
             else:
                 self._fail(rid, message["message"])
-            self.progress.pop(rid, None)
-            self._status(rid)
-        elif op == "cancelled":
             w.job = None
+            self._settled(rid)
+        elif op == "cancelled":
             if w.stopping:
-                self.queue.requeue(rid, "the daemon stopped while this job ran; it will run again")
-                self._uncount(rid)
+                self._requeue_or_settle(rid)
             else:
                 self.queue.finish(rid, "cancelled", "cancelled while running; nothing was changed")
                 log.info("%s: cancelled", rid)
-            self.progress.pop(rid, None)
+                self._retire(w)  # a job stopped anywhere may leave its worker half-way through an import
+            w.job = None
+            self._settled(rid)
+
+    def _settled(self, rid: str) -> None:
+        self.progress.pop(rid, None)
+        self._status(rid)
+
+    def _retire(self, w: Worker) -> None:
+        w.retiring = True
+        with contextlib.suppress(OSError):
+            w.conn.send({"op": "stop"})
+
+    def _requeue_or_settle(self, rid: str) -> None:
+        """A job interrupted by the daemon stopping: queued again, unless its changes already landed."""
+        assert self.queue is not None
+        row = self.queue.get(rid)
+        if row is not None and row.state == "applying":
+            self._finish_apply(row, json.loads(row.changes or "{}"))
+        elif row is not None and row.state == "running":
+            self.queue.requeue(rid, "the daemon stopped while this job ran; it will run again")
+            self._uncount(rid)
             self._status(rid)
 
     def _uncount(self, rid: str) -> None:
@@ -425,34 +538,66 @@ class Daemon:
         self.workers.remove(w)
         with contextlib.suppress(OSError):
             w.conn.close()
+        if not w.ready and not w.retiring and not self.stop_requested:
+            self._start_failures += 1
+            self._next_start = time.monotonic() + min(30.0, 0.5 * 2 ** self._start_failures)
+            log.error("worker %s died while starting (%s); see %s", w.process.pid, _signal_name(code),
+                      self.spool.root / "workers.err")
+        elif not w.retiring:
+            log.warning("worker %s ended (%s)", w.process.pid, _signal_name(code))
         if w.job is not None:
             rid = w.job
+            w.job = None
             row = self.queue.get(rid)
             if row is not None and row.state == "applying":
                 self._finish_apply(row, json.loads(row.changes or "{}"))
-            elif w.cancelling:
+            elif w.cancelling is not None:
                 self.queue.finish(rid, "cancelled", "cancelled while running; nothing was changed")
+                log.info("%s: cancelled (worker stopped)", rid)
             elif w.stopping:
-                self.queue.requeue(rid, "the daemon stopped while this job ran; it will run again")
+                self._requeue_or_settle(rid)
             else:
                 self._fail(rid, _crash_message(code))
-            self.progress.pop(rid, None)
-            self._status(rid)
-        log.warning("worker %s ended (%s)", w.process.pid, _signal_name(code))
-        if not self.stop_requested:
-            self._start_worker()
+            self._settled(rid)
 
     # -- applying ---------------------------------------------------------------------
     def session_for(self, request: dict[str, Any]) -> Session:
-        """Where a request's changes go: its ``.RPP`` file (or ``--project``) with REAPER closed."""
+        """Where a request's changes go: its ``.RPP`` file (or ``--project``) with REAPER closed.
+
+        The live REAPER session slots in here: a project open in REAPER gets a
+        session that sends the same chunk text to it.
+        """
         from bridge.session.rpp_file import RppFileSession
 
         path = self.project or Path(request["project"]["path"])
         return RppFileSession(path)
 
+    def _apply_for_worker(self, w: Worker, rid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Record a worker's ChangeSet, then apply it; what the worker is told."""
+        assert self.queue is not None
+        if w.cancelling is not None or w.stopping:
+            return {"op": "refused", "id": rid, "cancelled": True}
+        try:
+            self.queue.applying(rid, json.dumps(changes))
+        except sqlite3.Error as exc:  # not recorded: not applied (a crash could not tell it had been)
+            log.error("%s: could not record the result before applying it (%s)", rid, exc)
+            return {"op": "refused", "id": rid, "message": "the daemon could not record the result (is the disk "
+                                                            "full?); nothing was changed"}
+        self.progress[rid] = {"stage": "applying", "fraction": None, "message": ""}
+        self._status(rid)
+        row = self.queue.get(rid)
+        assert row is not None
+        reply = self._apply(row, changes)
+        if reply["op"] == "refused":  # nothing landed: the row goes back to running, its ChangeSet forgotten
+            self.queue.not_applied(rid)
+            failpoint("refused")
+        return reply
+
     def _apply(self, row: Row, changes: dict[str, Any]) -> dict[str, Any]:
         failpoint("before_apply")
         try:
+            if failpoints.active("apply_fails"):
+                raise OSError(5, "Input/output error (a failure the tests asked for)")
             session = self.session_for(json.loads(row.request))
             applied = session.apply(ChangeSet.from_dict(changes))
             failpoint("after_apply")
@@ -466,6 +611,7 @@ class Daemon:
         return {"op": "applied", "id": row.id, "applied": applied.applied}
 
     def _finish_apply(self, row: Row, changes: dict[str, Any], restarted: bool = False) -> None:
+        """End a request whose ChangeSet was recorded: apply it (again; ids make that safe) and say done."""
         assert self.queue is not None
         reply = self._apply(row, changes)
         if reply["op"] == "applied":
@@ -491,7 +637,7 @@ class Daemon:
             return
         self._positions_at = now
         assert self.queue is not None
-        positions = {row.id: n for n, row in enumerate(self.queue.queued(), start=1)}
+        positions = {rid: n for n, rid in enumerate(self.queue.queued_ids(), start=1)}
         for rid, n in positions.items():
             if self._positions.get(rid) != n:
                 self._status(rid, position=n)
@@ -503,76 +649,16 @@ class Daemon:
         if row is None:
             return
         if row.state == "queued" and position is None:
-            position = 1 + sum(1 for r in self.queue.queued() if r.seq < row.seq)
+            position = self.queue.position(rid)
             self._positions[rid] = position
         worker = next((w.process.pid for w in self.workers if w.job == rid), None)
         self._write_status(rid, status_document(row, self.progress.get(rid), position, worker))
 
     def _write_status(self, rid: str, doc: dict[str, Any]) -> None:
         try:
-            write_json(self.spool.status_path(rid), doc)
+            write_json(self.spool.status_path(rid), doc, durable=doc.get("state") in ("done", "error", "cancelled"))
         except OSError as exc:
             log.error("%s: could not write its status file (%s)", rid, exc)
-
-
-def status_document(row: Row, progress: dict[str, Any] | None = None, position: int | None = None,
-                    worker: int | None = None) -> dict[str, Any]:
-    """What ``status/<id>.json`` holds for a request in the queue."""
-    state = "running" if row.state == "applying" else row.state
-    fraction = (progress or {}).get("fraction")
-    if state == "done":
-        fraction = 1.0
-    doc: dict[str, Any] = {
-        "version": VERSION, "id": row.id, "job": row.job, "state": state,
-        "progress": fraction, "percent": round(100 * fraction) if fraction is not None else None,
-        "stage": (progress or {}).get("stage") if state == "running" else None,
-        "message": (progress or {}).get("message", "") if state == "running" else (row.message or ""),
-        "position": position if state == "queued" else None,
-        "project": row.project, "attempts": row.attempts, "worker": worker if state == "running" else None,
-        "queued_at": _stamp(row.queued_at), "started_at": _stamp(row.started_at),
-        "finished_at": _stamp(row.finished_at), "updated": _now(),
-    }
-    if state == "error":
-        doc["error"] = row.message
-    if state == "done" and row.result:
-        result = json.loads(row.result)
-        changes = result.get("changes") or {}
-        doc["result"] = {
-            "summary": result.get("summary", ""),
-            "files": result.get("files", []),
-            "done": [d if isinstance(d, str) else _note(d) for d in result.get("done", [])],
-            "skipped": [_note(d) for d in result.get("skipped", [])],
-            "notices": result.get("notices", []),
-            "added": [_op_line(op) for op in changes.get("ops", [])],
-            "applied": result.get("applied"),
-            "data": result.get("data", {}),
-        }
-    return doc
-
-
-def _note(note: dict[str, Any]) -> str:
-    from bridge.jobs.result import ItemNote
-
-    return str(ItemNote(note.get("where", ""), note.get("message", ""), note.get("item")))
-
-
-def _op_line(op: dict[str, Any]) -> str:
-    kind = op.get("op", "")
-    if kind == "add_track":
-        return f"track '{op.get('name', '')}'"
-    if kind == "add_midi_item":
-        return f"MIDI item '{op.get('name', '')}' ({len(op.get('notes', []))} notes)"
-    if kind == "add_audio_take":
-        return f"take '{op.get('name', '')}' ({Path(op.get('file', '')).name})"
-    if kind == "add_audio_item":
-        return f"item '{op.get('name', '')}'"
-    if kind == "add_js_effect":
-        return f"JS effect {op.get('path', '')}"
-    if kind == "set_tempo":
-        return f"tempo {op.get('bpm')} BPM" + (f" with {len(op['points'])} tempo points" if op.get("points") else "")
-    if kind == "add_marker":
-        return f"marker '{op.get('name', '')}'"
-    return kind
 
 
 def setup_logging(spool: Spool, verbose: bool) -> None:
@@ -587,3 +673,4 @@ def setup_logging(spool: Spool, verbose: bool) -> None:
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         root.addHandler(stream)
+

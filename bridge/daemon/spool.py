@@ -128,20 +128,37 @@ class Spool:
 
     def pending(self) -> list[Path]:
         """Request files waiting to be queued, oldest first (temporary names are skipped)."""
+        found = []
         try:
-            entries = [e for e in os.scandir(self.requests) if not e.name.startswith(".")
-                       and e.name.endswith(".json")]
+            for entry in os.scandir(self.requests):
+                if entry.name.startswith(".") or not entry.name.endswith(".json"):
+                    continue
+                try:  # a file a client removes between the listing and here is simply gone
+                    found.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, Path(entry.path)))
+                except FileNotFoundError:
+                    continue
         except FileNotFoundError:
             return []
-        entries.sort(key=lambda e: (e.stat(follow_symlinks=False).st_mtime_ns, e.name))
-        return [Path(e.path) for e in entries]
+        return [path for _, _, path in sorted(found)]
 
     def cancellations(self) -> list[str]:
-        """Ids someone asked to cancel."""
+        """Ids someone asked to cancel (anything but a plain file there is removed or ignored)."""
+        names = []
         try:
-            return sorted(e.name for e in os.scandir(self.cancel) if not e.name.startswith("."))
+            entries = list(os.scandir(self.cancel))
         except FileNotFoundError:
             return []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    os.rmdir(entry.path)  # not a cancellation; an empty folder is cleared, a full one ignored
+                    continue
+            except OSError:
+                continue
+            names.append(entry.name)
+        return sorted(names)
 
     def daemon_pid(self) -> int | None:
         """The pid of the daemon holding the lock, or None when no daemon is serving this spool."""

@@ -151,6 +151,10 @@ def _error(request_id: str, exc: BaseException) -> dict[str, Any]:
 def worker_main(conn: Connection, parent: int, warm: list[str], policy: dict[str, Any], err_path: str | None) -> None:
     """The worker process's entry point."""
     _die_with_parent(parent)
+    from bridge.daemon.failpoints import active
+
+    if active("worker_start"):
+        os._exit(3)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the daemon's to handle
     signal.signal(signal.SIGTERM, _on_term)
     _quiet_output(Path(err_path) if err_path else None)

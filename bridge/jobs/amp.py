@@ -84,7 +84,7 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
         frames = resampled_length(plan.frames, plan.effective_rate, out_rate)
         streams = [renderer.render_channel(plan.blocks(ch), plan.effective_rate, plan.frames, gain, out_rate)
                    for ch in range(plan.info.channels)]
-        target = work.outputs.target(take_file(work.project, plan, model.name), "audio", "the render")
+        target = work.outputs.target(take_file(work.project, plan, model.name, work.outputs), "audio", "the render")
 
         def report(done: int, total: int, w: str = where, n: int = number) -> None:
             progress(Progress("rendering", (n - 1 + (done / total if total else 0)) / len(work.items), w))

@@ -92,7 +92,7 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
             result.notices.append(f"{where}: {note}")
         try:
             plan = plan_item_audio(track, item, take)
-            target = take_file(work.project, plan, f"master-{preset.name}")
+            target = take_file(work.project, plan, f"master-{preset.name}", work.outputs)
             subtype = choose_subtype(plan.info.subtype, None)
             with FileSink(target, plan.info.sample_rate, plan.info.channels, subtype, outputs=work.outputs,
                           source="the master") as sink:

@@ -46,8 +46,7 @@ def run(request: MasterJsfxRequest, work: Work, progress: ProgressFn) -> JobResu
     root = Path(o.resource_path) if o.resource_path else (work.resource_path or default_resource_path())
     if o.resource_path is not None and not root.is_dir():
         raise JsfxError(f"REAPER's resource path {root} does not exist")
-    local = work.project.path.parent / LOCAL_FOLDER / name
-    local.parent.mkdir(parents=True, exist_ok=True)
+    local = work.outputs.make_folder(work.project.path.parent / LOCAL_FOLDER, "the chain's folder") / name
     work.outputs.write_bytes(local, generate_jsfx(spec).encode("utf-8"), "jsfx", "the chain", replace=True)
     files = [local]
     installed = None

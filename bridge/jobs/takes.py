@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.audio.item_audio import ItemAudio
 from bridge.changes.ops import AddAudioTake, Op, RemoveTake, derived_guid
+from bridge.fileio import Outputs
 from bridge.project.items import Item, Take
 from bridge.project.made import Made
 from bridge.project.project import Project
@@ -43,10 +44,9 @@ def unique_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
     return candidate
 
 
-def take_file(project: Project, plan: ItemAudio, label: str) -> Path:
-    """A fresh file name for a take rendered from ``plan``'s source, in the media folder."""
-    folder = media_folder(project)
-    folder.mkdir(parents=True, exist_ok=True)
+def take_file(project: Project, plan: ItemAudio, label: str, outputs: Outputs) -> Path:
+    """A fresh file name for a take rendered from ``plan``'s source, in the media folder (made if missing)."""
+    folder = outputs.make_folder(media_folder(project), "the recording folder")
     return unique_path(folder, f"{safe_name(Path(plan.path).stem)}-{safe_name(label)}")
 
 

@@ -70,10 +70,9 @@ def install(files: list[Path], resource_path: Path | None = None, outputs: Outpu
         if file.suffix.lower() not in (".jsfx", ".jsfx-inc", "") or not looks_like_jsfx(data):
             raise JsfxError(f"{file.name} is not a JSFX effect (no desc: line or code section); nothing was installed")
         contents.append((file.name, data))
-    target = root / "Effects" / SUBFOLDER
-    target.mkdir(parents=True, exist_ok=True)
     own = outputs is None
     outputs = outputs or Outputs()
+    target = outputs.make_folder(root / "Effects" / SUBFOLDER, "REAPER's Effects folder")
     done = []
     with contextlib.ExitStack() as stack:
         if own:

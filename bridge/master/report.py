@@ -61,8 +61,7 @@ def write_report(result: MasterResult, folder: Path, source: str, output: str,
 
     own = outputs is None
     outputs = outputs or Outputs(overwrite=True)
-    folder = outputs.folder(folder, "the report folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = outputs.make_folder(folder, "the report folder")
     data = report_data(result, source, output)
     json_path = outputs.write_bytes(folder / "master-report.json", json.dumps(data, indent=1).encode("utf-8"),
                                     "json", "the report")

@@ -50,6 +50,14 @@ PATH_OPTIONS: dict[str, PathRole] = {
 #: the option holding the file a plain-file request works on (its folder may be written to)
 MAIN_INPUT = ("audio", "mix", "di")
 
+_AUDIO = (".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".w64", ".caf",
+          ".bwf", ".rf64")
+#: what a confined request's input files may be called (a spool request cannot read just any file)
+INPUT_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "audio": _AUDIO, "mix": _AUDIO, "di": _AUDIO, "reamp": _AUDIO, "reference": _AUDIO,
+    "model": (".nam",), "preset_file": (".toml",), "effect": (".jsfx", ".jsfx-inc", ""),
+}
+
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
@@ -112,8 +120,11 @@ class PathPolicy:
             roots.append(main.resolve().parent)
         return roots
 
-    def check(self, request: AnyRequest, record_paths: list[Path] | None = None) -> AnyRequest:
+    def check(self, request: AnyRequest, record_paths: list[Path] | None = None) -> tuple[AnyRequest, list[Path]]:
         """The request with every path made absolute, after checking it against the rules.
+
+        Returns the request and the folders its outputs may go to (for the output
+        rules of :class:`bridge.fileio.Outputs`, which see the files jobs compute).
 
         Parameters
         ----------
@@ -145,9 +156,9 @@ class PathPolicy:
             project = self._absolute("project.path", request.project.path, None)
             if self.confined and (kind := _kind(project)) is not None:
                 raise RequestError(f"{project} is {kind}, not a project file", "project.path")
-        if not update:
-            return request
-        return request.model_copy(update={"options": options.model_copy(update=update)})
+        if update:
+            request = request.model_copy(update={"options": options.model_copy(update=update)})
+        return request, roots
 
     def _check_one(self, name: str, role: PathRole, path: Path, roots: list[Path]) -> None:
         where = f"options.{name}"
@@ -158,7 +169,13 @@ class PathPolicy:
         kind = _kind(path)
         if kind is not None:
             raise RequestError(f"{path} is {kind}; reabridge only reads and writes regular files", where)
-        if not self.confined or role in ("input", "input_dir"):
+        if not self.confined or role == "input_dir":
+            return
+        if role == "input":
+            allowed = INPUT_EXTENSIONS.get(name)
+            if allowed is not None and path.suffix.lower() not in allowed:
+                shown = ", ".join(e or "no extension" for e in allowed)
+                raise RequestError(f"{path} is not a file this option reads ({shown})", where)
             return
         real = Path(os.path.realpath(path))
         if not any(_inside(real, root) for root in roots):

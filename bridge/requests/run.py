@@ -139,7 +139,7 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
             session = open_session(request)
         project = session.project
         check_identity(project, request.project)
-        request = paths.check(request, _record_paths(project))
+        request, roots = paths.check(request, _record_paths(project))
         options = request.options  # type: ignore[attr-defined]
         work.project = project
         if request.items is not None:
@@ -149,8 +149,10 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
         if check is not None:
             check()
     else:
-        request = paths.check(request)
+        request, roots = paths.check(request)
         options = request.options  # type: ignore[attr-defined]
+    if paths.confined:
+        work.outputs.confine = roots
     _check_outputs(spec.output, options, work)
     with work.outputs, collect_warnings() as warnings:  # what the job wrote is removed if anything below fails
         result: JobResult = spec.runner()(request, work, progress)

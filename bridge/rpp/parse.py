@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from bridge.fileio import write_atomic
+from bridge.fileio import OutputError, read_regular, write_atomic
 from bridge.rpp.errors import RppError
 from bridge.rpp.tree import Chunk, Line
 
@@ -173,7 +173,9 @@ def load(path: str | os.PathLike[str]) -> Chunk:
         The file is unreadable or not a valid project.
     """
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
+    except OutputError as exc:
+        raise RppError(f"cannot read {os.fspath(path)!r}: {exc}") from None
     except OSError as exc:
         raise RppError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}") from None
     return loads(decode(data))
