@@ -252,3 +252,39 @@ def test_sigterm_during_master_leaves_nothing(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted; nothing half-done was written" in err
     assert snapshot(kit) == before
+
+
+def test_a_truncated_file_is_used_with_a_warning(tmp_path, monkeypatch, capsys):
+    kit = make_kit(tmp_path)
+    monkeypatch.chdir(kit)
+    data = (kit / "mix.wav").read_bytes()
+    (kit / "cut.wav").write_bytes(data[: len(data) // 2])
+    code, out, err = run_cli(["transcribe", "cut.wav"], capsys)
+    assert code == 0, err
+    assert "warning: cut.wav is shorter than its header says" in out and "was cut off" in out
+
+
+def test_version_and_debug_after_the_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0 and out.startswith("reabridge ")
+    from bridge.cli.app import main
+
+    with pytest.raises(Exception, match="cannot read"):  # --debug anywhere: the real exception, with its traceback
+        main(["project", "info", "missing.RPP", "--debug"])
+
+
+def test_lstm_renders_use_one_torch_thread(tmp_path, monkeypatch):
+    import torch
+
+    from bridge.amp.nam_file import load_nam
+    from bridge.amp.render import AmpRenderer
+
+    lstm = next(p for p in corpus_files("nam", ".nam") if p.name.endswith("BossLSTM-1x16.nam"))
+    sf.write(tmp_path / "di.wav", melody(48000, 1.0), 48000)
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    before = torch.get_num_threads()
+    AmpRenderer(load_nam(lstm)).render_file(tmp_path / "di.wav", tmp_path / "out.wav")
+    assert seen[0] == 1 and torch.get_num_threads() == before  # one thread while rendering, then as it was
