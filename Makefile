@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/reabridge demo --folder examples/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check bridge tests benchmarks
+	$(BIN)/ruff check bridge tests benchmarks reaper_scripts models
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

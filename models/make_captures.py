@@ -42,7 +42,8 @@ def main(epochs: int = 40) -> None:
         out = HERE / (name.replace(" ", "_") + ".nam")
         result = train_capture(di, wet, synth.SAMPLE_RATE, out, size="feather", epochs=epochs, name=name,
                                description=description, lr=0.008, segment=4096,
-                               progress=lambda e, n, v: print(f"{name}: epoch {e}/{n} ESR {v:.4f}", flush=True))
+                               progress=lambda e, n, v, name=name: print(f"{name}: epoch {e}/{n} ESR {v:.4f}",
+                                                                         flush=True))
         print(f"{out.name}: validation ESR {result.validation_esr:.4f} ({result.grade})")
 
 

@@ -1,0 +1,696 @@
+# @description reabridge: the REAPER-side server (applies reabridge results in one undo step)
+# @version 0.1.0
+# @author reabridge
+# @about
+#   A Python ReaScript, run at REAPER start-up. It listens on 127.0.0.1 only,
+#   speaks python-reapy's wire protocol (8-byte little-endian length + UTF-8 JSON),
+#   requires a secret token, and runs only an allow-list of ReaScript functions
+#   plus reabridge's own: reading a project's state and applying a whole result
+#   (a ChangeSet's chunk text) inside ONE undo block. It never blocks REAPER's UI:
+#   each defer tick does a bounded amount of work. Standard library only.
+"""reabridge's server inside REAPER.
+
+Files it keeps in ``<resource path>/reabridge/``:
+
+- ``server.token``: the secret a client presents first (created once, owner-only);
+- ``server.json``: ``{"port", "pid", "token_file", "version"}`` while it runs;
+- ``server.log``: refused connections and calls, errors.
+
+It also publishes its port as ext state ``reapy/server_port`` (what reapy's
+web-interface look-up reads), so the stock reapy client finds it.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import time
+import traceback
+
+import reaper_python as RPR  # noqa: N812 - REAPER's module, named as REAPER names it
+
+VERSION = 1
+MAX_FRAME = 64 << 20  # bytes; a 10,000-note MIDI item is a few hundred kB
+MAX_REQUESTS_PER_TICK = 64
+TICK_BUDGET_S = 0.02
+SERVER_MODULE = "reabridge_server"
+REASCRIPT_MODULE = "reapy.reascript_api"
+
+#: ReaScript functions a client may call (reapy's names, without RPR_). Nothing that runs actions,
+#: processes or scripts, shows blocking dialogs, or touches files outside the project is here.
+ALLOWED = frozenset((
+    "GetAppVersion", "GetResourcePath", "GetProjectPath", "GetProjectPathEx", "GetProjectName", "EnumProjects",
+    "GetProjExtState", "SetProjExtState", "EnumProjExtState", "GetExtState", "SetExtState", "HasExtState",
+    "CountTracks", "GetTrack", "GetMasterTrack", "GetTrackGUID", "GetTrackName", "GetSetMediaTrackInfo_String",
+    "GetMediaTrackInfo_Value", "SetMediaTrackInfo_Value", "InsertTrackAtIndex", "GetTrackStateChunk",
+    "SetTrackStateChunk", "CountMediaItems", "GetMediaItem", "CountTrackMediaItems", "GetTrackMediaItem",
+    "GetMediaItem_Track", "AddMediaItemToTrack", "DeleteTrackMediaItem", "GetItemStateChunk", "SetItemStateChunk",
+    "GetMediaItemInfo_Value", "SetMediaItemInfo_Value", "GetSetMediaItemInfo_String", "CountSelectedMediaItems",
+    "GetSelectedMediaItem", "CountTakes", "GetTake", "GetActiveTake", "SetActiveTake", "GetMediaItemTake_Source",
+    "GetMediaSourceFileName", "GetSetMediaItemTakeInfo_String", "CreateNewMIDIItemInProj", "MIDI_InsertNote",
+    "MIDI_InsertCC", "MIDI_Sort", "MIDI_CountEvts", "MIDI_GetNote", "MIDI_SetNote", "CountProjectMarkers",
+    "EnumProjectMarkers3", "AddProjectMarker2", "DeleteProjectMarkerByIndex", "SetProjectMarker4",
+    "GetSetProjectInfo", "GetSetProjectInfo_String", "CountTempoTimeSigMarkers", "GetTempoTimeSigMarker",
+    "SetTempoTimeSigMarker", "DeleteTempoTimeSigMarker", "SetCurrentBPM", "Master_GetTempo",
+    "GetProjectTimeSignature2", "TimeMap2_timeToQN", "TimeMap2_QNToTime", "TrackFX_GetCount", "TrackFX_GetFXName",
+    "TrackFX_AddByName", "TrackFX_GetParam", "TrackFX_SetParam", "Undo_BeginBlock2", "Undo_EndBlock2",
+    "Undo_CanUndo2", "Undo_CanRedo2", "Undo_DoUndo2", "Undo_DoRedo2", "PreventUIRefresh", "UpdateArrange",
+    "UpdateTimeline", "TrackList_AdjustWindows", "GetPlayState", "GetCursorPosition",
+))
+
+
+def _log_path():
+    return os.path.join(_folder(), "server.log")
+
+
+def _folder():
+    folder = os.path.join(RPR.RPR_GetResourcePath(), "reabridge")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def log(message):
+    """One line in server.log (kept under 1 MB)."""
+    try:
+        path = _log_path()
+        if os.path.exists(path) and os.path.getsize(path) > (1 << 20):
+            os.replace(path, path + ".1")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(time.strftime("%Y-%m-%d %H:%M:%S ") + message.replace("\n", " ") + "\n")
+    except OSError:
+        pass
+
+
+def token_path():
+    return os.path.join(_folder(), "server.token")
+
+
+def load_token():
+    """The secret (made on first use; readable by the owner only)."""
+    path = token_path()
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    os.chmod(path, 0o600)
+    with open(path, encoding="ascii") as fh:
+        return fh.read().strip()
+
+
+# -- projects -----------------------------------------------------------------------------
+def _norm(guid):
+    return guid.strip().strip("{}").upper()
+
+
+def _null(pointer):
+    """Whether a pointer REAPER returned is NULL (Python ReaScript spells them "(Type*)0x0000000000000000")."""
+    return not pointer or str(pointer).endswith("0x0000000000000000")
+
+
+def _projects():
+    """(pointer, path) of every open project tab."""
+    out = []
+    for i in range(1024):
+        got = RPR.RPR_EnumProjects(i, "", 4096)
+        if _null(got[0]):
+            break
+        out.append((got[0], got[2]))
+    return out
+
+
+def _ext(proj, key):
+    got = RPR.RPR_GetProjExtState(proj, "REABRIDGE", key, "", 65536)
+    return got[4] if got[0] else ""
+
+
+def find_project(ref):
+    """The open project a request is for: by its recorded id, else by its path. None when not open."""
+    want_id = _norm(ref.get("id") or "") if ref.get("id") else None
+    want_path = os.path.normcase(os.path.realpath(ref["path"])) if ref.get("path") else None
+    by_path = None
+    for proj, path in _projects():
+        if want_id and _norm(_ext(proj, "project_id") or "-") == want_id:
+            return proj, path
+        if want_path and path and os.path.normcase(os.path.realpath(path)) == want_path:
+            by_path = (proj, path)
+    if by_path is not None and want_id:
+        have = _ext(by_path[0], "project_id")
+        if have and _norm(have) != want_id:
+            return None
+    return by_path
+
+
+def open_projects():
+    """Every open project: path and reabridge id."""
+    return [{"path": path, "id": _ext(proj, "project_id") or None} for proj, path in _projects()]
+
+
+def hello():
+    """Who this is: the server's version and REAPER's, and the open projects."""
+    return {"server": "reabridge", "version": VERSION, "reaper": RPR.RPR_GetAppVersion(),
+            "projects": open_projects()}
+
+
+def _chunk(getter, handle):
+    got = getter(handle, "", MAX_FRAME, False)
+    if not got[0]:
+        raise RuntimeError("REAPER did not give the state of " + handle)
+    return got[2]
+
+
+def _fmt(value):
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def project_state(ref):
+    """The project as REAPER holds it now, as RPP text (what a job reads): or None when it is not open."""
+    found = find_project(ref)
+    if found is None:
+        return None
+    proj, path = found
+    lines = [f'<REAPER_PROJECT 0.1 "{RPR.RPR_GetAppVersion()}" 0']
+    srate = RPR.RPR_GetSetProjectInfo(proj, "PROJECT_SRATE", 0, False)
+    if srate:
+        lines.append(f"  SAMPLERATE {int(srate)} 1 0")
+    record = RPR.RPR_GetProjectPathEx(proj, "", 4096)[1]  # void functions return their parameters only
+    if record:
+        lines.append('  RECORD_PATH "{}" ""'.format(record.replace('"', "'")))
+    sig = RPR.RPR_GetProjectTimeSignature2(proj, 0.0, 0.0)
+    count = RPR.RPR_CountTempoTimeSigMarkers(proj)
+    numerator, denominator = 4, 4
+    points = []
+    for i in range(count):
+        got = RPR.RPR_GetTempoTimeSigMarker(proj, i, 0.0, 0, 0.0, 0.0, 0, 0, False)
+        _, _, _, timepos, _, _, bpm, num, den, linear = got
+        if i == 0 and num > 0:
+            numerator, denominator = num, den
+        point = f"    PT {_fmt(timepos)} {_fmt(bpm)} {0 if linear else 1}"
+        if num > 0:
+            point += f" {num + 65536 * den}"
+        points.append(point)
+    lines.append(f"  TEMPO {_fmt(sig[1])} {numerator} {denominator}")
+    if points:
+        lines += ["  <TEMPOENVEX", *points, "  >"]
+    total = RPR.RPR_CountProjectMarkers(proj, 0, 0)[0]
+    for i in range(total):
+        got = RPR.RPR_EnumProjectMarkers3(proj, i, False, 0.0, 0.0, "", 0, 0)
+        _, _, _, isrgn, pos, end, name, number, color = got
+        guid = RPR.RPR_GetSetProjectInfo_String(proj, f"MARKER_GUID:{i}", "", False)[3] or "{}"
+        quoted = '"{}"'.format(name.replace('"', "'"))
+        lines.append(f"  MARKER {number} {_fmt(pos)} {quoted} {1 if isrgn else 0} {color} 1 R {guid} 0")
+        if isrgn:
+            lines.append(f'  MARKER {number} {_fmt(end)} "" 1')
+    master = RPR.RPR_GetMasterTrack(proj)
+    master_chunk = _chunk(RPR.RPR_GetTrackStateChunk, master)
+    fx = _between(master_chunk, "<FXCHAIN")
+    if fx is not None:
+        lines.append("  <MASTERFXLIST" + fx[len("<FXCHAIN"):])
+    for i in range(RPR.RPR_CountTracks(proj)):
+        lines.append(_chunk(RPR.RPR_GetTrackStateChunk, RPR.RPR_GetTrack(proj, i)).rstrip("\n"))
+    ext = []
+    for i in range(100000):
+        got = RPR.RPR_EnumProjExtState(proj, "REABRIDGE", i, "", 4096, "", 65536)
+        if not got[0]:
+            break
+        ext.append('    {} "{}"'.format(got[4], got[6].replace('"', "'")))
+    if ext:
+        lines += ["  <EXTSTATE", "    <REABRIDGE", *["  " + e for e in ext], "    >", "  >"]
+    lines.append(">")
+    return {"path": path, "id": _ext(proj, "project_id") or None, "text": "\n".join(lines) + "\n"}
+
+
+def _between(chunk, head):
+    """The sub-chunk of ``chunk`` starting with ``head`` (up to its closing line), or None."""
+    rows = chunk.split("\n")
+    for i, row in enumerate(rows):
+        if row.strip().startswith(head):
+            depth = 0
+            for j in range(i, len(rows)):
+                stripped = rows[j].strip()
+                if stripped.startswith("<"):
+                    depth += 1
+                elif stripped == ">":
+                    depth -= 1
+                    if depth == 0:
+                        return "\n".join(rows[i:j + 1])
+    return None
+
+
+# -- applying a ChangeSet ----------------------------------------------------------------------
+def _tracks(proj):
+    return [RPR.RPR_GetTrack(proj, i) for i in range(RPR.RPR_CountTracks(proj))]
+
+
+def _track(proj, ref):
+    if ref == "master":
+        return RPR.RPR_GetMasterTrack(proj)
+    tracks = _tracks(proj)
+    if isinstance(ref, int):
+        if 0 <= ref < len(tracks):
+            return tracks[ref]
+        raise LookupError(f"there is no track number {ref + 1}")
+    for track in tracks:
+        if _norm(RPR.RPR_GetTrackGUID(track)) == _norm(ref):
+            return track
+    raise LookupError(f"no track with GUID {ref} (was it deleted?)")
+
+
+def _item(proj, guid):
+    for track in _tracks(proj):
+        for i in range(RPR.RPR_CountTrackMediaItems(track)):
+            item = RPR.RPR_GetTrackMediaItem(track, i)
+            if _norm(RPR.RPR_GetSetMediaItemInfo_String(item, "GUID", "", False)[3]) == _norm(guid):
+                return track, item
+    return None
+
+
+def _add_track(proj, text, after):
+    tracks = _tracks(proj)
+    index = len(tracks)
+    depth_from = None
+    if after is not None:
+        ref = _track(proj, after)
+        index = tracks.index(ref) + 1
+        depth = RPR.RPR_GetMediaTrackInfo_Value(ref, "I_FOLDERDEPTH")
+        if depth < 0:  # the reference closes a folder: the new track closes it instead, staying inside
+            depth_from = (ref, depth)
+    RPR.RPR_InsertTrackAtIndex(index, False)
+    track = RPR.RPR_GetTrack(proj, index)
+    RPR.RPR_SetTrackStateChunk(track, text, False)
+    if depth_from is not None:
+        RPR.RPR_SetMediaTrackInfo_Value(depth_from[0], "I_FOLDERDEPTH", 0)
+        RPR.RPR_SetMediaTrackInfo_Value(track, "I_FOLDERDEPTH", depth_from[1])
+
+
+def _add_item(proj, text, target):
+    item = RPR.RPR_AddMediaItemToTrack(_track(proj, target))
+    RPR.RPR_SetItemStateChunk(item, text, False)
+
+
+def _close_index(rows):
+    """Index of the closing ``>`` of the chunk ``rows`` make up."""
+    for i in range(len(rows) - 1, -1, -1):
+        if rows[i].strip() == ">":
+            return i
+    raise ValueError("a state chunk without its closing line")
+
+
+def _add_take(proj, text, item_guid, active):
+    found = _item(proj, item_guid)
+    if found is None:
+        raise LookupError(f"no item with GUID {item_guid} (was it deleted?)")
+    item = found[1]
+    rows = _chunk(RPR.RPR_GetItemStateChunk, item).rstrip("\n").split("\n")
+    if active:
+        rows = [r.replace("TAKE SEL", "TAKE") if r.strip().startswith("TAKE SEL") else r for r in rows]
+    end = _close_index(rows)
+    rows[end:end] = text.rstrip("\n").split("\n")
+    RPR.RPR_SetItemStateChunk(item, "\n".join(rows) + "\n", False)
+
+
+def _add_js(proj, text, target):
+    track = _track(proj, target)
+    rows = _chunk(RPR.RPR_GetTrackStateChunk, track).rstrip("\n").split("\n")
+    start = next((i for i, r in enumerate(rows) if r.strip().startswith("<FXCHAIN")), None)
+    if start is None:
+        insert = next((i for i, r in enumerate(rows) if r.strip().startswith("<ITEM")), _close_index(rows))
+        rows[insert:insert] = ["<FXCHAIN", "SHOW 0", "LASTSEL 0", "DOCKED 0", ">"]
+        start = insert
+    depth, end = 0, None
+    for j in range(start, len(rows)):
+        stripped = rows[j].strip()
+        if stripped.startswith("<"):
+            depth += 1
+        elif stripped == ">":
+            depth -= 1
+            if depth == 0:
+                end = j
+                break
+    rows[end:end] = text.rstrip("\n").split("\n")
+    RPR.RPR_SetTrackStateChunk(track, "\n".join(rows) + "\n", False)
+
+
+def _remove_item(proj, guid):
+    found = _item(proj, guid)
+    if found is not None:
+        RPR.RPR_DeleteTrackMediaItem(found[0], found[1])
+
+
+def _remove_take(proj, item_guid, take_guid):
+    found = _item(proj, item_guid)
+    if found is None:
+        return
+    item = found[1]
+    rows = _chunk(RPR.RPR_GetItemStateChunk, item).rstrip("\n").split("\n")
+    starts = [i for i, r in enumerate(rows) if r.strip().split(" ")[0] == "TAKE"]
+    end_of_item = _close_index(rows)
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else end_of_item
+        guids = [r.strip().split(" ", 1)[1] for r in rows[start:end] if r.strip().startswith("GUID ")]
+        if guids and _norm(guids[0]) == _norm(take_guid):
+            del rows[start:end]
+            RPR.RPR_SetItemStateChunk(item, "\n".join(rows) + "\n", False)
+            return
+
+
+def _marker_index(proj, guid):
+    mapped = _ext(proj, "marker." + guid) or guid
+    got = RPR.RPR_GetSetProjectInfo_String(proj, "MARKER_INDEX_FROM_GUID:" + mapped, "", False)
+    return int(got[3]) if got[0] and got[3].lstrip("-").isdigit() else -1
+
+
+def _add_marker(proj, op):
+    end = op.get("end")
+    isrgn = end is not None
+    index = RPR.RPR_AddProjectMarker2(proj, isrgn, float(op["position"]), float(end if isrgn else 0),
+                                      op.get("name", ""), -1, int(op.get("color", 0)))
+    total = RPR.RPR_CountProjectMarkers(proj, 0, 0)[0]
+    for i in range(total):  # REAPER gives markers GUIDs of its own: remember which is ours
+        got = RPR.RPR_EnumProjectMarkers3(proj, i, False, 0.0, 0.0, "", 0, 0)
+        if got[7] == index and bool(got[3]) == isrgn:
+            guid = RPR.RPR_GetSetProjectInfo_String(proj, f"MARKER_GUID:{i}", "", False)[3]
+            if guid and _norm(guid) != _norm(op["guid"]):
+                RPR.RPR_SetProjExtState(proj, "REABRIDGE", "marker." + op["guid"], guid)
+            return
+
+
+def _remove_marker(proj, guid):
+    index = _marker_index(proj, guid)
+    if index >= 0:
+        RPR.RPR_DeleteProjectMarkerByIndex(proj, index)
+        RPR.RPR_SetProjExtState(proj, "REABRIDGE", "marker." + guid, "")
+
+
+def _remove_js(proj, target, fxid):
+    try:
+        track = _track(proj, target)
+    except LookupError:
+        return
+    rows = _chunk(RPR.RPR_GetTrackStateChunk, track).rstrip("\n").split("\n")
+    at = next((i for i, r in enumerate(rows) if r.strip().startswith("FXID ")
+               and _norm(r.strip().split(" ", 1)[1]) == _norm(fxid)), None)
+    if at is None:
+        return
+    start = at
+    while start > 0:
+        key = rows[start - 1].strip().split(" ")[0]
+        if key in ("WAK", "FXID", "SHOW", "LASTSEL", "DOCKED"):
+            break
+        start -= 1
+        if key == "BYPASS":
+            break
+    end = at + 1
+    while end < len(rows) and rows[end].strip().startswith("WAK"):
+        end += 1
+    del rows[start:end]
+    RPR.RPR_SetTrackStateChunk(track, "\n".join(rows) + "\n", False)
+
+
+def _set_tempo(proj, op):
+    for i in range(RPR.RPR_CountTempoTimeSigMarkers(proj) - 1, -1, -1):
+        RPR.RPR_DeleteTempoTimeSigMarker(proj, i)
+    points = op.get("points") or []
+    if not points:
+        RPR.RPR_SetCurrentBPM(proj, float(op["bpm"]), False)
+        if (op.get("numerator"), op.get("denominator")) != (4, 4):
+            RPR.RPR_SetTempoTimeSigMarker(proj, -1, 0.0, -1, -1, float(op["bpm"]), int(op["numerator"]),
+                                          int(op["denominator"]), False)
+        return
+    RPR.RPR_SetCurrentBPM(proj, float(op["bpm"]), False)
+    for p in sorted(points, key=lambda p: p["time"]):
+        RPR.RPR_SetTempoTimeSigMarker(proj, -1, float(p["time"]), -1, -1, float(p["bpm"]),
+                                      int(p.get("numerator") or 0), int(p.get("denominator") or 0),
+                                      bool(p.get("linear")))
+
+
+def _apply_one(proj, entry):
+    kind, op, text, target = entry["kind"], entry["op"], entry["text"], entry.get("target")
+    if kind == "add_track":
+        _add_track(proj, text, target)
+    elif kind in ("add_midi_item", "add_audio_item"):
+        _add_item(proj, text, target)
+    elif kind == "add_audio_take":
+        _add_take(proj, text, target, bool(op.get("active", True)))
+    elif kind == "add_js_effect":
+        _add_js(proj, text, target)
+    elif kind == "set_tempo":
+        _set_tempo(proj, op)
+    elif kind == "add_marker":
+        _add_marker(proj, op)
+    elif kind == "remove_item":
+        _remove_item(proj, op["item"])
+    elif kind == "remove_take":
+        _remove_take(proj, op["item"], op["take"])
+    elif kind == "remove_marker":
+        _remove_marker(proj, op["guid"])
+    elif kind == "remove_js_effect":
+        _remove_js(proj, op["track"], op["fxid"])
+    elif kind == "set_ext_state":
+        RPR.RPR_SetProjExtState(proj, "REABRIDGE", op["key"], op.get("value", ""))
+    else:
+        raise ValueError("unknown operation " + repr(kind))
+
+
+def apply_changes(ref, change_id, created, undo_name, ops):
+    """Apply a whole ChangeSet to the open project ``ref`` as ONE undo step.
+
+    Returns ``{"applied": True}``, ``{"applied": False}`` when this ChangeSet id
+    was applied before, or ``None`` when the project is not open. When any
+    operation fails, the undo block is undone, so nothing of the ChangeSet stays.
+    """
+    found = find_project(ref)
+    if found is None:
+        return None
+    proj = found[0]
+    if _ext(proj, "applied." + change_id):
+        return {"applied": False}
+    RPR.RPR_Undo_BeginBlock2(proj)
+    RPR.RPR_PreventUIRefresh(1)
+    failure = None
+    try:
+        for entry in ops:
+            _apply_one(proj, entry)
+        RPR.RPR_SetProjExtState(proj, "REABRIDGE", "applied." + change_id, created)
+    except Exception as exc:  # an operation REAPER refused: the block is taken back whole
+        failure = exc
+    finally:
+        RPR.RPR_PreventUIRefresh(-1)
+        RPR.RPR_Undo_EndBlock2(proj, undo_name, -1)
+    if failure is not None:
+        RPR.RPR_Undo_DoUndo2(proj)
+        log(f"apply {change_id} failed and was undone: {failure}")
+        raise RuntimeError(f"REAPER could not apply the result ({failure}); nothing was changed")
+    RPR.RPR_UpdateArrange()
+    return {"applied": True}
+
+
+FUNCTIONS = {"hello": hello, "open_projects": open_projects, "project_state": project_state,
+             "apply_changes": apply_changes}
+
+
+# -- the wire -------------------------------------------------------------------------------------
+class RefusedError(Exception):
+    """A call that is not allowed: logged, answered, and the connection dropped."""
+
+
+def resolve(function):
+    """The Python function a request names, if it is allowed."""
+    if isinstance(function, dict) and function.get("__callable__") is True and set(function) <= {
+            "__callable__", "module_name", "name"}:
+        module, name = function.get("module_name"), function.get("name")
+        if module == REASCRIPT_MODULE and name in ALLOWED:
+            return getattr(RPR, "RPR_" + name)
+        if module == SERVER_MODULE and name in FUNCTIONS:
+            return FUNCTIONS[name]
+        raise RefusedError(f"not allowed: {module}.{name}")
+    raise RefusedError(f"not a function reference: {function!r}")
+
+
+def _plain(value, depth=0):
+    """Arguments as plain JSON data: anything that tries to be an object (reapy's __reapy__...) is refused."""
+    if depth > 32:
+        raise RefusedError("arguments nested too deep")
+    if isinstance(value, dict):
+        if any(k in value for k in ("__callable__", "__reapy__", "__slice__")):
+            raise RefusedError("objects are not accepted as arguments")
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, depth + 1) for v in value]
+    return value
+
+
+class Connection:
+    """One client: a buffer of received bytes, and whether it presented the token."""
+
+    def __init__(self, sock, address):
+        self.sock = sock
+        self.address = address
+        self.inbox = b""
+        self.authenticated = False
+        self.closed = False
+
+    def send(self, data):
+        payload = json.dumps(data, default=str).encode("utf-8")
+        self.sock.setblocking(True)
+        try:
+            self.sock.sendall(len(payload).to_bytes(8, "little") + payload)
+        finally:
+            self.sock.setblocking(False)
+
+    def frames(self):
+        """Complete frames received so far."""
+        while len(self.inbox) >= 8:
+            length = int.from_bytes(self.inbox[:8], "little")
+            if length <= 0 or length > MAX_FRAME:
+                raise RefusedError(f"a frame of {length} bytes")
+            if len(self.inbox) < 8 + length:
+                return
+            frame, self.inbox = self.inbox[8:8 + length], self.inbox[8 + length:]
+            yield frame
+
+    def close(self):
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class Server:
+    """The listening socket and its clients, driven by REAPER's defer timer."""
+
+    def __init__(self, port=0):
+        self.token = load_token()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", port))  # loopback only, always
+        self.listener.listen(8)
+        self.listener.setblocking(False)
+        self.port = self.listener.getsockname()[1]
+        self.connections = []
+        self.queue = []  # (connection, request) waiting for a tick with time left
+
+    def publish(self):
+        info = {"port": self.port, "pid": os.getpid(), "token_file": token_path(), "version": VERSION}
+        path = os.path.join(_folder(), "server.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(info, fh)
+        os.replace(tmp, path)
+        RPR.RPR_SetExtState("reapy", "server_port", str(self.port), False)
+        log(f"listening on 127.0.0.1:{self.port}")
+
+    def unpublish(self):
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(_folder(), "server.json"))
+        RPR.RPR_DeleteExtState("reapy", "server_port", False)
+
+    def _accept(self):
+        while True:
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = Connection(sock, address)
+            payload = str(address).encode("ascii")
+            sock.sendall(len(payload).to_bytes(8, "little") + payload)  # reapy's greeting
+            sock.setblocking(False)
+            self.connections.append(conn)
+
+    def _read(self, conn):
+        while True:
+            try:
+                data = conn.sock.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                conn.close()
+                return
+            if not data:
+                conn.close()
+                return
+            conn.inbox += data
+            if len(conn.inbox) > MAX_FRAME + 8:
+                raise RefusedError("too much data at once")
+
+    def _refuse(self, conn, why):
+        log(f"refused {conn.address}: {why}")
+        with contextlib.suppress(OSError):
+            conn.send({"type": "error", "traceback": f"refused by reabridge's server: {why}"})
+        conn.close()
+
+    def _frame(self, conn, frame):
+        try:
+            request = json.loads(frame.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise RefusedError("a frame that is not JSON") from None
+        if not conn.authenticated:
+            given = request.get("token") if isinstance(request, dict) else None
+            if not isinstance(given, str) or not secrets.compare_digest(given, self.token):
+                raise RefusedError("no token or a wrong token")
+            conn.authenticated = True
+            conn.send({"type": "result", "value": {"server": "reabridge", "version": VERSION}})
+            return
+        if not isinstance(request, dict) or "function" not in request:
+            raise RefusedError("not a request")
+        function = request["function"]
+        if function in ("HOLD", "RELEASE"):  # reapy's inside_reaper(): never hold REAPER's UI
+            conn.send({"type": "result", "value": None})
+            return
+        target = resolve(function)
+        given = request.get("input") or {}
+        args = _plain(list(given.get("args") or []))
+        kwargs = _plain(dict(given.get("kwargs") or {}))
+        self.queue.append((conn, target, args, kwargs))
+
+    def tick(self):
+        """One defer tick: new clients, new frames, and requests until the tick's budget is spent."""
+        started = time.monotonic()
+        self._accept()
+        for conn in list(self.connections):
+            try:
+                self._read(conn)
+                for frame in list(conn.frames()):
+                    self._frame(conn, frame)
+            except RefusedError as exc:
+                self._refuse(conn, str(exc))
+        self.connections = [c for c in self.connections if not c.closed]
+        done = 0
+        while self.queue and done < MAX_REQUESTS_PER_TICK and time.monotonic() - started < TICK_BUDGET_S:
+            conn, target, args, kwargs = self.queue.pop(0)
+            done += 1
+            if conn.closed:
+                continue
+            try:
+                result = {"type": "result", "value": target(*args, **kwargs)}
+            except Exception:
+                result = {"type": "error", "traceback": traceback.format_exc()}
+            try:
+                conn.send(result)
+            except OSError:
+                conn.close()
+
+
+SERVER = None
+
+
+def run_loop():
+    """REAPER calls this again and again (defer): one bounded tick each time."""
+    try:
+        SERVER.tick()
+    except Exception:  # never let one bad moment stop the server
+        log("tick failed: " + traceback.format_exc())
+    RPR.RPR_defer("run_loop()")
+
+
+def main():
+    global SERVER
+    SERVER = Server(int(os.environ.get("REABRIDGE_SERVER_PORT", "0") or 0))
+    SERVER.publish()
+    RPR.RPR_atexit("SERVER.unpublish()")
+    run_loop()
+
+
+if __name__ == "__main__":
+    main()
