@@ -24,8 +24,9 @@ SR = 22050
 
 
 def env(**extra: str) -> dict[str, str]:
+    """The environment of a command under test: no failpoints, and no REAPER unless a test brings one."""
     out = {k: v for k, v in os.environ.items() if k != "REABRIDGE_FAILPOINT"}
-    out.update({"COLUMNS": "200", **extra})
+    out.update({"COLUMNS": "200", "REAPER_RESOURCE_PATH": "/nonexistent/reaper-resource-path", **extra})
     return out
 
 

@@ -117,6 +117,12 @@ class Queue:
             self.db.execute("UPDATE requests SET state = 'running', changes = NULL WHERE id = ? AND state = 'applying'",
                             (request_id,))
 
+    def keep_result(self, request_id: str, result_json: str, message: str) -> None:
+        """The job finished but its ChangeSet waits (the project is closed in REAPER): keep its report."""
+        with self.db:
+            self.db.execute("UPDATE requests SET result = ?, message = ? WHERE id = ?",
+                            (result_json, message, request_id))
+
     def forget_finished(self, before: float) -> list[str]:
         """Drop requests that ended before ``before`` (seconds since the epoch); returns their ids."""
         ids = [r[0] for r in self.db.execute(

@@ -59,6 +59,10 @@ class DaemonError(ReabridgeError):
     """The daemon cannot start (another one holds the spool, the spool is unusable)."""
 
 
+class _Wait(Exception):  # noqa: N818 - not an error: a request waiting for its project in REAPER
+    """A request (or its result) waits: REAPER runs but the project is not open, or REAPER does not answer."""
+
+
 @dataclass
 class Worker:
     """One worker process as the daemon sees it."""
@@ -137,6 +141,11 @@ class Daemon:
         self._next_start = 0.0
         self._ignored: set[str] = set()
         self._retry: list[tuple[Worker, dict[str, Any]]] = []
+        self._link: Any = None  # the live REAPER, when one runs (bridge.session.live.ReaperLink)
+        self._link_failures = 0
+        self._link_retry_at = 0.0
+        self._waiting: dict[str, tuple[float, str]] = {}  # request -> (next look, why it waits)
+        self._waiting_at = 0.0
         self.queue: Queue | None = None
 
     # -- start and stop ---------------------------------------------------------------
@@ -217,7 +226,8 @@ class Daemon:
             return False
         if any(w.job for w in self.workers):
             return False
-        return not self.queue.in_state("queued", "running", "applying")
+        left = [r.id for r in self.queue.in_state("queued", "running", "applying")]
+        return all(rid in self._waiting for rid in left)  # what waits for REAPER does not keep --once running
 
     def _shutdown(self) -> None:
         """Stop the workers whatever state the queue or the disk is in: a running job runs again next time."""
@@ -258,6 +268,7 @@ class Daemon:
         self._guarded(self._dispatch)
         self._guarded(lambda: self._poll_workers(TICK))
         self._guarded(self._refresh_positions)
+        self._guarded(self._apply_waiting)
 
     def _housekeeping(self) -> None:
         """Forget what finished long ago; clear temporaries a killed daemon left."""
@@ -411,17 +422,27 @@ class Daemon:
         idle = [w for w in self.workers if w.ready and w.job is None and not (w.stopping or w.retiring)]
         if not idle:
             return
+        now = time.monotonic()
         for rid in self.queue.queued_ids():
             if not idle:
                 break
+            if rid in self._waiting and now < self._waiting[rid][0]:
+                continue
+            row = self.queue.get(rid)
+            assert row is not None
+            try:
+                path, text = self._target(json.loads(row.request))
+            except _Wait as wait:
+                self._wait(rid, str(wait))
+                continue
+            self._waiting.pop(rid, None)
             worker = idle.pop(0)
             row = self.queue.claim(rid)
-            request = json.loads(row.request)
-            project = request.get("project") or {}
             worker.job, worker.cancelling = row.id, None
             self.progress[row.id] = {"stage": "starting", "fraction": None, "message": ""}
             try:
-                worker.conn.send({"op": "run", "id": row.id, "request": row.request, "project": project.get("path")})
+                worker.conn.send({"op": "run", "id": row.id, "request": row.request, "project": path,
+                                  "project_text": text})
             except OSError:
                 worker.job = None
                 self.queue.requeue(row.id)
@@ -480,6 +501,11 @@ class Daemon:
             w.conn.send(self._apply_for_worker(w, rid, message["changes"]))
         elif op == "done":
             result = message["result"]
+            if rid in self._waiting:  # the changes could not land yet: kept, applied when the project is back
+                self.queue.keep_result(rid, json.dumps(result), self._waiting[rid][1])
+                w.job = None
+                self._settled(rid)
+                return
             self.queue.finish(rid, "done", result.get("summary") or "done", json.dumps(result))
             failpoint("finished")
             w.job = None
@@ -561,16 +587,91 @@ class Daemon:
             self._settled(rid)
 
     # -- applying ---------------------------------------------------------------------
-    def session_for(self, request: dict[str, Any]) -> Session:
-        """Where a request's changes go: its ``.RPP`` file (or ``--project``) with REAPER closed.
+    # -- where results go -------------------------------------------------------------
+    def _reaper(self) -> Any:
+        """The live REAPER (a link), None when no REAPER runs; :class:`_Wait` when one runs but does not answer."""
+        from bridge.session.live import ReaperLink, ReaperUnavailableError, server_info
 
-        The live REAPER session slots in here: a project open in REAPER gets a
-        session that sends the same chunk text to it.
+        if self.project is not None or self.resource_path is None:
+            return None
+        if server_info(self.resource_path) is None:  # REAPER is not running: results go to the files
+            self._drop_link()
+            return None
+        if self._link is not None:
+            return self._link
+        if time.monotonic() < self._link_retry_at:
+            raise _Wait("waiting for REAPER to answer")
+        try:
+            self._link = ReaperLink.connect(self.resource_path)
+        except ReaperUnavailableError as exc:
+            self._link_failures += 1
+            self._link_retry_at = time.monotonic() + min(30.0, 0.5 * 2 ** self._link_failures)
+            log.warning("REAPER does not answer (%s); trying again in %.0f s", exc,
+                        self._link_retry_at - time.monotonic())
+            raise _Wait("waiting for REAPER to answer") from None
+        if self._link is None:
+            return None
+        self._link_failures = 0
+        log.info("connected to REAPER (reabridge server on port %s)", self._link.port)
+        return self._link
+
+    def _drop_link(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+            log.info("REAPER is gone; results go to the project files until it is back")
+
+    def _target(self, request: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Where a request reads its project: ``(path, REAPER's text)`` live, ``(path, None)`` from the file."""
+        from bridge.session.live import ReaperUnavailableError
+
+        project = request.get("project")
+        if project is None:
+            return None, None
+        if self.project is not None:
+            return str(self.project), None
+        link = self._reaper()
+        if link is None:
+            return project["path"], None
+        try:
+            state = link.call("project_state", {"path": project["path"], "id": project.get("id")})
+        except ReaperUnavailableError:
+            self._drop_link()
+            raise _Wait("waiting for REAPER to answer") from None
+        if state is None:
+            raise _Wait(f"waiting for {Path(project['path']).name} to be open in REAPER")
+        return state["path"], state["text"]
+
+    def _wait(self, rid: str, why: str) -> None:
+        first = rid not in self._waiting or self._waiting[rid][1] != why
+        self._waiting[rid] = (time.monotonic() + 1.0, why)
+        if first:
+            log.info("%s: %s", rid, why)
+            self._status(rid)
+
+    def session_for(self, request: dict[str, Any], undo_name: str) -> Session:
+        """Where a request's changes go: the project open in REAPER (one undo step), else its ``.RPP`` file.
+
+        Raises
+        ------
+        _Wait
+            REAPER runs but does not have the project open, or does not answer.
         """
+        from bridge.session.live import LiveSession, ProjectNotOpenError, ReaperUnavailableError
         from bridge.session.rpp_file import RppFileSession
 
-        path = self.project or Path(request["project"]["path"])
-        return RppFileSession(path)
+        if self.project is not None:
+            return RppFileSession(self.project)
+        link = self._reaper()
+        if link is None:
+            return RppFileSession(Path(request["project"]["path"]))
+        try:
+            return LiveSession(link, request["project"], undo_name)
+        except ProjectNotOpenError:
+            raise _Wait(f"waiting for {Path(request['project']['path']).name} to be open in REAPER") from None
+        except ReaperUnavailableError:
+            self._drop_link()
+            raise _Wait("waiting for REAPER to answer") from None
 
     def _apply_for_worker(self, w: Worker, rid: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Record a worker's ChangeSet, then apply it; what the worker is told."""
@@ -594,32 +695,66 @@ class Daemon:
         return reply
 
     def _apply(self, row: Row, changes: dict[str, Any]) -> dict[str, Any]:
+        from bridge.jobs.table import JOBS
+        from bridge.session.live import ProjectNotOpenError, ReaperUnavailableError
+
         failpoint("before_apply")
         try:
             if failpoints.active("apply_fails"):
                 raise OSError(5, "Input/output error (a failure the tests asked for)")
-            session = self.session_for(json.loads(row.request))
+            session = self.session_for(json.loads(row.request), JOBS[row.job].undo_name)
             applied = session.apply(ChangeSet.from_dict(changes))
             failpoint("after_apply")
+        except _Wait as wait:  # kept: applied when the project (or REAPER) is back
+            self._wait(row.id, str(wait))
+            return {"op": "applied", "id": row.id, "applied": None, "waiting": f"{wait}; the result will be "
+                                                                                  "applied then"}
+        except (ProjectNotOpenError, ReaperUnavailableError) as exc:
+            if isinstance(exc, ReaperUnavailableError):
+                self._drop_link()
+            self._wait(row.id, str(exc))
+            return {"op": "applied", "id": row.id, "applied": None, "waiting": f"{exc}; the result will be "
+                                                                                 "applied later"}
         except Exception as exc:
             message = str(exc) if isinstance(exc, ReabridgeError) else (
                 f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror
                 else f"{type(exc).__name__}: {exc}")
             log.error("%s: applying failed: %s", row.id, message)
             return {"op": "refused", "id": row.id, "message": message}
-        log.info("%s: %s", row.id, "applied" if applied.applied else "was applied before; nothing changed")
+        self._waiting.pop(row.id, None)
+        where = "in REAPER" if type(session).__name__ == "LiveSession" else f"to {Path(session.path).name}"
+        log.info("%s: %s", row.id, f"applied {where}" if applied.applied else "was applied before; nothing changed")
         return {"op": "applied", "id": row.id, "applied": applied.applied}
+
+    def _apply_waiting(self) -> None:
+        """Apply the results that wait for their project (every couple of seconds)."""
+        assert self.queue is not None
+        now = time.monotonic()
+        if now - self._waiting_at < 2.0:
+            return
+        self._waiting_at = now
+        busy = {w.job for w in self.workers}
+        for row in self.queue.in_state("applying"):
+            if row.id in self._waiting and row.id not in busy:
+                self._finish_apply(row, json.loads(row.changes or "{}"))
 
     def _finish_apply(self, row: Row, changes: dict[str, Any], restarted: bool = False) -> None:
         """End a request whose ChangeSet was recorded: apply it (again; ids make that safe) and say done."""
         assert self.queue is not None
         reply = self._apply(row, changes)
+        if reply.get("waiting"):
+            self._status(row.id)
+            return
         if reply["op"] == "applied":
-            summary = changes.get("description") or "applied"
-            result = {"job": row.job, "summary": summary, "changes": changes, "files": [], "done": [],
-                      "skipped": [], "notices": ["applied after the daemon restarted"] if restarted else [],
-                      "data": {}, "project": json.loads(row.request)["project"]["path"], "applied": reply["applied"]}
+            stored = json.loads(row.result) if row.result else None
+            summary = (stored or {}).get("summary") or changes.get("description") or "applied"
+            notices = ["applied after the daemon restarted"] if restarted else []
+            result = stored or {"job": row.job, "summary": summary, "changes": changes, "files": [], "done": [],
+                                "skipped": [], "notices": [], "data": {}}
+            result.update({"notices": [*result.get("notices", []), *notices], "applied": reply["applied"],
+                           "project": json.loads(row.request)["project"]["path"]})
             self.queue.finish(row.id, "done", summary, json.dumps(result))
+            log.info("%s: done", row.id)
         else:
             self._fail(row.id, reply["message"])
         self._status(row.id)
@@ -652,7 +787,10 @@ class Daemon:
             position = self.queue.position(rid)
             self._positions[rid] = position
         worker = next((w.process.pid for w in self.workers if w.job == rid), None)
-        self._write_status(rid, status_document(row, self.progress.get(rid), position, worker))
+        progress = self.progress.get(rid)
+        if rid in self._waiting and worker is None:
+            progress = {"stage": "waiting", "fraction": None, "message": self._waiting[rid][1]}
+        self._write_status(rid, status_document(row, progress, position, worker))
 
     def _write_status(self, rid: str, doc: dict[str, Any]) -> None:
         try:

@@ -35,8 +35,9 @@ def status_document(row: Row, progress: dict[str, Any] | None = None, position: 
     doc: dict[str, Any] = {
         "version": VERSION, "id": row.id, "job": row.job, "state": state,
         "progress": fraction, "percent": round(100 * fraction) if fraction is not None else None,
-        "stage": (progress or {}).get("stage") if state == "running" else None,
-        "message": (progress or {}).get("message", "") if state == "running" else (row.message or ""),
+        "stage": (progress or {}).get("stage") if state in ("running", "queued") and progress else None,
+        "message": (progress or {}).get("message", "") if state == "running" or (state == "queued" and progress)
+        else (row.message or ""),
         "position": position if state == "queued" else None,
         "project": row.project, "attempts": row.attempts, "worker": worker if state == "running" else None,
         "queued_at": _stamp(row.queued_at), "started_at": _stamp(row.started_at),

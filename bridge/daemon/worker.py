@@ -93,11 +93,19 @@ class Channel:
 class ForwardingSession:
     """The session a worker's ``run_request`` sees: reads the project file, sends the apply to the daemon."""
 
-    def __init__(self, channel: Channel, request_id: str, path: Path) -> None:
+    def __init__(self, channel: Channel, request_id: str, path: Path, text: str | None = None) -> None:
         self.channel = channel
         self.request_id = request_id
         self.path = path
-        self.project = Project.load(path)
+        self.live = text is not None  # the project as REAPER holds it, sent by the daemon
+        self.project = Project.loads(text, path) if text is not None else Project.load(path)
+
+    def check_writable(self) -> None:
+        """A file project must be writable before any work starts (REAPER's are written by REAPER)."""
+        if not self.live:
+            from bridge.session.rpp_file import RppFileSession
+
+            RppFileSession.check_file(self.path)
 
     def items(self, selected_only: bool = False) -> list[tuple[Track, Item]]:
         """Items of the project, with their tracks."""
@@ -110,7 +118,7 @@ class ForwardingSession:
             if reply.get("cancelled"):
                 raise JobCancelled()
             raise ReabridgeError(reply.get("message") or "the daemon could not apply the result")
-        return ApplyResult(bool(reply.get("applied")), changes.id)
+        return ApplyResult(bool(reply.get("applied")), changes.id, reply.get("waiting"))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -197,7 +205,7 @@ def worker_main(conn: Connection, parent: int, warm: list[str], policy: dict[str
         reply: dict[str, Any]
         try:
             request = parse_request(message["request"])
-            session = (ForwardingSession(channel, request_id, Path(message["project"]))
+            session = (ForwardingSession(channel, request_id, Path(message["project"]), message.get("project_text"))
                        if request.project is not None else None)
             result = run_request(request, session, progress=progress, engines=engines, paths=paths)
             reply = {"op": "done", "id": request_id, "result": result.to_dict()}

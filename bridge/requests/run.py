@@ -165,7 +165,9 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
             return result
         assert session is not None
         applied = session.apply(result.changes)
-    result.applied = applied.applied
+    result.applied = applied.applied if applied.waiting is None else None
+    if applied.waiting is not None:
+        result.notices.append(applied.waiting)
     result.project = str(session.path)
     return result
 

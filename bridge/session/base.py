@@ -22,10 +22,14 @@ class ApplyResult:
         False when the ChangeSet had been applied before (nothing was changed).
     change_id : str
         The ChangeSet id.
+    waiting : str or None
+        Set when the ChangeSet could not land yet and will be applied later
+        (the project is closed in REAPER): what the user is told.
     """
 
     applied: bool
     change_id: str
+    waiting: str | None = None
 
 
 class Session(Protocol):

@@ -55,14 +55,19 @@ class RppFileSession:
         bridge.fileio.OutputError
             The file or its folder is read-only (or the file is locked).
         """
+        self.check_file(self.path)
+
+    @staticmethod
+    def check_file(path: Path) -> None:
+        """Refuse a project file that could not be saved (see :meth:`check_writable`)."""
         from bridge.fileio import OutputError
 
-        real = self.real_path
+        real = Path(os.path.realpath(path))
         if not os.access(real, os.W_OK):
-            raise OutputError(f"{self.path.name} is read-only or locked; nothing was done (make it writable, "
+            raise OutputError(f"{path.name} is read-only or locked; nothing was done (make it writable, "
                               "or save the project under another name)")
         if not os.access(real.parent, os.W_OK | os.X_OK):
-            raise OutputError(f"the folder of {self.path.name} cannot be written to; nothing was done")
+            raise OutputError(f"the folder of {path.name} cannot be written to; nothing was done")
 
     def reload(self) -> Project:
         """Read the file again (after it changed on disk)."""
