@@ -595,7 +595,7 @@ class Daemon:
         if self.project is not None or self.resource_path is None:
             return None
         if server_info(self.resource_path) is None:  # REAPER is not running: results go to the files
-            self._drop_link()
+            self._drop_link(lost=False)
             return None
         if self._link is not None:
             return self._link
@@ -615,11 +615,12 @@ class Daemon:
         log.info("connected to REAPER (reabridge server on port %s)", self._link.port)
         return self._link
 
-    def _drop_link(self) -> None:
+    def _drop_link(self, lost: bool = True) -> None:
         if self._link is not None:
             self._link.close()
             self._link = None
-            log.info("REAPER is gone; results go to the project files until it is back")
+            log.info("lost the connection to REAPER; waiting for it to answer again" if lost else
+                     "REAPER is not running any more; results go to the project files until it is back")
 
     def _target(self, request: dict[str, Any]) -> tuple[str | None, str | None]:
         """Where a request reads its project: ``(path, REAPER's text)`` live, ``(path, None)`` from the file."""
