@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	for b in benchmarks/daemon_latency.py benchmarks/rpp_parse.py benchmarks/transcribe_speed.py benchmarks/transcribe_accuracy.py benchmarks/tempo_speed.py benchmarks/amp_speed.py benchmarks/master_speed.py benchmarks/jsfx_speed.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/daemon_latency.py benchmarks/live_apply.py benchmarks/rpp_parse.py benchmarks/transcribe_speed.py benchmarks/transcribe_accuracy.py benchmarks/tempo_speed.py benchmarks/amp_speed.py benchmarks/master_speed.py benchmarks/jsfx_speed.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) examples/demo/out

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from bridge.errors import ReabridgeError
@@ -375,6 +375,19 @@ class SetExtState(Op):
             raise ChangeSetError(f"ext state value {self.value!r} holds quotes or line breaks")
 
 
+def op_data(op: Op) -> dict[str, Any]:
+    """One operation as plain data (``{"op": kind, field: value...}``), fast for thousands of notes."""
+    data: dict[str, Any] = {"op": op.kind}
+    for name, value in vars(op).items():
+        if isinstance(value, tuple):
+            data[name] = [dict(vars(v)) for v in value]  # Note, PitchBend, ControlChange, TempoChange: flat
+        elif name == "sliders":
+            data[name] = {str(k): v for k, v in value.items()}
+        else:
+            data[name] = value
+    return data
+
+
 OPS: dict[str, type[Op]] = {
     cls.kind: cls
     for cls in (AddTrack, AddMidiItem, AddAudioItem, AddAudioTake, AddJsEffect, SetTempo, AddMarker, RemoveItem,
@@ -412,13 +425,8 @@ class ChangeSet:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready)."""
-        ops = []
-        for op in self.ops:
-            data = asdict(op)  # type: ignore[call-overload]
-            if "sliders" in data:
-                data["sliders"] = {str(k): v for k, v in data["sliders"].items()}
-            ops.append({"op": op.kind, **data})
-        return {"id": self.id, "description": self.description, "created": self.created, "ops": ops}
+        return {"id": self.id, "description": self.description, "created": self.created,
+                "ops": [op_data(op) for op in self.ops]}
 
     def to_json(self) -> str:
         """The ChangeSet as JSON text."""

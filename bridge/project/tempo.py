@@ -67,6 +67,8 @@ class TempoMap:
             if nxt is not None:
                 qn += (nxt.time - p.time) * (p.bpm + end_bpm) / 120.0
         object.__setattr__(self, "_segments", segs)
+        object.__setattr__(self, "_starts", [s[0] for s in segs])
+        object.__setattr__(self, "_qns", [s[1] for s in segs])
 
     def _segment(self, index: int) -> tuple[float, float, float, float, float | None]:
         t0, qn0, b0, b1 = self._segments[index]
@@ -75,7 +77,7 @@ class TempoMap:
 
     def qn_at(self, seconds: float) -> float:
         """Quarter notes from project start at ``seconds``."""
-        i = max(0, bisect.bisect_right([s[0] for s in self._segments], seconds) - 1)
+        i = max(0, bisect.bisect_right(self._starts, seconds) - 1)  # type: ignore[attr-defined]
         t0, qn0, b0, b1, t1 = self._segment(i)
         dt = seconds - t0
         if t1 is None or b0 == b1:
@@ -85,7 +87,7 @@ class TempoMap:
 
     def time_at(self, qn: float) -> float:
         """Seconds at ``qn`` quarter notes from project start."""
-        i = max(0, bisect.bisect_right([s[1] for s in self._segments], qn) - 1)
+        i = max(0, bisect.bisect_right(self._qns, qn) - 1)  # type: ignore[attr-defined]
         t0, qn0, b0, b1, t1 = self._segment(i)
         dq = qn - qn0
         if t1 is None or b0 == b1:
@@ -97,7 +99,7 @@ class TempoMap:
 
     def bpm_at(self, seconds: float) -> float:
         """Tempo in BPM at ``seconds``."""
-        i = max(0, bisect.bisect_right([s[0] for s in self._segments], seconds) - 1)
+        i = max(0, bisect.bisect_right(self._starts, seconds) - 1)  # type: ignore[attr-defined]
         t0, _, b0, b1, t1 = self._segment(i)
         if t1 is None or b0 == b1:
             return b0

@@ -140,6 +140,16 @@ class ReaperLink:
             self.client.close()
 
 
+#: operations the server applies from their chunk text alone (their fields would only be weight on the wire)
+_TEXT_ONLY = ("add_track", "add_midi_item", "add_audio_item", "add_js_effect")
+
+
+def _fields_for_reaper(op: Any) -> dict[str, Any]:
+    from bridge.changes.ops import op_data
+
+    return {"op": op.kind} if op.kind in _TEXT_ONLY else op_data(op)
+
+
 class LiveSession:
     """The project open in REAPER, as a session: reading it, and applying ChangeSets as one undo step each.
 
@@ -189,9 +199,7 @@ class LiveSession:
             REAPER refused an operation (the undo step was taken back whole).
         """
         self.reload()  # the text is written against the project as it is now
-        plain = changes.to_dict()["ops"]
-        ops = [{**text.to_dict(), "op": data} for text, data in zip(changeset_text(changes, self.project), plain,
-                                                                     strict=True)]
+        ops = [{**text.to_dict(), "op": _fields_for_reaper(text.op)} for text in changeset_text(changes, self.project)]
         result = self.link.call("apply_changes", self.ref, changes.id, changes.created, self.undo_name, ops)
         if result is None:
             raise ProjectNotOpenError(f"REAPER closed {self.path.name} before the result could be applied")
