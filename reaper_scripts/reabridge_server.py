@@ -1,6 +1,7 @@
 # @description reabridge: the REAPER-side server (applies reabridge results in one undo step)
 # @version 0.1.0
 # @author reabridge
+# @noindex
 # @about
 #   A Python ReaScript, run at REAPER start-up. It listens on 127.0.0.1 only,
 #   speaks python-reapy's wire protocol (8-byte little-endian length + UTF-8 JSON),
@@ -8,6 +9,8 @@
 #   plus reabridge's own: reading a project's state and applying a whole result
 #   (a ChangeSet's chunk text) inside ONE undo block. It never blocks REAPER's UI:
 #   each defer tick does a bounded amount of work. Standard library only.
+# @changelog
+#   First release.
 """reabridge's server inside REAPER.
 
 Files it keeps in ``<resource path>/reabridge/``:

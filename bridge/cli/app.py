@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bridge import __version__
-from bridge.cli import amp_cmd, daemon_cmd, jsfx_cmd, master_cmd, project_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import amp_cmd, daemon_cmd, jsfx_cmd, master_cmd, project_cmd, reaper_cmd, tempo_cmd, transcribe_cmd
 from bridge.cli.common import state
 from bridge.cli.jobs import run_command, submit_command
 from bridge.errors import ReabridgeError
@@ -55,6 +55,10 @@ app.add_typer(daemon_cmd.submit_app, name="submit")
 app.command("jobs")(daemon_cmd.jobs)
 app.command("cancel")(daemon_cmd.cancel)
 app.add_typer(daemon_cmd.requests_app, name="requests")
+app.command("install")(reaper_cmd.install)
+app.command("uninstall")(reaper_cmd.uninstall)
+app.command("doctor")(reaper_cmd.doctor)
+app.command("reapack-index")(reaper_cmd.reapack_index)
 
 
 @app.callback(invoke_without_command=True)

@@ -39,7 +39,7 @@ def serve(
     from bridge.daemon.server import Daemon, setup_logging
     from bridge.daemon.spool import Spool
     from bridge.jobs.engines import WARMABLE
-    from bridge.jsfx.install import default_resource_path
+    from bridge.reaper.paths import default_resource_path
 
     engines = [] if warm.strip() in ("", "none") else [w.strip() for w in warm.split(",")]
     unknown = [w for w in engines if w not in WARMABLE]

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from bridge import __version__
 from bridge.changes.ops import ChangeSet
 from bridge.daemon import failpoints
 from bridge.daemon.failpoints import failpoint
@@ -53,6 +54,7 @@ CANCEL_GRACE = 10.0  # seconds a cancelled job may take to stop before its worke
 START_FAILURES = 5  # workers dying before they are ready, in a row, before queued requests are failed
 KEEP_DAYS = 30  # finished requests older than this are forgotten at start-up
 ERR_LOG_BYTES = 5 << 20
+HEARTBEAT_EVERY = 2.0  # seconds between rewrites of daemon.json
 
 
 class DaemonError(ReabridgeError):
@@ -146,6 +148,8 @@ class Daemon:
         self._link_retry_at = 0.0
         self._waiting: dict[str, tuple[float, str]] = {}  # request -> (next look, why it waits)
         self._waiting_at = 0.0
+        self._handoffs: dict[str, dict[str, Any]] = {}
+        self._beat_at = -HEARTBEAT_EVERY  # request -> the result its REAPER action applies
         self.queue: Queue | None = None
 
     # -- start and stop ---------------------------------------------------------------
@@ -184,6 +188,8 @@ class Daemon:
         """Run until stopped (SIGTERM/SIGINT), or with ``once`` until nothing is left. Returns the exit code."""
         self.spool.create()
         self._lock()
+        with contextlib.suppress(OSError):
+            self.spool.stop.unlink()  # a stop asked while no daemon ran is not for this one
         try:
             self.queue = self._open_queue()
         except DaemonError:
@@ -211,6 +217,8 @@ class Daemon:
                 signal.signal(s, handler)
             with contextlib.suppress(Exception):
                 self.queue.close()
+            with contextlib.suppress(OSError):
+                self.spool.heartbeat.unlink()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
             log.info("stopped")
@@ -269,6 +277,21 @@ class Daemon:
         self._guarded(lambda: self._poll_workers(TICK))
         self._guarded(self._refresh_positions)
         self._guarded(self._apply_waiting)
+        self._guarded(self._beat)
+
+    def _beat(self) -> None:
+        """Say the daemon is alive (the REAPER actions read it), and stop when asked to by a file."""
+        now = time.monotonic()
+        if now - self._beat_at < HEARTBEAT_EVERY:
+            return
+        self._beat_at = now
+        if self.spool.stop.is_file() and not self.spool.stop.is_symlink():
+            self.spool.stop.unlink()
+            log.info("asked to stop (%s)", self.spool.stop)
+            self.stop_requested = True
+            return
+        write_json(self.spool.heartbeat, {"pid": os.getpid(), "updated": int(time.time()),
+                                          "spool": str(self.spool.root), "version": __version__})
 
     def _housekeeping(self) -> None:
         """Forget what finished long ago; clear temporaries a killed daemon left."""
@@ -277,7 +300,11 @@ class Daemon:
         for rid in self.queue.forget_finished(cutoff):
             with contextlib.suppress(FileNotFoundError):
                 self.spool.status_path(rid).unlink()
-        for folder in (self.spool.status, self.spool.requests, self.spool.cancel):
+        for path in self.spool.snapshots.glob("*"):  # sent with a request that never arrived
+            with contextlib.suppress(OSError):
+                if time.time() - path.lstat().st_mtime > 86400 and self.queue.get(path.stem) is None:
+                    path.unlink()
+        for folder in (self.spool.status, self.spool.requests, self.spool.cancel, self.spool.snapshots):
             for path in folder.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
                     if time.time() - path.stat().st_mtime > 60:
@@ -435,6 +462,10 @@ class Daemon:
             except _Wait as wait:
                 self._wait(rid, str(wait))
                 continue
+            except ReabridgeError as exc:  # a snapshot that cannot be used
+                self._waiting.pop(rid, None)
+                self._fail(rid, str(exc))
+                continue
             self._waiting.pop(rid, None)
             worker = idle.pop(0)
             row = self.queue.claim(rid)
@@ -506,6 +537,8 @@ class Daemon:
                 w.job = None
                 self._settled(rid)
                 return
+            if rid in self._handoffs:
+                result["handoff"] = self._handoffs.pop(rid)
             self.queue.finish(rid, "done", result.get("summary") or "done", json.dumps(result))
             failpoint("finished")
             w.job = None
@@ -623,7 +656,12 @@ class Daemon:
                      "REAPER is not running any more; results go to the project files until it is back")
 
     def _target(self, request: dict[str, Any]) -> tuple[str | None, str | None]:
-        """Where a request reads its project: ``(path, REAPER's text)`` live, ``(path, None)`` from the file."""
+        """Where a request reads its project: ``(path, REAPER's text)`` live, ``(path, None)`` from the file.
+
+        A request asking for a handoff reads the snapshot its action sent when REAPER's
+        Python does not answer (raises :class:`bridge.errors.ReabridgeError` when that
+        snapshot is unusable).
+        """
         from bridge.session.live import ReaperUnavailableError
 
         project = request.get("project")
@@ -631,17 +669,34 @@ class Daemon:
             return None, None
         if self.project is not None:
             return str(self.project), None
-        link = self._reaper()
+        handoff = bool(request.get("handoff"))
+        try:
+            link = self._reaper()
+        except _Wait:
+            if not handoff:
+                raise
+            link = None
         if link is None:
-            return project["path"], None
+            return project["path"], self._snapshot_text(project) if handoff else None
         try:
             state = link.call("project_state", {"path": project["path"], "id": project.get("id")})
         except ReaperUnavailableError:
             self._drop_link()
+            if handoff:
+                return project["path"], self._snapshot_text(project)
             raise _Wait("waiting for REAPER to answer") from None
         if state is None:
+            if handoff:
+                return project["path"], self._snapshot_text(project)
             raise _Wait(f"waiting for {Path(project['path']).name} to be open in REAPER")
         return state["path"], state["text"]
+
+    def _snapshot_text(self, project: dict[str, Any]) -> str | None:
+        """The project as the action's REAPER held it (None: no snapshot, the file is read)."""
+        from bridge.session.handoff import read_snapshot
+
+        snapshot = project.get("snapshot")
+        return read_snapshot(Path(snapshot), self.spool.snapshots) if snapshot else None
 
     def _wait(self, rid: str, why: str) -> None:
         first = rid not in self._waiting or self._waiting[rid][1] != why
@@ -653,6 +708,9 @@ class Daemon:
     def session_for(self, request: dict[str, Any], undo_name: str) -> Session:
         """Where a request's changes go: the project open in REAPER (one undo step), else its ``.RPP`` file.
 
+        A request asking for a handoff goes back to its REAPER action instead of the
+        file, or of waiting, when REAPER's Python does not answer.
+
         Raises
         ------
         _Wait
@@ -663,16 +721,35 @@ class Daemon:
 
         if self.project is not None:
             return RppFileSession(self.project)
-        link = self._reaper()
+        handoff = bool(request.get("handoff"))
+        try:
+            link = self._reaper()
+        except _Wait:
+            if not handoff:
+                raise
+            link = None
         if link is None:
-            return RppFileSession(Path(request["project"]["path"]))
+            return self._handoff(request, undo_name) if handoff else RppFileSession(Path(request["project"]["path"]))
         try:
             return LiveSession(link, request["project"], undo_name)
         except ProjectNotOpenError:
+            if handoff:
+                return self._handoff(request, undo_name)
             raise _Wait(f"waiting for {Path(request['project']['path']).name} to be open in REAPER") from None
         except ReaperUnavailableError:
             self._drop_link()
+            if handoff:
+                return self._handoff(request, undo_name)
             raise _Wait("waiting for REAPER to answer") from None
+
+    def _handoff(self, request: dict[str, Any], undo_name: str) -> Session:
+        from bridge.session.handoff import HandoffSession
+
+        project = request["project"]
+        text = self._snapshot_text(project)
+        if text is None:
+            text = read_regular(project["path"]).decode("utf-8", "replace")
+        return HandoffSession(project, text, undo_name)
 
     def _apply_for_worker(self, w: Worker, rid: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Record a worker's ChangeSet, then apply it; what the worker is told."""
@@ -703,8 +780,15 @@ class Daemon:
         try:
             if failpoints.active("apply_fails"):
                 raise OSError(5, "Input/output error (a failure the tests asked for)")
-            session = self.session_for(json.loads(row.request), JOBS[row.job].undo_name)
-            applied = session.apply(ChangeSet.from_dict(changes))
+            request = json.loads(row.request)
+            session = self.session_for(request, JOBS[row.job].undo_name)
+            try:
+                applied = session.apply(ChangeSet.from_dict(changes))
+            except (ProjectNotOpenError, ReaperUnavailableError):
+                if not request.get("handoff"):
+                    raise
+                session = self._handoff(request, JOBS[row.job].undo_name)
+                applied = session.apply(ChangeSet.from_dict(changes))
             failpoint("after_apply")
         except _Wait as wait:  # kept: applied when the project (or REAPER) is back
             self._wait(row.id, str(wait))
@@ -723,6 +807,10 @@ class Daemon:
             log.error("%s: applying failed: %s", row.id, message)
             return {"op": "refused", "id": row.id, "message": message}
         self._waiting.pop(row.id, None)
+        if applied.handed_off:
+            self._handoffs[row.id] = session.document  # type: ignore[attr-defined]
+            log.info("%s: handed to the REAPER action that asked for it (REAPER's Python does not answer)", row.id)
+            return {"op": "applied", "id": row.id, "applied": None, "handoff": True}
         where = "in REAPER" if type(session).__name__ == "LiveSession" else f"to {Path(session.path).name}"
         log.info("%s: %s", row.id, f"applied {where}" if applied.applied else "was applied before; nothing changed")
         return {"op": "applied", "id": row.id, "applied": applied.applied}
@@ -754,6 +842,8 @@ class Daemon:
                                 "skipped": [], "notices": [], "data": {}}
             result.update({"notices": [*result.get("notices", []), *notices], "applied": reply["applied"],
                            "project": json.loads(row.request)["project"]["path"]})
+            if row.id in self._handoffs:
+                result["handoff"] = self._handoffs.pop(row.id)
             self.queue.finish(row.id, "done", summary, json.dumps(result))
             log.info("%s: done", row.id)
         else:
@@ -794,10 +884,14 @@ class Daemon:
         self._write_status(rid, status_document(row, progress, position, worker))
 
     def _write_status(self, rid: str, doc: dict[str, Any]) -> None:
+        final = doc.get("state") in ("done", "error", "cancelled")
         try:
-            write_json(self.spool.status_path(rid), doc, durable=doc.get("state") in ("done", "error", "cancelled"))
+            write_json(self.spool.status_path(rid), doc, durable=final)
         except OSError as exc:
             log.error("%s: could not write its status file (%s)", rid, exc)
+        if final:  # the project as the action saw it is not needed any more
+            with contextlib.suppress(OSError):
+                (self.spool.snapshots / f"{rid}.RPP").unlink()
 
 
 def setup_logging(spool: Spool, verbose: bool) -> None:

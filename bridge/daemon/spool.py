@@ -37,7 +37,7 @@ def default_spool() -> Path:
     env = os.environ.get("REABRIDGE_SPOOL")
     if env:
         return Path(env)
-    from bridge.jsfx.install import default_resource_path
+    from bridge.reaper.paths import default_resource_path
 
     return default_resource_path() / "reabridge" / "spool"
 
@@ -96,6 +96,21 @@ class Spool:
         return self.root / "rejected"
 
     @property
+    def snapshots(self) -> Path:
+        """The project as REAPER held it, sent by the REAPER actions with their requests."""
+        return self.root / "snapshots"
+
+    @property
+    def heartbeat(self) -> Path:
+        """``{"pid", "updated"}``, rewritten every few seconds while a daemon serves (what the actions check)."""
+        return self.root / "daemon.json"
+
+    @property
+    def stop(self) -> Path:
+        """A file here asks the daemon to stop (what the REAPER action 'Start/stop' writes)."""
+        return self.root / "stop"
+
+    @property
     def database(self) -> Path:
         """The durable queue."""
         return self.root / "queue.db"
@@ -112,7 +127,7 @@ class Spool:
 
     def create(self) -> Spool:
         """Make the folders (readable and writable by the user only)."""
-        for folder in (self.root, self.requests, self.status, self.cancel, self.rejected):
+        for folder in (self.root, self.requests, self.status, self.cancel, self.rejected, self.snapshots):
             folder.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             self.root.chmod(0o700)

@@ -58,6 +58,8 @@ def status_document(row: Row, progress: dict[str, Any] | None = None, position: 
             "applied": result.get("applied"),
             "data": result.get("data", {}),
         }
+        if result.get("handoff"):  # REAPER's Python did not answer: the action that asked applies this
+            doc["apply"] = result["handoff"]
     return doc
 
 

@@ -118,7 +118,7 @@ class ForwardingSession:
             if reply.get("cancelled"):
                 raise JobCancelled()
             raise ReabridgeError(reply.get("message") or "the daemon could not apply the result")
-        return ApplyResult(bool(reply.get("applied")), changes.id, reply.get("waiting"))
+        return ApplyResult(bool(reply.get("applied")), changes.id, reply.get("waiting"), bool(reply.get("handoff")))
 
 
 def _die_with_parent(parent: int) -> None:

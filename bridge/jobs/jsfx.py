@@ -9,7 +9,8 @@ from bridge.jobs.result import JobResult, Progress, ProgressFn
 from bridge.jobs.work import Work
 from bridge.jsfx.effect import Effect, load_effect
 from bridge.jsfx.errors import JsfxError
-from bridge.jsfx.install import SUBFOLDER, default_resource_path, install
+from bridge.jsfx.install import SUBFOLDER, install
+from bridge.reaper.paths import default_resource_path
 from bridge.requests.models import JsfxInsertRequest, JsfxRenderRequest
 
 

@@ -21,8 +21,9 @@ from bridge.jobs.work import Work
 from bridge.jsfx.chain import analysed_chain
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.generate import generate_jsfx
-from bridge.jsfx.install import SUBFOLDER, default_resource_path, install
+from bridge.jsfx.install import SUBFOLDER, install
 from bridge.project.made import Made, made_records, source_take
+from bridge.reaper.paths import default_resource_path
 from bridge.requests.models import MasterJsfxRequest
 
 LOCAL_FOLDER = "reabridge-jsfx"

@@ -9,27 +9,14 @@ Windows). Shipped effects live in the repository's ``jsfx/`` folder (package dat
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from pathlib import Path
 
 from bridge.assets import jsfx_dir
 from bridge.fileio import Outputs
 from bridge.jsfx.errors import JsfxError
+from bridge.reaper.paths import default_resource_path
 
 SUBFOLDER = "reabridge"
-
-
-def default_resource_path() -> Path:
-    """REAPER's resource path on this machine (it may not exist)."""
-    env = os.environ.get("REAPER_RESOURCE_PATH")
-    if env:
-        return Path(env)
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "REAPER"
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("APPDATA", Path.home())) / "REAPER"
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "REAPER"
 
 
 def shipped_effects() -> list[Path]:

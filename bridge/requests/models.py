@@ -80,10 +80,15 @@ class ProjectRef(Strict):
         (``REABRIDGE/project_id``). When both the request and the file have
         one they must agree, so a result never lands in another project saved
         under the same name.
+    snapshot : str, optional
+        The project as REAPER held it when the request was made (RPP text in a
+        file of the spool's ``snapshots/`` folder), written by the REAPER actions
+        so a job sees unsaved edits even when REAPER's Python is not set up.
     """
 
     path: PathText
     id: Guid | None = None
+    snapshot: PathText | None = None
 
 
 class Items(Strict):
@@ -105,6 +110,19 @@ class _Request(Strict):
     created: Stamp = Field(default_factory=utc_now)
     project: ProjectRef | None = None
     items: Items | None = None
+    #: when REAPER's Python server does not answer, hand the result back to the REAPER
+    #: action that sent the request (its status file carries the chunk text to apply)
+    #: rather than writing the ``.RPP`` file or waiting for REAPER
+    handoff: bool = False
+
+    @model_validator(mode="after")
+    def _handoff(self) -> _Request:
+        if self.handoff and self.project is None:
+            raise ValueError("handoff: only used with a project")
+        if self.project is not None and self.project.snapshot is not None and not self.handoff:
+            raise ValueError("project.snapshot: only used with handoff (otherwise the project file is what "
+                             "jobs read and change)")
+        return self
 
     @property
     def project_mode(self) -> bool:

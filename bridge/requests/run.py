@@ -165,7 +165,9 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
             return result
         assert session is not None
         applied = session.apply(result.changes)
-    result.applied = applied.applied if applied.waiting is None else None
+    result.applied = applied.applied if applied.waiting is None and not applied.handed_off else None
+    if applied.handed_off:
+        result.notices.append("applied by the REAPER action that asked for it")
     if applied.waiting is not None:
         result.notices.append(applied.waiting)
     result.project = str(session.path)

@@ -25,11 +25,15 @@ class ApplyResult:
     waiting : str or None
         Set when the ChangeSet could not land yet and will be applied later
         (the project is closed in REAPER): what the user is told.
+    handed_off : bool
+        The ChangeSet went back to the REAPER action that asked for it, which
+        applies it (REAPER's Python could not be reached).
     """
 
     applied: bool
     change_id: str
     waiting: str | None = None
+    handed_off: bool = False
 
 
 class Session(Protocol):

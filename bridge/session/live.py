@@ -144,7 +144,8 @@ class ReaperLink:
 _TEXT_ONLY = ("add_track", "add_midi_item", "add_audio_item", "add_js_effect")
 
 
-def _fields_for_reaper(op: Any) -> dict[str, Any]:
+def fields_for_reaper(op: Any) -> dict[str, Any]:
+    """What REAPER's side needs of an operation besides its chunk text."""
     from bridge.changes.ops import op_data
 
     return {"op": op.kind} if op.kind in _TEXT_ONLY else op_data(op)
@@ -199,7 +200,7 @@ class LiveSession:
             REAPER refused an operation (the undo step was taken back whole).
         """
         self.reload()  # the text is written against the project as it is now
-        ops = [{**text.to_dict(), "op": _fields_for_reaper(text.op)} for text in changeset_text(changes, self.project)]
+        ops = [{**text.to_dict(), "op": fields_for_reaper(text.op)} for text in changeset_text(changes, self.project)]
         result = self.link.call("apply_changes", self.ref, changes.id, changes.created, self.undo_name, ops)
         if result is None:
             raise ProjectNotOpenError(f"REAPER closed {self.path.name} before the result could be applied")
