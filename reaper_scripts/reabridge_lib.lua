@@ -382,7 +382,7 @@ function rb.request(job, options, items)
   local proj, path = rb.project()
   if not proj then return nil, path end
   local id = rb.new_id(job)
-  local request = {version = 1, id = id, job = job, created = utc_now(), apply = "action",
+  local request = {version = 1, id = id, job = job, created = utc_now(), handoff = true,
                    project = {path = path, id = rb.project_id(proj)}, options = options or {}}
   if items then request.items = items end
   return request
@@ -434,7 +434,7 @@ function rb.ensure_daemon()
   if rb.daemon_alive(spool) then return true end
   local ok, why = rb.start_daemon()
   if not ok then return false, why end
-  return true, "started the reabridge daemon"
+  return true, "started the reabridge daemon; it is getting ready"
 end
 
 --------------------------------------------------------------------------------------------
@@ -713,13 +713,19 @@ local function draw(title, line, fraction)
 end
 
 --- Follow a request until it ends (no time-out while the daemon is alive), then apply or report.
---- on_end(status) is called with the final status.
-function rb.watch(request, on_end)
+--- on_end(status) is called with the final status; note is shown until the daemon answers.
+function rb.watch(request, on_end, note)
   local spool = rb.config().spool
   local path = rb.join(spool, "status", request.id .. ".json")
   local title = "reabridge: " .. request.job:gsub("_", " ")
   local window, last_alive, seen = false, reaper.time_precise(), false
   local started = reaper.time_precise()
+  local function show(line, fraction)
+    if reaper.time_precise() - started < 0.5 then return end -- quick jobs never flash a window
+    if not window then gfx.init(title, 360, 70); window = true end
+    draw(title, line, fraction)
+    if gfx.getchar() < 0 then window = false end -- the user closed the window: keep watching quietly
+  end
   local function finish(status)
     if window then gfx.quit() end
     local state = status.state
@@ -737,22 +743,24 @@ function rb.watch(request, on_end)
     end
     if on_end then on_end(status) end
   end
+  local function text(v) return (v ~= nil and v ~= rb.null) and tostring(v) or "" end
   local function poll()
-    local text = rb.read_file(path)
-    local ok, status = pcall(rb.json_decode, text or "")
+    local ok, status = pcall(rb.json_decode, rb.read_file(path) or "")
     if ok and type(status) == "table" then
       if status.state == "done" or status.state == "error" or status.state == "cancelled" then
         return finish(status)
       end
-      if reaper.time_precise() - started > 0.5 then
-        if not window then gfx.init(title, 360, 70); window = true end
-        local line = status.state == "queued" and ("queued" .. (status.message and status.message ~= rb.null
-          and status.message ~= "" and (": " .. status.message) or ""))
-          or ((status.stage ~= rb.null and status.stage or "running") .. " "
-              .. (status.message ~= rb.null and status.message or ""))
-        draw(title, line, status.progress ~= rb.null and status.progress or nil)
-        if gfx.getchar() < 0 then window = false end -- the user closed the window: keep watching quietly
+      local line
+      if status.state == "queued" and note then
+        line = note
+      elseif status.state == "queued" then
+        line = "waiting" .. (text(status.position) ~= "" and (" (number " .. text(status.position) .. " in line)") or "")
+      else
+        line = (text(status.stage) ~= "" and text(status.stage) or "running") .. " " .. text(status.message)
       end
+      show(line, status.progress ~= rb.null and status.progress or nil)
+    else
+      show(note or "waiting for the reabridge daemon")
     end
     if rb.daemon_alive(spool) then
       last_alive, seen = reaper.time_precise(), true
@@ -848,7 +856,7 @@ function rb.run(job, options, guids)
   local ok, how = rb.ensure_daemon()
   if not ok then return rb.message(how .. "\n\n(run 'reabridge doctor' in a terminal to see what is missing)") end
   rb.submit(request)
-  rb.watch(request)
+  rb.watch(request, nil, how)
   return request
 end
 

@@ -54,9 +54,11 @@ class Report:
     """What install/uninstall did, one line each."""
 
     lines: list[str] = field(default_factory=list)
+    changes: int = 0
 
-    def __call__(self, line: str) -> None:
+    def __call__(self, line: str, change: bool = True) -> None:
         self.lines.append(line)
+        self.changes += change
 
 
 # -- REAPER running? ------------------------------------------------------------------------
@@ -295,7 +297,7 @@ def install(resource: Path, *, shortcuts: bool = False, python: bool = False) ->
             line = f"KEY {SHORTCUT_MODS} {_vk(a.key)} _{a.command_id} 0"
             if (str(SHORTCUT_MODS), str(_vk(a.key)), "0") in bound and line not in job.manifest["kb_lines"]:
                 report(f"{a.shortcut} is already bound in your key map; left as it is ({a.description} has no "
-                       "shortcut)")
+                       "shortcut)", change=False)
                 continue
             wanted.append(line)
     # lines an earlier version of reabridge added for the same command (a renamed action) go
@@ -362,8 +364,8 @@ def install(resource: Path, *, shortcuts: bool = False, python: bool = False) ->
         job.manifest["made"].append("reabridge/" + TOKEN)
         report(f"made the server's secret token reabridge/{TOKEN} (readable by you only)")
     job.save()
-    if not report.lines:
-        report("reabridge is installed and up to date; nothing to do")
+    if not report.changes:
+        report("reabridge is installed and up to date; nothing to do", change=False)
     return report.lines
 
 

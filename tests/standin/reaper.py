@@ -412,6 +412,21 @@ class FakeReaper:
         return self._pointer("MediaItem", items[idx]) if 0 <= idx < len(items) else f"(MediaItem*){NULL}"
     RPR_GetTrackMediaItem.kinds = "pi"  # type: ignore[attr-defined]
 
+    def _selected_items(self) -> list[Chunk]:
+        return [item for track in self.tracks() for item in self._items(track)
+                if (item.values("SEL") or ["0"])[0] == "1"]
+
+    def RPR_CountSelectedMediaItems(self, proj: str) -> int:  # noqa: N802
+        self._proj(proj)
+        return len(self._selected_items())
+    RPR_CountSelectedMediaItems.kinds = "P"  # type: ignore[attr-defined]
+
+    def RPR_GetSelectedMediaItem(self, proj: str, idx: int) -> str:  # noqa: N802
+        self._proj(proj)
+        items = self._selected_items()
+        return self._pointer("MediaItem", items[idx]) if 0 <= idx < len(items) else f"(MediaItem*){NULL}"
+    RPR_GetSelectedMediaItem.kinds = "Pi"  # type: ignore[attr-defined]
+
     def RPR_AddMediaItemToTrack(self, track: str) -> str:  # noqa: N802
         chunk = self._track(track)
         guid = "{" + str(uuid.uuid4()).upper() + "}"
