@@ -658,14 +658,29 @@ function APPLY.set_ext_state(proj, e)
   reaper.SetProjExtState(proj, "REABRIDGE", e.op.key, e.op.value or "")
 end
 
+--- The open project (any tab) a result is for: by its reabridge id, else by its file. nil when not open.
+function rb.find_project(ref)
+  local want = (ref.id ~= nil and ref.id ~= rb.null) and norm(ref.id) or nil
+  local by_path
+  local i = 0
+  while true do
+    local proj, path = reaper.EnumProjects(i)
+    if not proj then break end
+    local _, id = reaper.GetProjExtState(proj, "REABRIDGE", "project_id")
+    if want and id ~= "" and norm(id) == want then return proj end
+    if path ~= "" and path == ref.path and not (want and id ~= "" and norm(id) ~= want) then by_path = proj end
+    i = i + 1
+  end
+  return by_path
+end
+
 --- Apply a result the daemon handed over (its chunk text), in ONE undo block: all of it, or nothing.
 --- Returns true (applied), false (applied before: nothing to do), or nil and why.
 function rb.apply(handoff)
-  local proj, path = rb.project()
-  if not proj then return nil, path end
-  local _, id = reaper.GetProjExtState(proj, "REABRIDGE", "project_id")
-  if handoff.project.id and handoff.project.id ~= rb.null and id ~= "" and norm(id) ~= norm(handoff.project.id) then
-    return nil, "the project in front is not the one this result was made for; switch to " .. handoff.project.path
+  local proj = rb.find_project(handoff.project)
+  if not proj then
+    return nil, "open " .. tostring(handoff.project.path) .. " to receive this result, then choose it in "
+      .. "'reabridge: Show reabridge jobs'"
   end
   local _, done = reaper.GetProjExtState(proj, "REABRIDGE", "applied." .. handoff.change_id)
   if done ~= "" then return false end

@@ -388,3 +388,21 @@ def test_jobs_list_cancels_a_waiting_job_and_start_stop_asks_the_daemon_to_stop(
     w.lua.run_file(action("Start/stop reabridge daemon"))
     assert (w.spool / "stop").is_file()
     assert w.lua.messages[-1] == "asked the reabridge daemon to stop"
+
+
+def test_a_result_for_a_project_that_is_not_open_is_kept_for_later(world):
+    w = world(live=False)
+    _heartbeat(w.spool)
+    (w.spool / "status").mkdir(parents=True, exist_ok=True)
+    other = {"change_id": "transcribe-other", "created": "2026-01-01T00:00:00Z", "undo_name": "reabridge: x",
+             "project": {"path": "/songs/other.RPP", "id": "{00000000-0000-4000-8000-00000000FFFF}"},
+             "ops": [{"kind": "add_track", "target": None, "text": "<TRACK\n>\n", "op": {"op": "add_track"}}]}
+    (w.spool / "status" / "transcribe-other.json").write_text(json.dumps(
+        {"id": "transcribe-other", "job": "transcribe", "state": "done", "queued_at": "2026-01-01T00:00:00Z",
+         "message": "", "result": {"summary": "1 MIDI item"}, "apply": other}))
+    before = _text(w)
+    w.lua.answers["showmenu"] = [2]
+    w.lua.run_file(action("Show reabridge jobs"))
+    assert w.lua.messages == ["open /songs/other.RPP to receive this result, then choose it in 'reabridge: Show "
+                              "reabridge jobs'"]
+    assert _text(w) == before and w.fake.undo_names == []
