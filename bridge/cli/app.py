@@ -11,7 +11,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from bridge import __version__
-from bridge.cli import amp_cmd, daemon_cmd, jsfx_cmd, master_cmd, project_cmd, reaper_cmd, tempo_cmd, transcribe_cmd
+from bridge.cli import (
+    amp_cmd,
+    daemon_cmd,
+    jsfx_cmd,
+    master_cmd,
+    project_cmd,
+    reaper_cmd,
+    render_cmd,
+    tempo_cmd,
+    transcribe_cmd,
+)
 from bridge.cli.common import state
 from bridge.cli.jobs import run_command, submit_command
 from bridge.errors import ReabridgeError
@@ -40,6 +50,7 @@ JOB_COMMANDS = (
     ("master_jsfx", None, None, master_cmd.master_jsfx),
     ("jsfx_render", jsfx_cmd.app, "render", jsfx_cmd.render),
     ("jsfx_insert", jsfx_cmd.app, "insert", jsfx_cmd.insert),
+    ("render", None, "render", render_cmd.render),
 )
 
 for job, group, name, builder in JOB_COMMANDS:

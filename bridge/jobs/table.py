@@ -54,5 +54,6 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("master_jsfx", "bridge.jobs.master_jsfx:run", "Insert mastering chain JSFX", "analysed"),
         JobSpec("jsfx_render", "bridge.jobs.jsfx:render", "Render through JSFX", "rendered", "audio"),
         JobSpec("jsfx_insert", "bridge.jobs.jsfx:insert", "Insert JSFX", "used"),
+        JobSpec("render", "bridge.jobs.render:run", "Render project", "rendered", "audio"),
     )
 }

@@ -36,7 +36,7 @@ class FxInfo:
         return {"kind": self.kind, "name": self.name, "ident": self.ident, "bypassed": self.bypassed}
 
 
-def _describe(chunk: Chunk) -> tuple[str, str, str]:
+def describe_fx(chunk: Chunk) -> tuple[str, str, str]:
     p = chunk.params
     tag = chunk.tag
     if tag == "JS":
@@ -67,7 +67,7 @@ def read_fx_chain(chain: Chunk | None) -> list[FxInfo]:
     for child in chain.children:
         if isinstance(child, Chunk):
             if child.tag in FX_TAGS:
-                kind, name, ident = _describe(child)
+                kind, name, ident = describe_fx(child)
                 out.append(FxInfo(kind, name, ident, bypass))
                 bypass = False
         elif child.key == "BYPASS":

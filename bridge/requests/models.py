@@ -406,15 +406,51 @@ class JsfxInsertRequest(_Request):
         return self
 
 
+# -- render -------------------------------------------------------------------------------
+class RenderOptions(Strict):
+    """A project's mix rendered without REAPER (``output`` defaults to ``SONG.wav`` beside the project)."""
+
+    project_file: PathText
+    output: PathText | None = None
+    overwrite: bool = False
+    start: Annotated[float, Field(ge=0.0, le=1e6)] | None = None
+    end: Annotated[float, Field(gt=0.0, le=1e6)] | None = None
+    region: Name | None = None
+    missing: Literal["fail", "skip"] = "fail"
+    report: PathText | None = None
+    format: Format | None = None
+    sample_rate: Annotated[int, Field(ge=8000, le=384000)] | None = None
+    effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
+    resource_path: PathText | None = None
+
+
+class RenderRequest(_Request):
+    """Render a project file's mix to an audio file (the project is read, never changed)."""
+
+    job: Literal["render"] = "render"
+    options: RenderOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> RenderRequest:
+        if self.project is not None or self.items is not None:
+            raise ValueError("project: a render reads options.project_file and changes no project")
+        o = self.options
+        if o.region is not None and (o.start is not None or o.end is not None):
+            raise ValueError("options.region: give a region or start/end, not both")
+        if o.start is not None and o.end is not None and o.end <= o.start:
+            raise ValueError(f"options.end ({o.end:g} s) must be after options.start ({o.start:g} s)")
+        return self
+
+
 REQUEST_TYPES: dict[str, type[_Request]] = {
     cls.model_fields["job"].default: cls
     for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
-                MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest)
+                MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest)
 }
 
 Request = Annotated[
     TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
-    | JsfxRenderRequest | JsfxInsertRequest,
+    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest,
     Field(discriminator="job"),
 ]
 AnyRequest = _Request

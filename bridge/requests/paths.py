@@ -41,6 +41,7 @@ PATH_OPTIONS: dict[str, PathRole] = {
     "reference": "input",
     "preset_file": "input",
     "effect": "input",
+    "project_file": "input",
     "effects_dirs": "input_dir",
     "output": "output",
     "report": "output_dir",
@@ -48,14 +49,14 @@ PATH_OPTIONS: dict[str, PathRole] = {
 }
 
 #: the option holding the file a plain-file request works on (its folder may be written to)
-MAIN_INPUT = ("audio", "mix", "di")
+MAIN_INPUT = ("audio", "mix", "di", "project_file")
 
 _AUDIO = (".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".w64", ".caf",
           ".bwf", ".rf64")
 #: what a confined request's input files may be called (a spool request cannot read just any file)
 INPUT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "audio": _AUDIO, "mix": _AUDIO, "di": _AUDIO, "reamp": _AUDIO, "reference": _AUDIO,
-    "model": (".nam",), "preset_file": (".toml",), "effect": (".jsfx", ".jsfx-inc", ""),
+    "model": (".nam",), "preset_file": (".toml",), "effect": (".jsfx", ".jsfx-inc", ""), "project_file": (".rpp",),
 }
 
 
