@@ -321,13 +321,12 @@ class Daemon:
             log.info("%s: applying the recorded result again after a restart", row.id)
             self._finish_apply(row, json.loads(row.changes or "{}"), restarted=True)
         for row in self.queue.in_state("running"):
-            if row.attempts >= MAX_ATTEMPTS:
-                self._fail(row.id, f"the daemon stopped {row.attempts} times while this job ran; not retried again")
-            else:
-                log.info("%s: interrupted by a restart; queued again (attempt %d of %d)", row.id, row.attempts + 1,
-                         MAX_ATTEMPTS)
-                self.queue.requeue(row.id, "interrupted by a restart; queued again")
-                self._status(row.id)
+            # Jobs run in worker processes: a daemon that died (killed, the machine rebooted) was not killed by
+            # the job, so the interruption does not use up one of the job's attempts (a worker crash does).
+            log.info("%s: interrupted by a restart; queued again", row.id)
+            self.queue.requeue(row.id, "interrupted by a restart; queued again")
+            self._uncount(row.id)
+            self._status(row.id)
         for row in self.queue.recent(1000):  # a status file written just before a kill may lag the queue
             doc = self.spool.read_status(row.id)
             if doc is None or doc.get("state") != SHOWN[row.state]:

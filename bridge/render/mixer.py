@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +26,53 @@ from bridge.render import pan as panner
 from bridge.render.fades import fade_gain
 from bridge.render.plan import FxChain, FxSlot, ItemPlan, MixPlan, Notes, Receive, RenderError, TrackPlan
 
-BLOCK = 8192
+BLOCK = 32768
+F32 = np.float32  # the mix runs in 32-bit float (the file is written as such); effects compute in 64-bit
+
+
+class Prefetch:
+    """Decode ahead on a thread (libsndfile, soxr and NumPy release the GIL: the second core reads)."""
+
+    def __init__(self, source: Iterator[np.ndarray], depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._source = source
+        self._thread = threading.Thread(target=self._fill, daemon=True, name="reabridge-prefetch")
+        self._thread.start()
+
+    def _fill(self) -> None:
+        try:
+            for block in self._source:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(("block", block), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the reader
+            self._queue.put(("error", exc))
+            return
+        self._queue.put(("end", None))
+
+    def __iter__(self) -> Prefetch:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        kind, value = self._queue.get()
+        if kind == "block":
+            return value  # type: ignore[return-value]
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        raise StopIteration
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._thread.join(5)
 
 
 # -- items ------------------------------------------------------------------------------------
@@ -44,8 +92,10 @@ class Voice:
         self.last = first_sample(item.start + item.length, sr)
         self.frames = max(0, self.last - self.first)
         self.done = 0
-        self._source = self._stream()
-        self._pending = np.zeros((0, nchan))
+        self._source = Prefetch(self._stream())
+        self._pending = np.zeros((0, nchan), dtype=F32)
+        self._ready = np.zeros((0, nchan), dtype=F32)
+        self._made = 0
         self.fx = Chain(item.fx, sr, nchan, effects_dirs, notes, item.where)
 
     def _stream(self) -> Iterator[np.ndarray]:
@@ -64,7 +114,8 @@ class Voice:
         else:
             blocks = audio.frame_blocks()
             in_rate, frames = audio.effective_rate, audio.frames
-        yield from resample_stream(blocks, in_rate, float(self.sr), frames)
+        for block in resample_stream(blocks, in_rate, float(self.sr), frames):
+            yield np.asarray(block, dtype=F32)
         while True:  # a source shorter than its item: silence
             yield np.zeros((BLOCK, info.channels), dtype=np.float32)
 
@@ -73,8 +124,10 @@ class Voice:
         if x.ndim == 1:
             x = x[:, None]
         n, c = x.shape
-        out = np.zeros((n, self.nchan))
         mode = self.item.chanmode
+        if mode == 0 and c == self.nchan:
+            return x
+        out = np.zeros((n, self.nchan), dtype=F32)
         mono: np.ndarray | None = None
         if mode == 0:
             if c == 1:
@@ -91,7 +144,7 @@ class Voice:
             mono = x[:, min(mode - 3, c - 1)]
         else:  # 5... : one source channel (3, 4, ...)
             index = mode - 3
-            mono = x[:, index] if index < c else np.zeros(n)
+            mono = x[:, index] if index < c else np.zeros(n, dtype=F32)
         if mono is not None:
             out[:, 0] = mono
             out[:, 1] = mono
@@ -100,6 +153,10 @@ class Voice:
     def _gain(self, offset: int, n: int) -> np.ndarray | float:
         item, sr = self.item, self.sr
         gain: np.ndarray | float = item.gain
+        in_fade = item.fade_in.seconds > 0 and offset < item.fade_in.seconds * sr
+        out_fade = item.fade_out.seconds > 0 and (offset + n) / sr > item.length - item.fade_out.seconds
+        if not (in_fade or out_fade):
+            return gain
         t = (offset + np.arange(n)) / sr  # seconds into the item
         if item.fade_in.seconds > 0 and offset < item.fade_in.seconds * sr:
             gain = gain * fade_gain(t / item.fade_in.seconds, item.fade_in.shape, item.fade_in.curve, False)
@@ -109,21 +166,39 @@ class Voice:
             gain = gain * np.where(u > 0, fade_gain(u, item.fade_out.shape, item.fade_out.curve, True), 1.0)
         return gain
 
-    def read(self, n: int) -> np.ndarray:
-        """The next ``n`` frames (fewer at the item's end)."""
-        n = min(n, self.frames - self.done)
-        while len(self._pending) < n:
-            block = next(self._source)
-            self._pending = np.concatenate([self._pending, self._channels(np.asarray(block, dtype=np.float64))])
-        out, self._pending = self._pending[:n], self._pending[n:]
-        gain = self._gain(self.done, n)
-        out = out * (gain[:, None] if isinstance(gain, np.ndarray) else gain)
+    def _raw(self, k: int) -> np.ndarray:
+        """The next ``k`` frames of the take: channels mapped, gains, fades and take pan applied."""
+        while len(self._pending) < k:
+            mapped = self._channels(next(self._source))
+            self._pending = mapped if not len(self._pending) else np.concatenate([self._pending, mapped])
+        out, self._pending = self._pending[:k], self._pending[k:]
+        gain = self._gain(self._made, k)
+        if isinstance(gain, np.ndarray):
+            out, column = out.copy(), gain.astype(F32)
+            for c in range(out.shape[1]):
+                out[:, c] *= column
+        else:
+            out = out * F32(gain)
         if self.item.take_pan != 0.0:
             gl, gr = panner.balance_gains(self.item.take_pan)
             out[:, 0] *= gl
             out[:, 1] *= gr
+        self._made += k
+        return out
+
+    def read(self, n: int) -> np.ndarray:
+        """The next ``n`` frames (fewer at the item's end).
+
+        The take's effects always see whole blocks counted from the item's start
+        (their ``@block`` cadence does not depend on where the render starts).
+        """
+        n = min(n, self.frames - self.done)
+        while len(self._ready) < n:
+            chunk = self.fx.process(self._raw(min(BLOCK, self.frames - self._made)))
+            self._ready = chunk if not len(self._ready) else np.concatenate([self._ready, chunk])
+        out, self._ready = self._ready[:n], self._ready[n:]
         self.done += n
-        return self.fx.process(out)
+        return out
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -158,8 +233,8 @@ class Chain:
 
     def process(self, block: np.ndarray) -> np.ndarray:
         for slot, run in self.stages:
-            wet = run(block)
-            block = wet if slot.wet == 1.0 else slot.wet * wet + (1.0 - slot.wet) * block
+            wet = run(block.astype(np.float64)).astype(F32)
+            block = wet if slot.wet == 1.0 else F32(slot.wet) * wet + F32(1.0 - slot.wet) * block
         return block
 
 
@@ -267,7 +342,7 @@ def _send_channels(r: Receive, src: np.ndarray, nchan: int) -> np.ndarray | None
     gl, gr = panner.pan_gains(r.pan, r.law)
     x[:, 0] *= gl
     x[:, 1] *= gr
-    out = np.zeros((len(src), nchan))
+    out = np.zeros((len(src), nchan), dtype=F32)
     dst = r.dst_chan & 1023
     if r.dst_chan & 1024:
         x = x.mean(axis=1, keepdims=True)
@@ -296,6 +371,7 @@ class Mixer:
         self.voices: dict[int, list[Voice]] = {t.index: [] for t in plan.tracks}
         self.pending = {t.index: sorted(t.items, key=lambda i: i.start) for t in plan.tracks}
         self.taps_needed = {(r.source, r.mode) for t in plan.tracks for r in t.receives}
+        self._matrices: dict[int, np.ndarray] = {}
         self.position = int(round(plan.start * sr))
         self.end = self.position + plan.frames
 
@@ -305,7 +381,7 @@ class Mixer:
 
     def _items(self, t: TrackPlan, first: int, n: int) -> np.ndarray:
         sr = self.plan.sample_rate
-        out = np.zeros((n, t.nchan))
+        out = np.zeros((n, t.nchan), dtype=F32)
         pending = self.pending[t.index]
         while pending and first_sample(pending[0].start, sr) < first + n:
             item = pending.pop(0)
@@ -334,8 +410,23 @@ class Mixer:
         return out
 
     def _pan(self, t: TrackPlan, block: np.ndarray) -> np.ndarray:
-        block *= t.volume
-        return panner.stereo(block, t.mode, t.pan, t.law, t.taper, t.width, t.dual)
+        """Fader and panner: channels 1/2 through the track's 2x2 gain matrix, the rest by the fader."""
+        matrix = self._matrices.get(t.index)
+        if matrix is None:
+            matrix = self._matrices[t.index] = panner.matrix(t.mode, t.pan, t.law, t.taper, t.width, t.dual)
+        gains = matrix * t.volume
+        if gains[0, 1] == 0.0 and gains[1, 0] == 0.0:  # a balance: each side scaled (column by column: NumPy's
+            if block.shape[1] > 2:                     # broadcasting over 2 channels is several times slower)
+                block[:, 2:] *= F32(t.volume)
+            block[:, 0] *= F32(gains[0, 0])
+            block[:, 1] *= F32(gains[1, 1])
+            return block
+        left, right = block[:, 0].copy(), block[:, 1].copy()
+        if block.shape[1] > 2:
+            block[:, 2:] *= F32(t.volume)
+        block[:, 0] = left * F32(gains[0, 0]) + right * F32(gains[1, 0])
+        block[:, 1] = left * F32(gains[0, 1]) + right * F32(gains[1, 1])
+        return block
 
     def block(self, n: int) -> np.ndarray:
         """The next ``n`` frames of the master's output, ``(n, channels)``."""
@@ -348,7 +439,7 @@ class Mixer:
                 children.setdefault(t.parent, []).append(t)
         for t in self.order:
             heard = t.audible and not t.mute
-            buf = self._items(t, first, n) if heard else np.zeros((n, t.nchan))
+            buf = self._items(t, first, n) if heard else np.zeros((n, t.nchan), dtype=F32)
             for r in t.receives:
                 if r.mute or r.source not in post:
                     continue
@@ -368,7 +459,7 @@ class Mixer:
                 taps[(t.index, 3)] = taps[(t.index, 2)] = tap
             post[t.index] = self._pan(t, buf) if heard else np.zeros_like(buf)
         master = self.plan.master
-        mix = np.zeros((n, master.nchan))
+        mix = np.zeros((n, master.nchan), dtype=F32)
         for t in self.plan.tracks:
             if t.parent is None and t.main_send:
                 _add(mix, post[t.index], t.main_offset)

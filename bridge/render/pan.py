@@ -73,6 +73,12 @@ def documented(mode: int, pan: float, law: float, taper: int) -> bool:
     return mode == BALANCE and taper == HYBRID and 0.5 <= law <= 1.0
 
 
+def matrix(mode: int, pan: float, law: float, taper: int, width: float = 1.0,
+           dual: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
+    """The panner as a 2x2 matrix: ``[left, right] @ matrix`` gives the panned pair."""
+    return stereo(np.eye(2), mode, pan, law, taper, width, dual)
+
+
 def stereo(block: np.ndarray, mode: int, pan: float, law: float, taper: int, width: float = 1.0,
            dual: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """Pan channels 1/2 of ``block`` (frames, channels >= 2) in place and return it.
