@@ -13,6 +13,7 @@ restarted (mastering may render twice to meet its target); a
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -140,6 +141,16 @@ class ArraySink(Sink):
         return np.concatenate(self._blocks) if self._blocks else np.zeros((0, self.channels))
 
 
+#: libsndfile's command to leave out the PEAK chunk of float files (it carries the time of writing)
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _no_peak_chunk(file: sf.SoundFile) -> None:
+    """Make float WAV/AIFF files depend on their samples only: the same audio gives the same bytes."""
+    with contextlib.suppress(Exception):  # an older libsndfile without the command writes the chunk; harmless
+        sf._snd.sf_command(file._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+
+
 class FileSink(Sink):
     """Writes audio to ``target`` through a hidden temporary file beside it.
 
@@ -182,6 +193,7 @@ class FileSink(Sink):
             self._file = sf.SoundFile(self._tmp, "w", self.rate, self.channels, self.subtype, format=self.container)
         except (sf.LibsndfileError, OSError) as exc:
             raise write_failed(self.target, exc) from None
+        _no_peak_chunk(self._file)
 
     def _store(self, y: np.ndarray) -> None:
         assert self._file is not None

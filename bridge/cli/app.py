@@ -13,6 +13,7 @@ from rich.markup import escape
 from bridge import __version__
 from bridge.cli import (
     amp_cmd,
+    batch_cmd,
     daemon_cmd,
     jsfx_cmd,
     master_cmd,
@@ -66,6 +67,7 @@ app.add_typer(daemon_cmd.submit_app, name="submit")
 app.command("jobs")(daemon_cmd.jobs)
 app.command("cancel")(daemon_cmd.cancel)
 app.add_typer(daemon_cmd.requests_app, name="requests")
+app.command("batch")(batch_cmd.batch)
 app.command("install")(reaper_cmd.install)
 app.command("uninstall")(reaper_cmd.uninstall)
 app.command("doctor")(reaper_cmd.doctor)
