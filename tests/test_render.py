@@ -1,7 +1,7 @@
 """``reabridge render``: projects whose mix the tests compute on their own with NumPy, sample for sample.
 
 The projects are written here as REAPER writes them (RPP text), the expected mixes from
-REAPER's definitions (RENDERING.md): positions, offsets, loops, fades of every shape,
+REAPER's definitions (bridge/render/README.md): positions, offsets, loops, fades of every shape,
 volumes, every pan mode, folders, sends, mute/solo, polarity, JS effects with saved sliders.
 """
 

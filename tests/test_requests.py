@@ -26,6 +26,7 @@ GOOD = {
     "jsfx_render": {"options": {"effect": "/x/e.jsfx", "audio": "/x/in.wav", "output": "/x/out.wav",
                                 "sliders": {"1": -6, "ratio": 4, "mode": "Peak"}}},
     "jsfx_insert": {"project": PROJECT, "options": {"effect": "/x/e.jsfx", "track": "Drums"}},
+    "render": {"options": {"project_file": "/x/song.RPP", "output": "/x/mix.wav", "region": "Verse"}},
 }
 
 

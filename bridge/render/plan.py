@@ -1,7 +1,7 @@
 """What a project's mix is made of, read from its ``.RPP``: tracks, routing, items, effects, bounds.
 
 Every value comes from the project file as REAPER writes it (the fields are listed
-in ``RENDERING.md``); what reabridge cannot render is collected as a named reason
+in ``bridge/render/README.md``); what reabridge cannot render is collected as a named reason
 instead of being guessed, and what it renders by a model rather than REAPER's own
 definition is listed as approximated.
 """
