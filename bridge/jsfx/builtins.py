@@ -143,8 +143,42 @@ def f_invsqrt(x: float) -> float:
 
 
 @njit(cache=True)
-def f_rand(x: float) -> float:
-    return np.random.random() * x
+def genrand_int32(state: np.ndarray) -> int:
+    """EEL2's generator: MT19937 seeded with 0x4141f00d on first use (WDL ``nseel-cfunc.c``).
+
+    ``state`` holds the 624 words and, in ``state[624]``, the position (0: not seeded yet).
+    """
+    mti = state[624]
+    if mti == 0:
+        state[0] = 0x4141F00D
+        for k in range(1, 624):
+            prev = state[k - 1]
+            state[k] = (np.uint32(1812433253) * (prev ^ (prev >> np.uint32(30))) + np.uint32(k)) & np.uint32(0xFFFFFFFF)
+        mti = np.uint32(624)
+    if mti >= 624:
+        for kk in range(624):
+            y = (state[kk] & np.uint32(0x80000000)) | (state[(kk + 1) % 624] & np.uint32(0x7FFFFFFF))
+            mag = np.uint32(0x9908B0DF) if y & np.uint32(1) else np.uint32(0)
+            state[kk] = state[(kk + 397) % 624] ^ (y >> np.uint32(1)) ^ mag
+        state[624] = 1
+        mti = np.uint32(0)
+    else:
+        state[624] = mti + np.uint32(1)
+    y = state[mti]
+    y ^= y >> np.uint32(11)
+    y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
+    y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
+    y ^= y >> np.uint32(18)
+    return int(y)
+
+
+@njit(cache=True)
+def f_rand(state: np.ndarray, x: float) -> float:
+    """``rand(x)``: [0, x) with x floored and at least 1, as EEL2 computes it."""
+    top = math.floor(x)
+    if top < 1.0:
+        top = 1.0
+    return genrand_int32(state) * (1.0 / 4294967295.0) * top
 
 
 @njit(cache=True)
@@ -176,9 +210,9 @@ def loop_count(x: float) -> int:
     return min(n, LOOP_LIMIT)
 
 
-@njit(cache=True)
-def seed(value: int) -> None:
-    np.random.seed(value)
+def rng_state() -> np.ndarray:
+    """A fresh generator state (seeded on first use, as a freshly started effect's)."""
+    return np.zeros(625, dtype=np.uint32)
 
 
 def _split_radix_order(n: int) -> np.ndarray:

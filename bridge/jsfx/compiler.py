@@ -393,7 +393,7 @@ class Compiler:
             return f"({a} if {a} {'<=' if name == 'min' else '>='} {b} else {b})"
         if name == "rand":
             arity(1)
-            return self.snapshot(f"B.f_rand({self.expr(args[0], frame)})")
+            return self.snapshot(f"B.f_rand(R, {self.expr(args[0], frame)})")
         if name in ("memset", "memcpy"):
             arity(3)
             values = [self.snapshot(self.expr(a, frame)) for a in args]

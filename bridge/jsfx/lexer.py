@@ -1,6 +1,6 @@
 """EEL2 tokens, as REAPER's compiler reads them.
 
-Numbers: decimal (``1``, ``.5``, ``1.5e-3``), hex (``0x1F``, ``$x1F``), characters
+Numbers: decimal (``1``, ``.5``; no exponents, as in REAPER: ``1e8`` is an error), hex (``0x1F``, ``$x1F``), characters
 (``'a'``, ``$'a'``; several characters make a base-256 number), bit masks
 (``$~8`` = 255) and the constants ``$pi``, ``$e`` and ``$phi``. Names may hold
 dots (namespaces) and are not case sensitive. Comments are ``//`` to the end
@@ -130,14 +130,12 @@ def _number(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, 
         j += 1
         while j < n and text[j].isdigit():
             j += 1
-    if j < n and text[j] in "eE":
-        k = j + 1
-        if k < n and text[k] in "+-":
+    if j < n and (text[j].isalpha() or text[j] in "_."):  # 1e8, 2x, 1.2.3: one token REAPER cannot read
+        k = j
+        while k < n and (text[k].isalnum() or text[k] in "_."):
             k += 1
-        if k < n and text[k].isdigit():
-            while k < n and text[k].isdigit():
-                k += 1
-            j = k
+        hint = " (EEL2 has no exponent notation: write 100000000 or 10^8)" if text[j] in "eE" else ""
+        raise _error(code, line, col, f"{text[i:k]!r} is not a number REAPER reads{hint}")
     return float(text[i:j]), j
 
 

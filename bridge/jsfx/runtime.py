@@ -76,7 +76,7 @@ def generate_module(effect: Effect) -> tuple[str, dict[str, int]]:
     out = ["import math", "", "import numpy as np", "from numba import njit", "",
            "import bridge.jsfx.builtins as B", "", "",
            '@njit(cache=True, error_model="numpy")',
-           "def run(mode, V, M, G, buf, n, nch, block):",
+           "def run(mode, V, M, G, R, buf, n, nch, block):",
            f"    S = np.zeros({SPL_CHANNELS})",
            f"    frame_channels = min(nch, {SPL_CHANNELS})"]
     out += [f"    v{i} = V[{i}]" for i in used]
@@ -174,11 +174,11 @@ class JsfxProcessor:
             self.vars[self.slots[effect.sliders[number].var]] = float(value)
         from bridge.jsfx import builtins
 
-        builtins.seed(0)
+        self.rng = builtins.rng_state()
         empty = np.zeros((max(1, channels), 0))
-        self._run(0, self.vars, self.memory, self.gmem, empty, 0, channels, block)
+        self._run(0, self.vars, self.memory, self.gmem, self.rng, empty, 0, channels, block)
         self.compile_seconds = time.perf_counter() - started
-        self._run(1, self.vars, self.memory, self.gmem, empty, 0, channels, block)
+        self._run(1, self.vars, self.memory, self.gmem, self.rng, empty, 0, channels, block)
 
     def var(self, name: str) -> float:
         """The current value of an EEL2 variable (0 if the code never uses it)."""
@@ -205,5 +205,5 @@ class JsfxProcessor:
         if x.ndim == 1:
             x = x[:, None]
         buf = np.ascontiguousarray(x.T)
-        self._run(2, self.vars, self.memory, self.gmem, buf, buf.shape[1], buf.shape[0], self.block)
+        self._run(2, self.vars, self.memory, self.gmem, self.rng, buf, buf.shape[1], buf.shape[0], self.block)
         return buf.T
