@@ -225,13 +225,54 @@ def test_imports_are_found_beside_the_effect_and_in_effects_folders(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "util.jsfx-inc").write_text("@init\nfunction twice(x) (x * 2);\nimported = 1;\n")
-    (tmp_path / "local.jsfx-inc").write_text("import util.jsfx-inc\n@init\nlocal_seen = imported + 1;\n")
-    path = tmp_path / "fx.jsfx"
+    (tmp_path / "fx").mkdir()
+    (tmp_path / "fx" / "local.jsfx-inc").write_text("import util.jsfx-inc\n@init\nlocal_seen = imported + 1;\n")
+    path = tmp_path / "fx" / "fx.jsfx"
     path.write_text("desc: imports\nimport local.jsfx-inc\n@init\nz = twice(local_seen);\n")
     with pytest.raises(JsfxError, match=r"import util\.jsfx-inc: not found"):
         load_effect(path)
     p = JsfxProcessor(load_effect(path, [lib]), 44100, 2)
     assert p.var("z") == 4.0
+
+
+def test_imports_are_found_as_reaper_finds_them(tmp_path):
+    """Beside the importer, then the Effects root, then every subfolder of each; names in any case."""
+    effects = tmp_path / "REAPER" / "Effects"
+    (effects / "Tale").mkdir(parents=True)
+    (effects / "Tale" / "RC_Filter.jsfx-inc").write_text("@init\nfrom_tale = 1;\n")
+    (effects / "tilr" / "Delay" / "qdelay").mkdir(parents=True)
+    (effects / "tilr" / "Delay" / "qdelay" / "qd.delay.jsfx-inc").write_text("@init\nfrom_sub = 2;\n")
+    (effects / "tilr" / "lib").mkdir()
+    (effects / "tilr" / "lib" / "deep.jsfx-inc").write_text("@init\nfrom_root_sub = 3;\n")
+    path = effects / "tilr" / "Delay" / "QuickDelay.jsfx"
+    path.write_text("desc: finds\nimport Tale/rc_filter.jsfx-inc\nimport qd.delay.jsfx-inc\nimport deep.jsfx-inc\n"
+                    "@init\nx = from_tale + from_sub + from_root_sub;\n")
+    effect = load_effect(path)  # the enclosing Effects folder is the root: nothing to pass
+    assert [p.name for p in effect.imports] == ["RC_Filter.jsfx-inc", "qd.delay.jsfx-inc", "deep.jsfx-inc"]
+    assert JsfxProcessor(effect, 44100, 2).var("x") == 6.0
+
+
+def test_slider_lines_are_read_as_leniently_as_reaper_reads_them(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: sliders\n"
+                    "slider1:ToneStack=2<0,7,{Marshall,Fender,Vox}>Type\n"
+                    "slider2:Model=1:<0,2,1{A,B,C}>Model\n"
+                    "slider3:0<0,1,1{AC1,AC101>Mode\n"
+                    "slider4:-6<-30,0,0.1}>Thresh\n"
+                    "slider5: 5 < 0 , 10 , 1 > Spaced\n"
+                    "slider62:advanced<0,1,1>-Advanced\n"
+                    "slider7:/amp_models:0:Model file\n"
+                    "slider8:1<0,1,1>\n"
+                    "@init\nx = tonestack + model * 10 + slider3 * 100 + slider4 * 1000 + slider5 * 10000;\n")
+    effect = load_effect(path)
+    s = effect.sliders
+    assert (s[1].var, s[1].default, s[1].labels) == ("tonestack", 2.0, ["Marshall", "Fender", "Vox"])
+    assert (s[2].var, s[2].default, s[2].labels) == ("model", 1.0, ["A", "B", "C"])
+    assert s[3].labels == ["AC1", "AC101"] and (s[4].minimum, s[4].maximum, s[4].default) == (-30.0, 0.0, -6.0)
+    assert (s[62].var, s[62].hidden, s[62].label) == ("slider62", True, "Advanced")
+    assert s[7].shape == "file" and 8 not in s  # a line without a label is not a slider (REAPER ignores it)
+    assert any("slider8 is not a slider line" in n for n in effect.notices)
+    assert JsfxProcessor(effect, 44100, 2).var("x") == 2 + 10 - 6000 + 50000
 
 
 def test_gfx_and_serialize_are_skipped_with_a_notice(tmp_path):

@@ -23,7 +23,6 @@ from bridge.jsfx.lexer import Code
 RUN_SECTIONS = ("init", "slider", "block", "sample")
 SKIPPED_SECTIONS = ("gfx", "serialize")
 _SLIDER = re.compile(r"^slider(\d+):(.*)$", re.IGNORECASE)
-_RANGE = re.compile(r"^(?:([A-Za-z_][\w.]*)\s*=\s*)?([^<]*)<([^>]*)>(.*)$")
 
 
 @dataclass
@@ -87,33 +86,79 @@ class Effect:
         raise JsfxError(f"slider {number} ({slider.label or slider.var}) takes {allowed}, not {text!r}")
 
 
-def _parse_slider(number: int, spec: str, file: str, line: int) -> Slider:
-    match = _RANGE.match(spec.strip())
-    if not match:  # file sliders (slider1:/folder:default:Label) have no range
-        raise JsfxError(f"{where(file, line)}: slider{number} is a file slider, which reabridge's JSFX runner "
-                        "does not support")
-    var, default, inside, label = match.groups()
-    inside = inside.strip()
-    labels: list[str] = []
-    enum = re.search(r"\{(.*)\}", inside)
-    if enum:
-        labels = [p.strip() for p in enum.group(1).split(",")]
-        inside = inside[:enum.start()] + inside[enum.end():]
-    shape = ""
-    if ":" in inside:
-        inside, shape = inside.split(":", 1)
-    parts = [p.strip() for p in inside.split(",")]
-    try:
-        numbers = [float(p) if p else 0.0 for p in parts]
-        default_value = float(default.strip()) if default.strip() else 0.0
-    except ValueError:
-        raise JsfxError(f"{where(file, line)}: slider{number} has an unreadable range or default "
-                        f"({spec.strip()!r})") from None
-    minimum, maximum, step = (numbers + [0.0, 1.0, 0.0][len(numbers):])[:3]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _strtod(text: str, i: int) -> tuple[float, int]:
+    """A number at ``text[i:]`` as C's strtod reads it (0 and no progress when there is none)."""
+    m = _NUMBER.match(text, i)
+    return (float(m.group(0)), m.end()) if m else (0.0, i)
+
+
+def _skip_to(text: str, i: int, stops: str) -> int:
+    while i < len(text) and text[i] not in stops:
+        i += 1
+    return i
+
+
+def _parse_slider(number: int, spec: str) -> Slider | None:
+    """A slider line after ``sliderN:``, read as leniently as REAPER reads it (None: not a slider).
+
+    Forms: ``0<0,10,0.1>Gain``, ``gain=0<0,10,0.1:log=2>Gain``, ``0<0,2,1{A,B,C}>Mode``,
+    ``name<0,1,1>-Hidden`` (no default: 0), ``/folder:0:Label`` (a file slider: its value only).
+    What REAPER tolerates is tolerated: ``Model=0:<0,2,1{...}>`` (text after the default),
+    ``{AC1,AC101>`` (an enum never closed), ``<-30,0,0.1}>`` (a stray brace).
+    """
+    text = spec.lstrip()
+    i, var = 0, ""
+    eq = _skip_to(text, 0, "=<,")
+    if eq < len(text) and text[eq] == "=":
+        var, i = text[:eq].strip(), eq + 1
+    minimum, maximum, step, labels, shape = 0.0, 1.0, 0.0, [], ""
+    if text[i:i + 1] == "/":  # a file slider: /folder:default:label
+        colon = _skip_to(text, i, ":")
+        if colon >= len(text):
+            return None
+        default, j = _strtod(text, colon + 1)
+        j = _skip_to(text, j, ":")
+        if j >= len(text):
+            return None
+        label, shape = text[j + 1:], "file"
+        step = 1.0
+    else:
+        default, j = _strtod(text, i)
+        j = _skip_to(text, j, ",<")
+        if j >= len(text):
+            return None
+        if text[j] == "<":
+            minimum, j = _strtod(text, j + 1)
+            j = _skip_to(text, j, ",>")
+            if j < len(text) and text[j] == ",":
+                maximum, j = _strtod(text, j + 1)
+                j = _skip_to(text, j, ",>")
+            if j < len(text) and text[j] == ",":
+                step, j = _strtod(text, j + 1)
+                j = _skip_to(text, j, "{>:")
+                if j < len(text) and text[j] == "{":
+                    end = _skip_to(text, j + 1, "}>")
+                    labels = [p.strip() for p in text[j + 1:end].split(",") if p.strip()]
+                    j = end
+                if j < len(text) and text[j] == ":":
+                    end = _skip_to(text, j + 1, ">")
+                    shape, j = text[j + 1:end].strip(), end
+            j = _skip_to(text, j, ">")
+            if j >= len(text):
+                return None
+        j += 1
+        while j < len(text) and (text[j] == "," or text[j].isspace()):
+            j += 1
+        label = text[j:]
     label = label.strip()
+    if not label and shape != "file":
+        return None
     hidden = label.startswith("-")
-    return Slider(number, (var or f"slider{number}").lower(), default_value, minimum, maximum, step, labels,
-                  shape.strip(), label.lstrip("-").strip(), hidden)
+    return Slider(number, (var or f"slider{number}").lower(), default, minimum, maximum, step, labels, shape,
+                  label.lstrip("-").strip(), hidden)
 
 
 def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = None) -> Effect:
@@ -131,7 +176,11 @@ def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = 
     if b"\x00" in data:
         raise JsfxError(f"{p.name} is not a JSFX effect (it is a binary file)")
     effect = Effect(p)
-    _read(p, effect, effects_dirs or [], set(), main=True)
+    roots = list(effects_dirs or [])
+    enclosing = effects_root(p)
+    if enclosing is not None and all(enclosing != r.resolve() for r in roots):
+        roots.append(enclosing)
+    _read(p, effect, roots, set(), main=True)
     if not effect.desc and not effect.sliders and not any(effect.sections.values()):
         raise JsfxError(f"{p.name} is not a JSFX effect: it has no desc: line, no sliders and no code "
                         "(@init, @slider, @block or @sample)")
@@ -192,7 +241,13 @@ def _header_line(line: str, path: Path, number: int, effect: Effect, effects_dir
         n = int(slider.group(1))
         if not 1 <= n <= 256:
             raise JsfxError(f"{where(str(path), number)}: slider numbers go from 1 to 256")
-        effect.sliders[n] = _parse_slider(n, slider.group(2), str(path), number)
+        parsed = _parse_slider(n, slider.group(2))
+        if parsed is None:
+            effect.notices.append(f"{path.name}:{number}: slider{n} is not a slider line REAPER reads; ignored")
+        else:
+            if parsed.shape == "file":
+                effect.notices.append(f"{path.name}:{number}: slider{n} chooses a file; only its number is used")
+            effect.sliders[n] = parsed
     elif low.startswith("desc:"):
         effect.desc = line[5:].strip()
     elif low.startswith("in_pin:"):
@@ -208,14 +263,61 @@ def _header_line(line: str, path: Path, number: int, effect: Effect, effects_dir
                         "reabridge's JSFX runner")
 
 
+def _case_resolve(folder: Path, name: str) -> Path | None:
+    """``folder/name`` with every part matched regardless of case, as REAPER does on every system."""
+    current = folder
+    for part in Path(name.replace("\\", "/")).parts:
+        exact = current / part
+        if exact.exists():
+            current = exact
+            continue
+        try:
+            match = next((entry for entry in sorted(os.listdir(current)) if entry.lower() == part.lower()), None)
+        except OSError:
+            return None
+        if match is None:
+            return None
+        current = current / match
+    return current if current.is_file() else None
+
+
+def _subfolders(root: Path) -> list[Path]:
+    """Every folder below ``root``, depth first in name order (hidden ones skipped)."""
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            children = sorted((e for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")),
+                              key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for child in children:
+            stack.append(Path(child.path))
+        if folder != root:
+            out.append(folder)
+    return out
+
+
 def _find_import(name: str, importer: Path, effects_dirs: list[Path]) -> Path | None:
-    for folder in [importer.parent, *effects_dirs]:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    # REAPER also finds imports in subfolders of the Effects folder
-    for folder in effects_dirs:
-        for candidate in folder.rglob(Path(name).name):
-            if candidate.is_file():
-                return candidate
+    """An imported file, where REAPER looks: beside the importer, then in the Effects root, then in the
+    subfolders of each (the whole relative name under each subfolder), names matched regardless of case."""
+    folders = [importer.parent] + [d for d in effects_dirs if d.resolve() != importer.parent.resolve()]
+    for folder in folders:
+        found = _case_resolve(folder, name)
+        if found is not None:
+            return found
+    for folder in folders:
+        for sub in _subfolders(folder):
+            found = _case_resolve(sub, name)
+            if found is not None:
+                return found
+    return None
+
+
+def effects_root(path: Path) -> Path | None:
+    """The ``Effects`` folder an effect lives in (REAPER's import root), if any."""
+    for parent in path.resolve().parents:
+        if parent.name.lower() == "effects":
+            return parent
     return None
