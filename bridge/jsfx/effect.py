@@ -200,29 +200,30 @@ def _read(path: Path, effect: Effect, effects_dirs: list[Path], seen: set[Path],
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
-        stripped = line.strip()
-        if stripped.startswith("@"):
+        if line.startswith("@"):  # as in REAPER, a section starts at the first column only
             close()
-            name = stripped[1:].split()[0].lower() if len(stripped) > 1 else ""
+            name = line[1:].split()[0].lower() if len(line) > 1 and not line[1].isspace() else ""
             section, start, buffer = name, number + 1, []
             if name in SKIPPED_SECTIONS:
                 effect.notices.append(f"{path.name}: @{name} is skipped (no graphics or state saving offline)")
             elif name not in RUN_SECTIONS:
                 raise JsfxError(f"{where(str(path), number)}: unknown section @{name}")
-            rest = stripped[1 + len(name):].strip()
-            if rest:  # code on the same line as the section name
+            rest = line[1 + len(name):].strip()
+            if rest and name in RUN_SECTIONS:  # code on the same line as the section name
                 buffer.append(" " * (len(line) - len(rest)) + rest)
                 start = number
             continue
         if section is not None:
             buffer.append(line)
             continue
-        _header_line(stripped, path, number, effect, effects_dirs, seen, main)
+        _header_line(line, path, number, effect, effects_dirs, seen, main)
     close()
 
 
 def _header_line(line: str, path: Path, number: int, effect: Effect, effects_dirs: list[Path], seen: set[Path],
                  main: bool) -> None:
+    """One line before the first section; as in REAPER, a directive starts at the first column (an indented
+    line, in a comment block say, is not one)."""
     low = line.lower()
     if low.startswith("import ") or low.startswith("import\t"):
         name = line[7:].strip()
