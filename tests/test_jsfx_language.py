@@ -290,8 +290,8 @@ def test_gfx_and_serialize_are_skipped_with_a_notice(tmp_path):
      ("x = 1;\ny = 2 +\n", r"t\.jsfx:6:1: the code ends where a value is expected"),
      ("x = foo(1);", r"t\.jsfx:4:5: unknown function 'foo'"),
      ("gfx_rect(0, 0, 1, 1);", r"t\.jsfx:4:1: gfx_rect\(\) is not supported"),
-     ("x = \"text\";", r"t\.jsfx:4:5: strings are not supported"),
-     ("#s = 1;", r"t\.jsfx:4:1: string variables"),
+     ("x = \"text;", r"t\.jsfx:4:5: a string \(\"...\"\) is never closed"),
+     ("#s = 1;", r"t\.jsfx:4:1: a #string is assigned with strcpy\(\), not '='"),
      ("x = sin(1, 2);", r"sin\(\) takes 1 parameter"),
      ("function f(a) (a); x = f(1, 2);", r"f\(\) takes 1 parameter\(s\), got 2"),
      ("x = 1 @ 2;", r"unexpected character '@'"),
@@ -453,25 +453,75 @@ def test_channels_beyond_the_input_read_zero_on_every_sample(tmp_path):
     np.testing.assert_array_equal(y[:, 0], np.ones(5))  # spl1 written on one sample is not read on the next
 
 
+STRINGS = r"""
+strcpy(#a, "Gain");
+strcat(#a, ": ");
+sprintf(#b, "%s%.2f dB (%d%%) %5s|%-4d|%x|%c", #a, -3.14159, 42.7, "ab", 7, 255, 65);
+len = strlen(#b);
+sprintf(0, "%03d", 5);          // string slot 0
+same = strcmp(#a, "Gain: ") == 0;
+less = strcmp("abc", "abd") < 0;
+icase = stricmp("ABC", "abc") == 0;
+first = str_getchar(#b, 0);
+last = str_getchar(#b, -1);
+strcpy(#c, "hello world");
+str_setchar(#c, 0, 'H');
+strcpy_from(#d, #c, 6);
+strcpy_substr(#e, #c, 0, 5);
+str_delsub(#c, 5, 6);
+str_insert(#c, "!", 5);
+ok = match("gain=%d db=%f", "gain=12 db=-3.5", g, db);
+wild = match("*.jsfx", "eq.jsfx") && !match("*.wav", "eq.jsfx");
+nope = matchi("HELLO*", "hello there");
+function label(n) local(s) (sprintf(#lbl, "Band %d", n); strlen(#lbl));
+w = label(3);
+"""
+
+
+def test_strings_as_reaper_defines_them(tmp_path):
+    p = run_init(tmp_path, STRINGS)
+    s = p.string
+    assert s(p.program.named["a"]) == "Gain: "
+    assert p.string(p.program.named["b"]) == "Gain: -3.14 dB (42%)    ab|7   |ff|A"
+    assert p.var("len") == len("Gain: -3.14 dB (42%)    ab|7   |ff|A")
+    assert s(0) == "005"
+    assert (p.var("same"), p.var("less"), p.var("icase")) == (1.0, 1.0, 1.0)
+    assert (p.var("first"), p.var("last")) == (ord("G"), ord("A"))
+    named = p.program.named
+    assert (s(named["c"]), s(named["d"]), s(named["e"])) == ("Hello!", "world", "Hello")
+    assert (p.var("ok"), p.var("g"), p.var("db")) == (1.0, 12.0, -3.5)
+    assert (p.var("wild"), p.var("nope")) == (1.0, 1.0)
+    assert p.var("w") == len("Band 3") and s(named["lbl"]) == "Band 3"
+
+
+def test_strings_in_sample_code_run_too(tmp_path):
+    path = tmp_path / "fx.jsfx"
+    path.write_text('desc: strings per sample\n@init\nstrcpy(#t, "x");\n@sample\nstrcat(#t, "y");\n'
+                    "spl0 = strlen(#t);\n")
+    p = JsfxProcessor(load_effect(path), 44100, 2)
+    out = p.process(np.zeros((4, 2)))
+    assert out[:, 0].tolist() == [2.0, 3.0, 4.0, 5.0]
+
+
 def test_any_text_either_compiles_or_gets_a_jsfx_error():
     """Random fragments of EEL2 (3000 of them): the reader and compiler only ever raise JsfxError."""
     import random
 
-    from bridge.jsfx.compiler import Compiler
+    from bridge.jsfx.bytecode import BytecodeCompiler
     from bridge.jsfx.lexer import Code
     from bridge.jsfx.parser import parse
 
     rng = random.Random(2)
-    alphabet = [*"abc xy()[];,?:=+-*/%^|&~<>!$'0123456789.\n\t_", "function ", "loop(", "while(", "local(",
-                "this.", "//", "/*", "*/", "==", "!==", "spl(", "slider(", "gmem["]
+    alphabet = [*"abc xy()[];,?:=+-*/%^|&~<>!$'0123456789.\n\t_\"#", "function ", "loop(", "while(", "local(",
+                "this.", "//", "/*", "*/", "==", "!==", "spl(", "slider(", "gmem[", "strcpy(", "sprintf("]
     compiled = 0
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         try:
             program = parse(Code(text, "f.jsfx", 1))
-            compiler = Compiler("f.jsfx", {})
+            compiler = BytecodeCompiler("f.jsfx", {})
             compiler.define(program)
-            compiler.statements(program)
+            compiler.link({"init": compiler.section([program])})
             compiled += 1
         except JsfxError:
             pass

@@ -1,11 +1,11 @@
 """EEL2 tokens, as REAPER's compiler reads them.
 
-Numbers: decimal (``1``, ``.5``; no exponents, as in REAPER: ``1e8`` is an error), hex (``0x1F``, ``$x1F``), characters
-(``'a'``, ``$'a'``; several characters make a base-256 number), bit masks
-(``$~8`` = 255) and the constants ``$pi``, ``$e`` and ``$phi``. Names may hold
-dots (namespaces) and are not case sensitive. Comments are ``//`` to the end
-of the line and ``/* ... */``. Strings and ``#string`` variables are not
-supported by this runner and are refused where they appear.
+Numbers: decimal (``1``, ``.5``; no exponents, as in REAPER: ``1e8`` is an error), hex
+(``0x1F``, ``$x1F``), characters (``'a'``, ``$'a'``; several characters make a base-256
+number), bit masks (``$~8`` = 255) and the constants ``$pi``, ``$e`` and ``$phi``. Names
+may hold dots (namespaces) and are not case sensitive. Comments are ``//`` to the end of
+the line and ``/* ... */``. String literals (``"..."``, with ``\n``-style escapes; ``"a" "b"``
+is one string) and ``#named`` strings are tokens of their own.
 """
 
 from __future__ import annotations
@@ -102,9 +102,23 @@ def tokenize(code: Code) -> list[Token]:
             i = j
             continue
         if c == '"':
-            raise _error(code, line, col, "strings are not supported by reabridge's JSFX runner")
+            value, j = _string(text, i, code, line, col)
+            if tokens and tokens[-1].kind == "str":  # "a" "b" is one string, as in REAPER
+                tokens[-1] = Token("str", tokens[-1].value + value, tokens[-1].line, tokens[-1].col)
+            else:
+                tokens.append(Token("str", value, line, col))
+            line += text.count("\n", i, j)
+            if "\n" in text[i:j]:
+                line_start = text.rfind("\n", i, j) + 1
+            i = j
+            continue
         if c == "#":
-            raise _error(code, line, col, "string variables (#name) are not supported by reabridge's JSFX runner")
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] in "_."):
+                j += 1
+            tokens.append(Token("named", text[i + 1:j].lower(), line, col))
+            i = j
+            continue
         op = next((o for o in OPERATORS if text.startswith(o, i)), None)
         if op is None:
             raise _error(code, line, col, f"unexpected character {c!r}")
@@ -137,6 +151,31 @@ def _number(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, 
         hint = " (EEL2 has no exponent notation: write 100000000 or 10^8)" if text[j] in "eE" else ""
         raise _error(code, line, col, f"{text[i:k]!r} is not a number REAPER reads{hint}")
     return float(text[i:j]), j
+
+
+_ESCAPES = {"n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\", '"': b'"', "'": b"'", "0": b"\0"}
+
+
+def _string(text: str, i: int, code: Code, line: int, col: int) -> tuple[bytes, int]:
+    """A string literal from its opening quote: its bytes and where it ends (escapes as in EEL2)."""
+    out = bytearray()
+    j = i + 1
+    n = len(text)
+    while j < n and text[j] != '"':
+        if text[j] == "\\" and j + 1 < n:
+            e = text[j + 1]
+            if e == "x" and j + 3 < n + 1 and all(ch in "0123456789abcdefABCDEF" for ch in text[j + 2:j + 4]):
+                out.append(int(text[j + 2:j + 4], 16))
+                j += 4
+                continue
+            out += _ESCAPES.get(e, ("\\" + e).encode("utf-8"))
+            j += 2
+            continue
+        out += text[j].encode("utf-8")
+        j += 1
+    if j >= n:
+        raise _error(code, line, col, 'a string ("...") is never closed')
+    return bytes(out), j + 1
 
 
 def _dollar(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, int]:

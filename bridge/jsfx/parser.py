@@ -28,7 +28,8 @@ DECLARATIONS = {"local", "static", "instance", "globals", "global"}
 class Node:
     """A syntax tree node.
 
-    ``kind`` is one of ``num`` (value), ``var`` (name), ``index`` (base, index or
+    ``kind`` is one of ``num`` (value), ``str`` (bytes of a literal), ``named`` (a ``#string``'s name,
+    empty for a temporary one), ``var`` (name), ``index`` (base, index or
     None), ``call`` (name, args, extra block or None), ``assign`` (op, target,
     value), ``neg``/``not``/``pos`` (operand), ``bin`` (op, left, right), ``cond``
     (test, then or None, else or None), ``seq`` (items).
@@ -221,6 +222,12 @@ class Parser:
         if tok.kind == "num":
             self.pos += 1
             return Node("num", (tok.value,), tok.line, tok.col)
+        if tok.kind == "str":
+            self.pos += 1
+            return Node("str", (tok.value,), tok.line, tok.col)
+        if tok.kind == "named":
+            self.pos += 1
+            return Node("named", (tok.value,), tok.line, tok.col)
         if tok.kind == "name":
             self.pos += 1
             if not self.is_op("("):
