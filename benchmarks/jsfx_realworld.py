@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 CORPUS = Path(os.environ.get("JSFX_CORPUS", "/work/jsfx-corpus"))
+os.environ.setdefault("REABRIDGE_JSFX_NATIVE", "never")  # the start every new effect gets: the interpreter
 
 
 def _render(path: str, root: str, queue: mp.Queue) -> None:

@@ -10,6 +10,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
+# JSFX run on the interpreter in the tests (no background compiles of every test effect); test_jsfx_native
+# checks the compiled tier gives the same samples
+os.environ.setdefault("REABRIDGE_JSFX_NATIVE", "never")
 CORPUS = Path(os.environ.get("REABRIDGE_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
 
 settings.register_profile(

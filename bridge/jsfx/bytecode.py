@@ -31,6 +31,8 @@ BINARY = {"+": vm.ADD, "-": vm.SUB, "*": vm.MUL, "/": vm.DIV, "^": vm.POW, "%": 
           "&": vm.BAND, "|": vm.BOR, "~": vm.BXOR, "<": vm.LT, ">": vm.GT, "<=": vm.LE, ">=": vm.GE, "==": vm.EQ,
           "!=": vm.NE, "===": vm.EQX, "!==": vm.NEX}
 MATH1 = {name: i for i, name in enumerate(vm.MATH_FUNCTIONS)}
+#: instructions whose only effect is writing ``a`` from their operands (a following move can take their place)
+PRODUCERS = {*BINARY.values(), vm.NEG, vm.NOT, vm.MATH1, vm.MREAD, vm.GREAD, vm.MIN, vm.MAX, vm.ATAN2}
 NO_MIDI = {"midirecv", "midisend", "midisyx", "midirecv_buf", "midisend_buf", "midirecv_str", "midisend_str"}
 UI_ONLY = {"sliderchange", "slider_automate", "slider_show", "export_buffer_to_project", "gfx_setcursor"}
 ZERO_OFFLINE = {"get_host_placement": 0}  # what these return offline
@@ -88,6 +90,7 @@ class Linked:
     literals: dict[int, bytes]
     named: dict[str, int]
     notices: set[str]
+    consts: frozenset[int] = frozenset()
 
 
 def _reach_from(nodes: list[Node]) -> bool:
@@ -126,6 +129,8 @@ class BytecodeCompiler:
         self.consts: dict[bytes, int] = {}
         self.const_slots: set[int] = set()
         self.temps: set[int] = set()
+        self.written: set[int] = set()  # temporaries written so far, and those written more than once
+        self.rewritten: set[int] = set()
         self.units: list[Unit] = []
         self.unit: Unit = Unit()
         self.instances: dict[tuple[int, str], int] = {}
@@ -137,6 +142,9 @@ class BytecodeCompiler:
         self.named: dict[str, int] = {}
         self.dynamic_spl = False
         self.max_spl = -1
+        self.spl_base = len(self.values)  # spl0..spl63 are 64 slots in a row (the host fills them per frame)
+        for k in range(SPL_CHANNELS):
+            self.slot(f"spl{k}")
         for name in RUNTIME_VARS:
             self.slot(name)
         for number in range(1, SLIDERS + 1):
@@ -174,7 +182,16 @@ class BytecodeCompiler:
 
     # -- emitting ------------------------------------------------------------------------------
     def emit(self, op: int, a: int = 0, b: int = 0, c: int = 0, d: int = 0) -> None:
-        self.unit.rows.append([op, a, b, c, d])
+        rows = self.unit.rows
+        if op == vm.MOV and b in self.temps and rows and rows[-1][1] == b and rows[-1][0] in PRODUCERS \
+                and b not in self.rewritten and len(rows) not in self.unit.labels:
+            rows[-1][1] = a  # the temporary was made for this move only: the producer writes the target
+            return
+        if op in PRODUCERS or op == vm.MOV:
+            if a in self.written:
+                self.rewritten.add(a)
+            self.written.add(a)
+        rows.append([op, a, b, c, d])
         if op >= vm.STRING_OPS:
             self.unit.strings = True
 
@@ -248,11 +265,7 @@ class BytecodeCompiler:
             return self.const(float(node.args[0]))
         if kind == "var":
             name = self.resolve(node.args[0], frame)
-            k = self.spl_index(name)
-            if k is not None:
-                t = self.temp()
-                self.emit(vm.SPLGET, t, 0, k)
-                return t
+            self.spl_index(name)
             return self.slot(name)
         if kind == "str":
             return self.const(float(self.literal(node.args[0])))
@@ -368,15 +381,7 @@ class BytecodeCompiler:
         """Assign the computed ``value`` to ``target``; returns the slot of the assigned value."""
         if target.kind == "var":
             name = self.resolve(target.args[0], frame)
-            k = self.spl_index(name)
-            if k is not None:
-                if op != "=":
-                    old = self.temp()
-                    self.emit(vm.SPLGET, old, 0, k)
-                    value = self.combine(op, old, value)
-                value = self.snapshot(value)
-                self.emit(vm.SPLSET, 0, value, k)
-                return value
+            self.spl_index(name)
             slot = self.slot(name)
             if op == "=":
                 self.emit(vm.MOV, slot, value)
@@ -631,11 +636,11 @@ class BytecodeCompiler:
         if name == "spl":
             self.dynamic_spl = True
             old = self.temp()
-            self.emit(vm.SPLREAD, old, index)
+            self.emit(vm.SPLREAD, old, index, self.spl_base)
             if op is None:
                 return old
             new = self.snapshot(self.combine(op, old, value if value is not None else self.zero))
-            self.emit(vm.SPLWRITE, 0, index, new)
+            self.emit(vm.SPLWRITE, 0, index, new, self.spl_base)
             return new
         old = self.temp()
         self.emit(vm.SLIDERREAD, old, index)
@@ -669,7 +674,8 @@ class BytecodeCompiler:
         reach = SPL_CHANNELS if self.dynamic_spl else self.max_spl + 1
         return Linked(code, np.array(self.values, dtype=np.float64), dict(self.slots),
                       {name: (bases[unit] if unit >= 0 else -1) for name, unit in entries.items()}, strings_in,
-                      sliders, reach, dict(self.literals), dict(self.named), set(self.notices))
+                      sliders, reach, dict(self.literals), dict(self.named), set(self.notices),
+                      frozenset(self.const_slots))
 
     def _uses_strings(self, unit: int) -> bool:
         if unit < 0:

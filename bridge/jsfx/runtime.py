@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bridge.jsfx import vm
-from bridge.jsfx.bytecode import SPL_CHANNELS, BytecodeCompiler, Linked
+from bridge.jsfx.bytecode import BytecodeCompiler, Linked
 from bridge.jsfx.effect import RUN_SECTIONS, Effect
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.parser import parse
@@ -127,11 +127,10 @@ class JsfxProcessor:
         self.memory = np.zeros(words)
         self.gmem = np.zeros(GMEM_WORDS)
         self.rng = np.zeros(625, dtype=np.uint32)  # EEL2's generator, seeded on first use
-        self.frame = np.zeros(SPL_CHANNELS)
         self.stack = np.zeros(vm.STACK, dtype=np.int64)
         self.strings = Strings(self.program.literals)
         self.special = np.array([self.slots[n] for n in ("samplesblock", "play_position", "beat_position", "srate",
-                                                         "tempo")], dtype=np.int64)
+                                                         "tempo", "spl0")], dtype=np.int64)
         for name, value in (("srate", rate), ("num_ch", channels), ("samplesblock", block), ("tempo", tempo),
                             ("play_state", 1.0), ("ts_num", 4.0), ("ts_denom", 4.0)):
             self.vars[self.slots[name]] = value
@@ -141,6 +140,9 @@ class JsfxProcessor:
             if number not in effect.sliders:
                 raise JsfxError(f"{effect.path.name} has no slider {number}")
             self.vars[self.slots[effect.sliders[number].var]] = float(value)
+        from bridge.jsfx import native
+
+        self.native = native.available(self.program)  # the effect's own machine code, once it has been built
         self._section("init")
         self.compile_seconds = time.perf_counter() - started
         self._section("slider")
@@ -149,8 +151,10 @@ class JsfxProcessor:
         pc = self.program.entries[name]
         if pc < 0:
             return
-        args = (self.program.code, pc, self.vars, self.memory, self.gmem, self.rng, self.frame)
-        if self.program.strings_in[name]:
+        args = (self.program.code, pc, self.vars, self.memory, self.gmem, self.rng)
+        if self.native is not None:
+            self.native.run(pc, self.vars, self.memory, self.gmem, self.rng, self.program.sliders, self.stack)
+        elif self.program.strings_in[name]:
             execute_py(*args, self.program.sliders, self.strings)
         elif vm.execute(*args, self.program.sliders, self.stack) != 0:
             raise JsfxError("internal error: a string operation outside the string interpreter")
@@ -190,12 +194,13 @@ class JsfxProcessor:
             self.vars[self.special[1]] += n / self.vars[self.special[3]]
             self.vars[self.special[2]] = self.vars[self.special[1]] * self.vars[self.special[4]] / 60.0
             return buf.T
-        if p.strings_in["block"] or p.strings_in["sample"]:
+        if self.native is not None:
+            self.native.process(self.vars, self.memory, self.gmem, self.rng, p.sliders, self.stack, buf, buf.shape[1],
+                                buf.shape[0], self.block, p.reach, self.special)
+        elif p.strings_in["block"] or p.strings_in["sample"]:
             process_py(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       self.frame, p.sliders, self.strings, buf, buf.shape[1], buf.shape[0], self.block, p.reach,
-                       self.special)
+                       p.sliders, self.strings, buf, buf.shape[1], buf.shape[0], self.block, p.reach, self.special)
         else:
             vm.process(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       self.frame, p.sliders, self.stack, buf, buf.shape[1], buf.shape[0], self.block, p.reach,
-                       self.special)
+                       p.sliders, self.stack, buf, buf.shape[1], buf.shape[0], self.block, p.reach, self.special)
         return buf.T

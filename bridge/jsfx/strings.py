@@ -212,7 +212,7 @@ def string_op(op: int, args: list[float], strings: Strings, v: np.ndarray, captu
 
 
 def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray, rng: np.ndarray,
-               frame: np.ndarray, sliders: np.ndarray, strings: Strings) -> None:
+               sliders: np.ndarray, strings: Strings) -> None:
     """The interpreter in Python, string operations included (same operations as :func:`vm.execute`)."""
     stack: list[int] = []
     rows = code.tolist()
@@ -263,14 +263,13 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
             if v[b] >= bi.LOOP_LIMIT:
                 v[c] = float(d)
                 pc = a
-        elif op == vm.SPLGET:
-            v[a] = frame[c]
-        elif op == vm.SPLSET:
-            frame[c] = v[b]
         elif op == vm.SPLREAD:
-            v[a] = bi.spl_read(frame, v[b])
+            k = bi.to_int32(v[b])
+            v[a] = v[c + k] if 0 <= k < 64 else 0.0
         elif op == vm.SPLWRITE:
-            bi.spl_write(frame, v[b], v[c])
+            k = bi.to_int32(v[b])
+            if 0 <= k < 64:
+                v[d + k] = v[c]
         elif op == vm.SLIDERREAD:
             k = bi.to_int32(v[b])
             v[a] = v[sliders[k]] if 0 <= k < len(sliders) and sliders[k] >= 0 else 0.0
@@ -322,22 +321,23 @@ def _div(x: float, y: float) -> float:
 
 
 def process_py(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray,
-               rng: np.ndarray, frame: np.ndarray, sliders: np.ndarray, strings: Strings, buf: np.ndarray, n: int,
-               nch: int, block: int, reach: int, special: np.ndarray) -> None:
+               rng: np.ndarray, sliders: np.ndarray, strings: Strings, buf: np.ndarray, n: int, nch: int, block: int,
+               reach: int, special: np.ndarray) -> None:
     """:func:`vm.process` in Python, for effects whose @block or @sample uses strings."""
     pos = 0
-    frame_channels = min(nch, frame.shape[0])
+    spl = int(special[5])
+    frame_channels = min(nch, 64)
     while pos < n:
         m = min(block, n - pos)
         v[special[0]] = float(m)
         if block_pc >= 0:
-            execute_py(code, block_pc, v, mem, gmem, rng, frame, sliders, strings)
+            execute_py(code, block_pc, v, mem, gmem, rng, sliders, strings)
         if sample_pc >= 0:
             for i in range(pos, pos + m):
-                frame[:frame_channels] = buf[:frame_channels, i]
-                frame[frame_channels:reach] = 0.0
-                execute_py(code, sample_pc, v, mem, gmem, rng, frame, sliders, strings)
-                buf[:frame_channels, i] = frame[:frame_channels]
+                v[spl:spl + frame_channels] = buf[:frame_channels, i]
+                v[spl + frame_channels:spl + max(frame_channels, reach)] = 0.0
+                execute_py(code, sample_pc, v, mem, gmem, rng, sliders, strings)
+                buf[:frame_channels, i] = v[spl:spl + frame_channels]
         v[special[1]] += m / v[special[3]]
         v[special[2]] = v[special[1]] * v[special[4]] / 60.0
         pos += m

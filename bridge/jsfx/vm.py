@@ -74,7 +74,7 @@ def _math1(which: int, x: float) -> float:
 
 @njit(cache=True, error_model="numpy")
 def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray, rng: np.ndarray,
-            frame: np.ndarray, sliders: np.ndarray, stack: np.ndarray) -> int:
+            sliders: np.ndarray, stack: np.ndarray) -> int:
     """Run from ``pc`` to the next ``HALT``; returns 0 (or, for a string operation, minus its position + 1)."""
     sp = 0
     while True:
@@ -102,10 +102,6 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             v[a] = bi.mem_read(mem, v[b])
         elif op == MWRITE:
             bi.mem_write(mem, v[b], v[c])
-        elif op == SPLGET:
-            v[a] = frame[c]
-        elif op == SPLSET:
-            frame[c] = v[b]
         elif op == JNZ:
             if abs(v[b]) >= bi.CLOSE:
                 pc = a
@@ -168,10 +164,13 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             if v[b] >= bi.LOOP_LIMIT:
                 v[c] = float(code[pc - 1, 4])
                 pc = a
-        elif op == SPLREAD:
-            v[a] = bi.spl_read(frame, v[b])
+        elif op == SPLREAD:  # spl(n): the 64 channel slots start at c
+            k = bi.to_int32(v[b])
+            v[a] = v[c + k] if 0 <= k < 64 else 0.0
         elif op == SPLWRITE:
-            bi.spl_write(frame, v[b], v[c])
+            k = bi.to_int32(v[b])
+            if 0 <= k < 64:
+                v[code[pc - 1, 4] + k] = v[c]
         elif op == SLIDERREAD:
             k = bi.to_int32(v[b])
             v[a] = v[sliders[k]] if 0 <= k < sliders.shape[0] and sliders[k] >= 0 else 0.0
@@ -206,32 +205,33 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
 
 @njit(cache=True, error_model="numpy")
 def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem: np.ndarray,
-            gmem: np.ndarray, rng: np.ndarray, frame: np.ndarray, sliders: np.ndarray, stack: np.ndarray,
+            gmem: np.ndarray, rng: np.ndarray, sliders: np.ndarray, stack: np.ndarray,
             buf: np.ndarray, n: int, nch: int, block: int, reach: int, special: np.ndarray) -> int:
     """``@block`` every ``block`` frames and ``@sample`` per frame over ``buf`` (channels x frames), in place.
 
-    ``special``: the slots of samplesblock, play_position, beat_position, srate, tempo.
+    ``special``: the slots of samplesblock, play_position, beat_position, srate, tempo, and spl0.
     """
     pos = 0
-    frame_channels = min(nch, frame.shape[0])
+    spl = special[5]
+    frame_channels = min(nch, 64)
     while pos < n:
         m = min(block, n - pos)
         v[special[0]] = float(m)
         if block_pc >= 0:
-            got = execute(code, block_pc, v, mem, gmem, rng, frame, sliders, stack)
+            got = execute(code, block_pc, v, mem, gmem, rng, sliders, stack)
             if got != 0:
                 return got
         if sample_pc >= 0:
             for i in range(pos, pos + m):
                 for k in range(frame_channels):
-                    frame[k] = buf[k, i]
+                    v[spl + k] = buf[k, i]
                 for k in range(frame_channels, reach):
-                    frame[k] = 0.0
-                got = execute(code, sample_pc, v, mem, gmem, rng, frame, sliders, stack)
+                    v[spl + k] = 0.0
+                got = execute(code, sample_pc, v, mem, gmem, rng, sliders, stack)
                 if got != 0:
                     return got
                 for k in range(frame_channels):
-                    buf[k, i] = frame[k]
+                    buf[k, i] = v[spl + k]
         v[special[1]] += m / v[special[3]]
         v[special[2]] = v[special[1]] * v[special[4]] / 60.0
         pos += m

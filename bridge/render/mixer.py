@@ -177,7 +177,7 @@ class Voice:
             out, column = out.copy(), gain.astype(F32)
             for c in range(out.shape[1]):
                 out[:, c] *= column
-        else:
+        elif gain != 1.0 or self.item.take_pan != 0.0:
             out = out * F32(gain)
         if self.item.take_pan != 0.0:
             gl, gr = panner.balance_gains(self.item.take_pan)

@@ -1,0 +1,79 @@
+"""The two JSFX tiers -- the interpreter every effect starts on, and its own compiled code -- give the same samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.assets import jsfx_dir
+from bridge.jsfx import native
+from bridge.jsfx.effect import load_effect
+from bridge.jsfx.runtime import JsfxProcessor
+
+FUNCTIONS = r"""desc: functions, namespaces, loops, memory, dynamic channels
+slider1:0.3<0,1,0.01>Amount
+@init
+function lp(x, c) instance(y) (y += c * (x - y));
+function sat(x) local(t) (t = x * (1 + slider1); t / (1 + abs(t)));
+buf = 1000; n = 0;
+loop(64, buf[n] = sin(n / 10); n += 1);
+@slider
+k = slider1 * 0.5;
+@block
+blk += 1;
+@sample
+i = 0;
+while (i < num_ch) (
+  s = spl(i);
+  s = (i == 0 ? left.lp(s, k) : right.lp(s, k)) + buf[(blk + i) % 64] * 0.01;
+  spl(i) = sat(s);
+  i += 1;
+);
+peak = max(peak, abs(spl0));
+"""
+
+
+def _render(effect, tier: str, monkeypatch) -> tuple[np.ndarray, object]:
+    monkeypatch.setenv("REABRIDGE_JSFX_NATIVE", tier)
+    p = JsfxProcessor(effect, 44100, 2, block=256)
+    x = np.random.default_rng(3).standard_normal((6000, 2)) * 0.3
+    out = np.concatenate([p.process(x[i:i + 1024]).copy() for i in range(0, len(x), 1024)])
+    return out, p
+
+
+@pytest.mark.parametrize("name", ["functions", "reabridge_master_streaming.jsfx"])
+def test_interpreter_and_compiled_code_agree_bit_for_bit(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("REABRIDGE_CACHE", str(tmp_path / "cache"))
+    if name == "functions":
+        path = tmp_path / "f.jsfx"
+        path.write_text(FUNCTIONS)
+    else:
+        path = jsfx_dir() / name
+    effect = load_effect(path)
+    slow, p1 = _render(effect, "never", monkeypatch)
+    fast, p2 = _render(effect, "wait", monkeypatch)
+    assert p1.native is None and p2.native is not None
+    assert np.array_equal(slow, fast)
+    assert all(p1.vars[i] == p2.vars[i] or (np.isnan(p1.vars[i]) and np.isnan(p2.vars[i]))
+               for i in range(len(p1.vars)))
+    # the next instance finds the compiled code in the cache
+    monkeypatch.setenv("REABRIDGE_JSFX_NATIVE", "background")
+    assert JsfxProcessor(effect, 44100, 2).native is not None
+
+
+def test_background_compile_is_used_next_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("REABRIDGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("REABRIDGE_JSFX_NATIVE", "background")
+    path = tmp_path / "g.jsfx"
+    path.write_text("desc: gain\nslider1:-3<-24,24,0.1>Gain\n@slider\ng = 10^(slider1/20);\n@sample\nspl0 *= g;\n")
+    effect = load_effect(path)
+    first = JsfxProcessor(effect, 44100, 2)
+    assert first.native is None  # starts on the interpreter at once
+    module = native.module_path(first.program)
+    import time
+
+    deadline = time.monotonic() + 240
+    while not native.is_compiled(module) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert native.is_compiled(module) and not module.with_suffix(".compiling").exists()
+    assert JsfxProcessor(effect, 44100, 2).native is not None
