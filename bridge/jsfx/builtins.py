@@ -202,6 +202,21 @@ def f_memcpy(mem: np.ndarray, dest: float, src: float, length: float) -> float:
     return dest
 
 
+@njit(cache=True)
+def f_convolve_c(mem: np.ndarray, dest: float, src: float, size: float) -> float:
+    """``convolve_c(dest, src, size)``: dest[k] *= src[k] for ``size`` complex pairs (re, im), in place."""
+    d = int(dest + CLOSE) if dest + CLOSE >= 0 else 0
+    s = int(src + CLOSE) if src + CLOSE >= 0 else 0
+    n = int(size + CLOSE) if size > 0 else 0
+    n = max(0, min(n, (mem.shape[0] - d) // 2, (mem.shape[0] - s) // 2))
+    for k in range(n):
+        ar, ai = mem[d + 2 * k], mem[d + 2 * k + 1]
+        br, bi_ = mem[s + 2 * k], mem[s + 2 * k + 1]
+        mem[d + 2 * k] = ar * br - ai * bi_
+        mem[d + 2 * k + 1] = ar * bi_ + ai * br
+    return dest
+
+
 @njit(cache=True, inline="always")
 def loop_count(x: float) -> int:
     n = to_int32(x)

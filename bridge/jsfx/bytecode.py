@@ -44,12 +44,12 @@ STRING_FUNCTIONS = {"strlen": (vm.STRLEN, 1), "strcpy": (vm.STRCPY, 2), "strcat"
                     "strcpy_substr": (vm.STRCPYSUBSTR, -3), "strncpy": (vm.STRNCPY, 3), "strncat": (vm.STRNCAT, 3),
                     "str_insert": (vm.STRINSERT, 3), "str_delsub": (vm.STRDELSUB, 3)}
 VARIADIC_STRINGS = {"sprintf": vm.SPRINTF, "match": vm.MATCH, "matchi": vm.MATCHI, "printf": vm.PRINTF}
-UNSUPPORTED_PREFIXES = ("gfx_", "file_", "mdct", "imdct", "convolve_c", "atomic_", "stack_", "mem_")
+UNSUPPORTED_PREFIXES = ("file_", "mdct", "imdct", "atomic_", "stack_", "mem_")
 UNSUPPORTED = {"fft_real", "ifft_real", "eval", "loop_break", "on_slider_change", "tolower", "toupper",
                "midi_getsysex"}
 BUILTIN_NAMES = (set(MATH1) | {"min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf", "__memtop", "spl",
                                "slider", "loop", "while", "get_host_numchan", "fft", "ifft", "fft_permute",
-                               "fft_ipermute", "slider_next_chg", "time", "time_precise"}
+                               "fft_ipermute", "slider_next_chg", "time", "time_precise", "convolve_c"}
                  | UI_ONLY | NO_MIDI | set(ZERO_OFFLINE) | set(STRING_FUNCTIONS) | set(VARIADIC_STRINGS))
 ONE_PARAMETER = set(MATH1) | {"rand", "freembuf", "spl", "slider"}
 #: string ids, as REAPER hands them out: 0-1023 are the string slots; literals and #named strings above
@@ -93,6 +93,22 @@ class Linked:
     consts: frozenset[int] = frozenset()
 
 
+def _key(fn: Function) -> str:
+    """A function's own name among overloads (``f/2``: f with two parameters)."""
+    return f"{fn.name}/{len(fn.params)}"
+
+
+def _overload(overloads: dict[int, Function], count: int) -> Function:
+    """The overload a call with ``count`` arguments reaches: the same count; f() for f(x); else the widest one
+    taking no more than ``count`` (extra arguments ignored), else the narrowest (missing ones are 0)."""
+    if count in overloads:
+        return overloads[count]
+    if count == 0 and 1 in overloads:
+        return overloads[1]
+    fewer = [n for n in overloads if n < count]
+    return overloads[max(fewer)] if fewer else overloads[min(overloads)]
+
+
 def _reach_from(nodes: list[Node]) -> bool:
     """Whether code can change a variable or memory: assignments and calls (conservative)."""
     stack = list(nodes)
@@ -134,7 +150,7 @@ class BytecodeCompiler:
         self.units: list[Unit] = []
         self.unit: Unit = Unit()
         self.instances: dict[tuple[int, str], int] = {}
-        self.functions: dict[str, Function] = {}
+        self.functions: dict[str, dict[int, Function]] = {}  # name -> parameter count -> function (overloads)
         self.calling: list[str] = []
         self.notices: set[str] = set()
         self.literals: dict[int, bytes] = {}
@@ -224,12 +240,12 @@ class BytecodeCompiler:
             return name
         head = name.split(".", 1)[0]
         if name in fn.params or name in fn.locals:
-            return f"{fn.name}\x00{name}"
+            return f"{_key(fn)}\x00{name}"
         if head in fn.instances:
             return f"{frame.namespace}.{name}"
         if (fn.globals is not None and name not in fn.globals and head not in fn.globals
                 and name not in RUNTIME_VARS and not _SPL.match(name) and not _SLIDER.match(name)):
-            return f"{fn.name}\x00{name}"
+            return f"{_key(fn)}\x00{name}"
         return name
 
     def spl_index(self, name: str) -> int | None:
@@ -246,7 +262,7 @@ class BytecodeCompiler:
             if fn.name in BUILTIN_NAMES:
                 raise JsfxError(f"{where(self.file, fn.line)}: '{fn.name}' is a built-in function and cannot be "
                                 "redefined")
-            self.functions[fn.name] = fn
+            self.functions.setdefault(fn.name, {})[len(fn.params)] = fn
 
     def section(self, programs: list[Program]) -> int:
         """Compile a section's top-level code into a new unit; returns its index."""
@@ -388,8 +404,18 @@ class BytecodeCompiler:
             else:
                 self.emit(BINARY[op[:-1]], slot, slot, value)
             return slot
-        if target.kind == "named":
-            raise self.error(target, "a #string is assigned with strcpy(), not '='")
+        if target.kind == "named":  # #s = "a" is strcpy(#s, "a") and #s += "b" strcat(#s, "b"), as in EEL2
+            if op not in ("=", "+="):
+                raise self.error(target, f"a #string cannot be combined with {op}; use strcpy() or strcat()")
+            dest = self.const(float(self.named_string(self.resolve(target.args[0], frame))))
+            first = len(self.values)
+            self.temp()
+            self.temp()
+            self.emit(vm.MOV, first, dest)
+            self.emit(vm.MOV, first + 1, value)
+            t = self.temp()
+            self.emit(vm.STRCPY if op == "=" else vm.STRCAT, t, first, 2)
+            return t
         if target.kind == "index":
             value = self.snapshot(value)
             array, index = self.memory(target, frame)
@@ -426,33 +452,36 @@ class BytecodeCompiler:
             return self.loop(node, frame)
         if name == "while":
             return self.while_loop(node, frame)
-        fn, namespace = self.find_function(name, frame)
+        fn, namespace = self.find_function(name, frame, len(node.args[1]))
         if fn is not None:
             return self.invoke(fn, namespace, node, frame)
         if extra is not None:
             raise self.error(node, f"{name}(...)(...) is only valid for while()")
         return self.builtin(node, frame)
 
-    def find_function(self, name: str, frame: Frame) -> tuple[Function | None, str]:
+    def find_function(self, name: str, frame: Frame, count: int = 0) -> tuple[Function | None, str]:
+        """The user function a call names (EEL2 tells overloads apart by their parameter count)."""
         if name in self.functions:
-            return self.functions[name], name
+            return _overload(self.functions[name], count), name
         if "." in name:
             prefix, short = name.rsplit(".", 1)
             if short in self.functions:
-                return self.functions[short], self.resolve(prefix, frame)
+                return _overload(self.functions[short], count), self.resolve(prefix, frame)
         return None, ""
 
     def invoke(self, fn: Function, namespace: str, node: Node, frame: Frame) -> int:
-        args = node.args[1]
+        args = list(node.args[1])
         if not args and len(fn.params) == 1:  # EEL2 reads f() as f(0)
             args = [Node("num", (0.0,), node.line, node.col)]
         if len(args) != len(fn.params):
-            raise self.error(node, f"{fn.name}() takes {len(fn.params)} parameter(s), got {len(args)}")
-        if fn.name in self.calling:
+            what = "the extra ones are ignored" if len(args) > len(fn.params) else "the missing ones are 0"
+            self.notices.add(f"{where(self.file, node.line)}: {fn.name}() takes {len(fn.params)} parameter(s) and "
+                             f"got {len(args)}: {what}")
+        if _key(fn) in self.calling:
             raise self.error(node, f"{fn.name}() calls itself; EEL2 functions cannot be recursive")
         values = [self.snapshot(self.expr(arg, frame)) for arg in args]
-        for param, value in zip(fn.params, values, strict=True):
-            self.emit(vm.MOV, self.slot(f"{fn.name}\x00{param}"), value)
+        for k, param in enumerate(fn.params):
+            self.emit(vm.MOV, self.slot(f"{_key(fn)}\x00{param}"), values[k] if k < len(values) else self.zero)
         index = self.instance(fn, namespace)
         self.unit.calls.add(index)
         self.emit(vm.JSR, index)
@@ -469,7 +498,7 @@ class BytecodeCompiler:
         self.units.append(self.unit)
         index = len(self.units) - 1
         self.instances[key] = index
-        self.calling.append(fn.name)
+        self.calling.append(_key(fn))
         try:
             result = self.expr(fn.body, Frame(fn, namespace)) if fn.body is not None else self.zero
             self.emit(vm.MOV, self.unit.ret, result)
@@ -555,19 +584,28 @@ class BytecodeCompiler:
             t = self.temp()
             self.emit(vm.MEMTOP, t)
             return t
-        if name in UI_ONLY or name in NO_MIDI or name in ZERO_OFFLINE or name == "slider_next_chg":
+        if name in UI_ONLY or name in NO_MIDI or name in ZERO_OFFLINE or name == "slider_next_chg" \
+                or name.startswith("gfx_"):
             # no window, no automation and no MIDI offline: the calls do nothing (midirecv() finds no events,
             # slider_next_chg() finds no more changes)
             for a in args:
                 self.expr(a, frame)
             if name in NO_MIDI:
                 self.notices.add("MIDI functions find no events offline (midirecv returns 0; midisend drops)")
+            if name.startswith("gfx_"):
+                self.notices.add("graphics calls outside @gfx do nothing offline")
             return self.const(-1.0) if name == "slider_next_chg" else self.zero
         if name in ("time", "time_precise"):
             for a in args:
                 self.expr(a, frame)
             self.notices.add(f"{name}() counts the time rendered so far (offline there is no wall clock)")
             return self.slot("play_position")
+        if name == "convolve_c":
+            arity(3)
+            a, b, c = (self.snapshot(self.expr(x, frame)) for x in args)
+            t = self.temp()
+            self.emit(vm.CONVOLVE, t, a, b, c)
+            return t
         if name in ("fft", "ifft", "fft_permute", "fft_ipermute"):
             arity(2)
             a, b = (self.snapshot(self.expr(x, frame)) for x in args)

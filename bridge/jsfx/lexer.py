@@ -209,9 +209,7 @@ def _chars(text: str, i: int, code: Code, line: int, col: int) -> tuple[float, i
     if end < 0 or "\n" in text[i:end]:
         raise _error(code, line, col, "a character constant ('c') is not closed")
     chars = text[i + 1:end].replace("\\'", "'")
-    if not chars:
-        raise _error(code, line, col, "an empty character constant ''")
-    value = 0
+    value = 0  # '' is 0, as in REAPER
     for ch in chars.encode("latin-1", "replace"):
         value = value * 256 + ch
     return float(value), end + 1

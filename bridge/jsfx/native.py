@@ -52,9 +52,9 @@ _TEMPLATES = {
     vm.SLIDERWRITE: "k = bi.to_int32({B})|if 0 <= k < sliders.shape[0] and sliders[k] >= 0:|    v[sliders[k]] = {C}",
     vm.MEMSET: "{A} = bi.f_memset(mem, {B}, {C}, {D})", vm.MEMCPY: "{A} = bi.f_memcpy(mem, {B}, {C}, {D})",
     vm.FFT: "{A} = bi.f_fft(mem, {B}, {C}, {flag})", vm.FFTPERM: "{A} = bi.f_fft_permute(mem, {B}, {C}, {flag})",
-    vm.MEMTOP: "{A} = float(mem.shape[0])",
+    vm.MEMTOP: "{A} = float(mem.shape[0])", vm.CONVOLVE: "{A} = bi.f_convolve_c(mem, {B}, {C}, {D})",
 }
-_D_IS_SLOT = (vm.MEMSET, vm.MEMCPY)
+_D_IS_SLOT = (vm.MEMSET, vm.MEMCPY, vm.CONVOLVE)
 
 
 def cache_dir() -> Path:

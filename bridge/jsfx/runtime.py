@@ -80,7 +80,7 @@ def compile_effect(effect: Effect) -> Linked:
             compiler.define(program)
         entries: dict[str, int] = {}
         for name in RUN_SECTIONS:
-            shared = dict(compiler.functions)
+            shared = {name: dict(overloads) for name, overloads in compiler.functions.items()}
             if name != "init":
                 for program in programs[name]:
                     compiler.define(program)  # functions of other sections are local to them

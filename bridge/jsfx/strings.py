@@ -292,6 +292,8 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
             v[a] = bi.f_fft_permute(mem, v[b], v[c], d != 0)
         elif op == vm.MEMTOP:
             v[a] = float(mem.shape[0])
+        elif op == vm.CONVOLVE:
+            v[a] = bi.f_convolve_c(mem, v[b], v[c], v[d])
         elif op >= vm.STRING_OPS:
             args = [float(v[b + k]) for k in range(c)]
             captures = [int(x) for x in args[2:]] if op in (vm.MATCH, vm.MATCHI) else []

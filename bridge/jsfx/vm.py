@@ -24,7 +24,7 @@ from bridge.jsfx import builtins as bi
 (HALT, MOV, ADD, SUB, MUL, DIV, POW, MOD, SHL, SHR, BAND, BOR, BXOR, LT, GT, LE, GE, EQ, NE, EQX, NEX, NEG, NOT, BOOL,
  JMP, JZ, JNZ, MREAD, MWRITE, GREAD, GWRITE, MATH1, MIN, MAX, ATAN2, RAND, LOOPINIT, LOOPNEXT, SPLGET, SPLSET,
  SPLREAD, SPLWRITE, SLIDERREAD, SLIDERWRITE, JSR, RET, MEMSET, MEMCPY, FFT, FFTPERM, MEMTOP, CONST, WHILESTEP,
- MEMMULT, MEMSUM, MEMSETLEN) = range(56)
+ CONVOLVE, MEMSUM, MEMSETLEN) = range(56)
 #: string operations: the Python interpreter only (a section using them runs there)
 STRING_OPS = 100
 (STRLEN, STRCPY, STRCAT, STRCMP, STRICMP, STRNCMP, STRNICMP, STRGETCHAR, STRSETCHAR, STRSETLEN, STRCPYFROM,
@@ -197,6 +197,8 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             v[a] = bi.f_fft_permute(mem, v[b], v[c], code[pc - 1, 4] != 0)
         elif op == MEMTOP:
             v[a] = float(mem.shape[0])
+        elif op == CONVOLVE:
+            v[a] = bi.f_convolve_c(mem, v[b], v[c], v[code[pc - 1, 4]])
         elif op == HALT:
             return 0
         else:  # a string operation: never reached (sections with strings run on the Python interpreter)
