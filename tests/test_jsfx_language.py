@@ -493,6 +493,27 @@ empty = '';                     // an empty character constant is 0
 """
 
 
+NAMESPACES = """
+function setv(v*, a, b) ( v.x = a; v.y = b; v = a + b; );
+function len2(v*) ( sqrt(v.x * v.x + v.y * v.y) );
+function obj.init() ( setv(this.pos, 3, 4); );
+setv(p, 1, 2);
+q.x = 6; q.y = 8;
+l = len2(q);
+obj.init();
+m = len2(obj.pos);
+"""
+
+
+def test_namespace_parameters_and_dotted_function_names(tmp_path):
+    """Values dumped by ysfx (WDL's EEL2 compiler) for the same code."""
+    p = run_init(tmp_path, NAMESPACES)
+    got = {n: p.var(n) for n in ("p.x", "p.y", "p", "l", "obj.pos.x", "obj.pos.y", "obj.pos", "m")}
+    assert got == {"p.x": 1, "p.y": 2, "p": 3, "l": 10, "obj.pos.x": 3, "obj.pos.y": 4, "obj.pos": 7, "m": 5}
+    with pytest.raises(JsfxError, match=r"parameter 1 of len2\(\) is a namespace: give it a variable name"):
+        run_init(tmp_path, "function len2(v*) ( v.x ); x = len2(1 + 2);")
+
+
 def test_strings_as_reaper_defines_them(tmp_path):
     p = run_init(tmp_path, STRINGS)
     s = p.string

@@ -63,6 +63,7 @@ class Frame:
 
     function: Function | None = None
     namespace: str = ""
+    bound: tuple[tuple[str, str], ...] = ()  # namespace parameters (name*) and the names they were called with
 
 
 @dataclass
@@ -149,7 +150,7 @@ class BytecodeCompiler:
         self.rewritten: set[int] = set()
         self.units: list[Unit] = []
         self.unit: Unit = Unit()
-        self.instances: dict[tuple[int, str], int] = {}
+        self.instances: dict[tuple[int, str, tuple[tuple[str, str], ...]], int] = {}
         self.functions: dict[str, dict[int, Function]] = {}  # name -> parameter count -> function (overloads)
         self.calling: list[str] = []
         self.notices: set[str] = set()
@@ -238,7 +239,10 @@ class BytecodeCompiler:
             return frame.namespace
         if fn is None:
             return name
-        head = name.split(".", 1)[0]
+        head, dot, rest = name.partition(".")
+        for param, target in frame.bound:
+            if head == param:
+                return f"{target}.{rest}" if dot else target
         if name in fn.params or name in fn.locals:
             return f"{_key(fn)}\x00{name}"
         if head in fn.instances:
@@ -460,13 +464,21 @@ class BytecodeCompiler:
         return self.builtin(node, frame)
 
     def find_function(self, name: str, frame: Frame, count: int = 0) -> tuple[Function | None, str]:
-        """The user function a call names (EEL2 tells overloads apart by their parameter count)."""
-        if name in self.functions:
-            return _overload(self.functions[name], count), name
-        if "." in name:
-            prefix, short = name.rsplit(".", 1)
+        """The user function a call names, and the namespace ``this`` is in it.
+
+        As EEL2 resolves ``a.b.f()``: the whole name if a function has it, else the
+        longest ending after a dot that one has (``b.f``, then ``f``); overloads are
+        told apart by their parameter count; ``this`` is the called path without its last
+        part (``a.b``), or the function's own name for a plain ``f()``.
+        """
+        if "." not in name:
+            return (_overload(self.functions[name], count), name) if name in self.functions else (None, "")
+        parts = name.split(".")
+        for i in range(len(parts)):
+            short = ".".join(parts[i:])
             if short in self.functions:
-                return _overload(self.functions[short], count), self.resolve(prefix, frame)
+                path = self.resolve(name, frame)
+                return _overload(self.functions[short], count), path.rsplit(".", 1)[0] if "." in path else path
         return None, ""
 
     def invoke(self, fn: Function, namespace: str, node: Node, frame: Frame) -> int:
@@ -479,17 +491,28 @@ class BytecodeCompiler:
                              f"got {len(args)}: {what}")
         if _key(fn) in self.calling:
             raise self.error(node, f"{fn.name}() calls itself; EEL2 functions cannot be recursive")
-        values = [self.snapshot(self.expr(arg, frame)) for arg in args]
+        bound = []
+        values: list[int] = []
+        for k, arg in enumerate(args):
+            if k < len(fn.params) and fn.params[k] in fn.namespaces:
+                if arg.kind != "var":
+                    raise self.error(arg, f"parameter {k + 1} of {fn.name}() is a namespace: give it a variable name")
+                bound.append((fn.params[k], self.resolve(arg.args[0], frame)))
+                values.append(self.zero)
+            else:
+                values.append(self.snapshot(self.expr(arg, frame)))
+        bound.extend((p, f"{_key(fn)}\x00{p}") for p in fn.params[len(args):] if p in fn.namespaces)
         for k, param in enumerate(fn.params):
-            self.emit(vm.MOV, self.slot(f"{_key(fn)}\x00{param}"), values[k] if k < len(values) else self.zero)
-        index = self.instance(fn, namespace)
+            if param not in fn.namespaces:
+                self.emit(vm.MOV, self.slot(f"{_key(fn)}\x00{param}"), values[k] if k < len(values) else self.zero)
+        index = self.instance(fn, namespace, tuple(bound))
         self.unit.calls.add(index)
         self.emit(vm.JSR, index)
         return self.snapshot(self.units[index].ret)
 
-    def instance(self, fn: Function, namespace: str) -> int:
-        """The unit of ``fn`` called through ``namespace`` (compiled on first use)."""
-        key = (id(fn), namespace)
+    def instance(self, fn: Function, namespace: str, bound: tuple[tuple[str, str], ...] = ()) -> int:
+        """The unit of ``fn`` called through ``namespace`` with ``bound`` namespaces (compiled on first use)."""
+        key = (id(fn), namespace, bound)
         if key in self.instances:
             return self.instances[key]
         outer = self.unit
@@ -500,7 +523,7 @@ class BytecodeCompiler:
         self.instances[key] = index
         self.calling.append(_key(fn))
         try:
-            result = self.expr(fn.body, Frame(fn, namespace)) if fn.body is not None else self.zero
+            result = self.expr(fn.body, Frame(fn, namespace, bound)) if fn.body is not None else self.zero
             self.emit(vm.MOV, self.unit.ret, result)
             self.emit(vm.RET)
         finally:

@@ -50,6 +50,7 @@ class Function:
     locals: set[str] = field(default_factory=set)
     instances: set[str] = field(default_factory=set)
     globals: set[str] | None = None
+    namespaces: set[str] = field(default_factory=set)  # parameters declared name*: called with a variable name
     body: Node | None = None
     line: int = 0
 
@@ -112,11 +113,13 @@ class Parser:
         self.pos += 1
         name = str(self.tok.value)
         self.pos += 1
-        fn = Function(name, self.name_list(), line=start.line)
+        starred: set[str] = set()
+        fn = Function(name, self.name_list(starred), line=start.line)
+        fn.namespaces = starred
         while self.tok.kind == "name" and self.tok.value in DECLARATIONS:
             kind = self.tok.value
             self.pos += 1
-            names = self.name_list()
+            names = self.name_list(set())
             if kind in ("local", "static"):
                 fn.locals.update(names)
             elif kind == "instance":
@@ -130,16 +133,19 @@ class Parser:
             self.pos += 1
         return fn
 
-    def name_list(self) -> list[str]:
+    def name_list(self, starred: set[str]) -> list[str]:
+        """A parenthesised list of names; ``name*`` (or ``name.*``) ones are also added to ``starred``."""
         self.take("(")
         names = []
         while not self.is_op(")"):
             if self.tok.kind != "name":
                 raise self.error("expected a name in the list")
-            names.append(str(self.tok.value))
+            name = str(self.tok.value).rstrip(".")
+            names.append(name)
             self.pos += 1
             if self.is_op("*"):
-                raise self.error("namespace parameters (name*) are not supported by reabridge's JSFX runner")
+                starred.add(name)
+                self.pos += 1
             if self.is_op(","):
                 self.pos += 1
         self.take(")")
