@@ -514,6 +514,28 @@ def test_namespace_parameters_and_dotted_function_names(tmp_path):
         run_init(tmp_path, "function len2(v*) ( v.x ); x = len2(1 + 2);")
 
 
+def test_real_fft_is_laid_out_as_wdl_lays_it_out(tmp_path):
+    """fft_real: size/2 pairs, twice the DFT, bin 0 holding DC and Nyquist; ifft_real inverts it times 2*size.
+
+    The layout was read from WDL's fft.c and checked against ysfx on a 16-point probe.
+    """
+    x = np.random.default_rng(1).uniform(-1, 1, 64).round(6)
+    fill = " ".join(f"buf[{i}] = {v};" for i, v in enumerate(x))
+    p = run_init(tmp_path, f"buf = 0; {fill} fft_real(buf, 64); "
+                           "i = 0; loop(64, buf[1000 + i] = buf[i]; i += 1); fft_permute(buf, 32); "
+                           "ifft_real(1000, 64); "
+                           "buf[2000] = 1; fft_real(2000, 8); small = buf[2000]; "  # below 16 points: nothing
+                           "buf[3000] = 1; fft_real(3000, 20);")  # 20 is taken as 16
+    spectrum = 2 * np.fft.rfft(x)
+    got = p.memory[:64:2] + 1j * p.memory[1:64:2]
+    np.testing.assert_allclose(got[1:], spectrum[1:32], atol=1e-12)
+    assert (got[0].real, got[0].imag) == pytest.approx((spectrum[0].real, spectrum[32].real), abs=1e-12)
+    np.testing.assert_allclose(p.memory[1000:1064], 128 * x, atol=1e-9)
+    assert p.var("small") == 1.0 and p.memory[2001] == 0.0
+    impulse = [2.0, 2.0] + [2.0, 0.0] * 7  # flat spectrum; the first pair is DC and Nyquist
+    assert p.memory[3000:3016].tolist() == impulse and p.memory[3016] == 0.0
+
+
 def test_strings_as_reaper_defines_them(tmp_path):
     p = run_init(tmp_path, STRINGS)
     s = p.string

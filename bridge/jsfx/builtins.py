@@ -260,13 +260,23 @@ PERMUTATION = _permutation_tables()
 
 
 @njit(cache=True)
-def _fft_size(mem: np.ndarray, start: float, size: float) -> tuple[int, int]:
-    """Offset and size when valid (a power of two from 2 to 32768 inside memory), else (0, 0)."""
-    n = int(size)
-    if n < 2 or n > 32768 or (n & (n - 1)) != 0 or not start + CLOSE >= 0:
+def _fft_size(mem: np.ndarray, start: float, size: float, items: int, min_bits: int) -> tuple[int, int]:
+    """Offset and size as EEL2 takes them, else (0, 0) for "do nothing".
+
+    The size is rounded down to a power of two (at most 32768; below ``2**min_bits``
+    nothing happens); the ``items * size`` values must lie in one 65536-value block of
+    memory, as WDL's block allocator requires.
+    """
+    length = int(size + CLOSE) if size + CLOSE >= 1.0 else 0
+    bits = 0
+    while length > 1 and bits < 15:
+        bits += 1
+        length >>= 1
+    if bits < min_bits or not start + CLOSE >= 0.0:
         return 0, 0
+    n = 1 << bits
     s = int(start + CLOSE)
-    if s + 2 * n > mem.shape[0]:
+    if s // 65536 != (s + items * n - 1) // 65536 or s + items * n > mem.shape[0]:
         return 0, 0
     return s, n
 
@@ -303,38 +313,65 @@ def _transform(z: np.ndarray, inverse: bool) -> None:
 
 
 @njit(cache=True)
-def f_fft(mem: np.ndarray, start: float, size: float, inverse: bool) -> float:
-    """REAPER's fft()/ifft() on ``size`` complex pairs at ``start``: the spectrum in REAPER's permuted order.
+def f_fft(mem: np.ndarray, start: float, size: float, mode: int) -> float:
+    """fft (mode 0), ifft (1), fft_real (2) and ifft_real (3) as REAPER's EEL2 does them.
 
-    ``fft`` then ``fft_permute`` gives the usual DFT bins; ``ifft`` takes the
-    permuted order back to time; neither scales (divide by ``size`` yourself).
+    The spectrum is in REAPER's permuted order (``fft_permute`` gives the usual bin
+    order); nothing is scaled. ``fft_real`` takes ``size`` samples and gives ``size/2``
+    pairs: twice the DFT of bins 0..size/2-1, with bin 0's pair holding the DC and
+    Nyquist values (as WDL's real FFT lays them out); ``ifft_real`` is its inverse
+    times ``2 * size``.
     """
-    s, n = _fft_size(mem, start, size)
+    real = mode >= 2
+    s, n = _fft_size(mem, start, size, 1 if real else 2, 4)
     if n == 0:
         return start
+    inverse = mode & 1 == 1
+    if real:
+        n //= 2
     perm = PERMUTATION[n - 2:2 * n - 2]
     z = np.empty(n, dtype=np.complex128)
+    if not real:
+        if inverse:
+            for k in range(n):
+                z[k] = complex(mem[s + 2 * perm[k]], mem[s + 2 * perm[k] + 1])
+        else:
+            for k in range(n):
+                z[k] = complex(mem[s + 2 * k], mem[s + 2 * k + 1])
+        _transform(z, inverse)
+        for k in range(n):
+            j = k if inverse else perm[k]
+            mem[s + 2 * j] = z[k].real
+            mem[s + 2 * j + 1] = z[k].imag
+        return start
     if inverse:
-        for k in range(n):
-            z[k] = complex(mem[s + 2 * perm[k]], mem[s + 2 * perm[k] + 1])
-        _transform(z, True)
-        for k in range(n):
-            mem[s + 2 * k] = z[k].real
-            mem[s + 2 * k + 1] = z[k].imag
-    else:
-        for k in range(n):
-            z[k] = complex(mem[s + 2 * k], mem[s + 2 * k + 1])
-        _transform(z, False)
-        for k in range(n):
-            mem[s + 2 * perm[k]] = z[k].real
-            mem[s + 2 * perm[k] + 1] = z[k].imag
+        full = np.empty(2 * n, dtype=np.complex128)  # the Hermitian spectrum the pairs describe
+        full[0] = mem[s + 2 * perm[0]]
+        full[n] = mem[s + 2 * perm[0] + 1]
+        for k in range(1, n):
+            value = complex(mem[s + 2 * perm[k]], mem[s + 2 * perm[k] + 1])
+            full[k] = value
+            full[2 * n - k] = value.conjugate()
+        _transform(full, True)
+        for k in range(2 * n):
+            mem[s + k] = full[k].real
+        return start
+    full = np.empty(2 * n, dtype=np.complex128)
+    for k in range(2 * n):
+        full[k] = mem[s + k]
+    _transform(full, False)
+    mem[s + 2 * perm[0]] = 2.0 * full[0].real
+    mem[s + 2 * perm[0] + 1] = 2.0 * full[n].real
+    for k in range(1, n):
+        mem[s + 2 * perm[k]] = 2.0 * full[k].real
+        mem[s + 2 * perm[k] + 1] = 2.0 * full[k].imag
     return start
 
 
 @njit(cache=True)
 def f_fft_permute(mem: np.ndarray, start: float, size: float, inverse: bool) -> float:
     """fft_permute (REAPER order to bin order) or fft_ipermute (back)."""
-    s, n = _fft_size(mem, start, size)
+    s, n = _fft_size(mem, start, size, 2, 3)
     if n == 0:
         return start
     perm = PERMUTATION[n - 2:2 * n - 2]

@@ -45,11 +45,12 @@ STRING_FUNCTIONS = {"strlen": (vm.STRLEN, 1), "strcpy": (vm.STRCPY, 2), "strcat"
                     "str_insert": (vm.STRINSERT, 3), "str_delsub": (vm.STRDELSUB, 3)}
 VARIADIC_STRINGS = {"sprintf": vm.SPRINTF, "match": vm.MATCH, "matchi": vm.MATCHI, "printf": vm.PRINTF}
 UNSUPPORTED_PREFIXES = ("file_", "mdct", "imdct", "atomic_", "stack_", "mem_")
-UNSUPPORTED = {"fft_real", "ifft_real", "eval", "loop_break", "on_slider_change", "tolower", "toupper",
+FFT_MODES = {"fft": 0, "ifft": 1, "fft_real": 2, "ifft_real": 3, "fft_permute": 0, "fft_ipermute": 1}
+UNSUPPORTED = {"eval", "loop_break", "on_slider_change", "tolower", "toupper",
                "midi_getsysex"}
 BUILTIN_NAMES = (set(MATH1) | {"min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf", "__memtop", "spl",
-                               "slider", "loop", "while", "get_host_numchan", "fft", "ifft", "fft_permute",
-                               "fft_ipermute", "slider_next_chg", "time", "time_precise", "convolve_c"}
+                               "slider", "loop", "while", "get_host_numchan", *FFT_MODES, "slider_next_chg", "time",
+                               "time_precise", "convolve_c"}
                  | UI_ONLY | NO_MIDI | set(ZERO_OFFLINE) | set(STRING_FUNCTIONS) | set(VARIADIC_STRINGS))
 ONE_PARAMETER = set(MATH1) | {"rand", "freembuf", "spl", "slider"}
 #: string ids, as REAPER hands them out: 0-1023 are the string slots; literals and #named strings above
@@ -629,12 +630,11 @@ class BytecodeCompiler:
             t = self.temp()
             self.emit(vm.CONVOLVE, t, a, b, c)
             return t
-        if name in ("fft", "ifft", "fft_permute", "fft_ipermute"):
+        if name in FFT_MODES:
             arity(2)
             a, b = (self.snapshot(self.expr(x, frame)) for x in args)
             t = self.temp()
-            self.emit(vm.FFT if name in ("fft", "ifft") else vm.FFTPERM, t, a, b,
-                      1 if name in ("ifft", "fft_ipermute") else 0)
+            self.emit(vm.FFTPERM if "permute" in name else vm.FFT, t, a, b, FFT_MODES[name])
             return t
         if name == "get_host_numchan":
             arity(0)

@@ -51,7 +51,7 @@ _TEMPLATES = {
     vm.SLIDERREAD: "k = bi.to_int32({B})|{A} = v[sliders[k]] if 0 <= k < sliders.shape[0] and sliders[k] >= 0 else 0.0",
     vm.SLIDERWRITE: "k = bi.to_int32({B})|if 0 <= k < sliders.shape[0] and sliders[k] >= 0:|    v[sliders[k]] = {C}",
     vm.MEMSET: "{A} = bi.f_memset(mem, {B}, {C}, {D})", vm.MEMCPY: "{A} = bi.f_memcpy(mem, {B}, {C}, {D})",
-    vm.FFT: "{A} = bi.f_fft(mem, {B}, {C}, {flag})", vm.FFTPERM: "{A} = bi.f_fft_permute(mem, {B}, {C}, {flag})",
+    vm.FFT: "{A} = bi.f_fft(mem, {B}, {C}, {d})", vm.FFTPERM: "{A} = bi.f_fft_permute(mem, {B}, {C}, {flag})",
     vm.MEMTOP: "{A} = float(mem.shape[0])", vm.CONVOLVE: "{A} = bi.f_convolve_c(mem, {B}, {C}, {D})",
 }
 _D_IS_SLOT = (vm.MEMSET, vm.MEMCPY, vm.CONVOLVE)

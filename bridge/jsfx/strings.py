@@ -287,7 +287,7 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
         elif op == vm.MEMCPY:
             v[a] = bi.f_memcpy(mem, v[b], v[c], v[d])
         elif op == vm.FFT:
-            v[a] = bi.f_fft(mem, v[b], v[c], d != 0)
+            v[a] = bi.f_fft(mem, v[b], v[c], d)
         elif op == vm.FFTPERM:
             v[a] = bi.f_fft_permute(mem, v[b], v[c], d != 0)
         elif op == vm.MEMTOP:

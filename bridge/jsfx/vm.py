@@ -192,7 +192,7 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
         elif op == MEMCPY:
             v[a] = bi.f_memcpy(mem, v[b], v[c], v[code[pc - 1, 4]])
         elif op == FFT:
-            v[a] = bi.f_fft(mem, v[b], v[c], code[pc - 1, 4] != 0)
+            v[a] = bi.f_fft(mem, v[b], v[c], code[pc - 1, 4])
         elif op == FFTPERM:
             v[a] = bi.f_fft_permute(mem, v[b], v[c], code[pc - 1, 4] != 0)
         elif op == MEMTOP:
