@@ -7,7 +7,8 @@ starting with ``-``) and ``:log``/``:sqr``/``:pow`` shapes (they only change the
 slider's feel in REAPER's window). ``import`` lines are resolved as REAPER
 does: beside the importing file, then in the Effects folders given; an
 imported file's sections run before the importer's. ``@gfx`` and
-``@serialize`` are read and skipped, with a notice.
+``@serialize`` are read and skipped, with a notice. ``<? ?>`` preprocessor blocks
+are run first (:mod:`bridge.jsfx.preprocess`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bridge.jsfx.errors import JsfxError, where
 from bridge.jsfx.lexer import Code
+from bridge.jsfx.preprocess import OPEN, config_defaults, preprocess
 
 RUN_SECTIONS = ("init", "slider", "block", "sample")
 SKIPPED_SECTIONS = ("gfx", "serialize")
@@ -54,6 +56,7 @@ class Effect:
     sections: dict[str, list[Code]] = field(default_factory=lambda: {name: [] for name in RUN_SECTIONS})
     notices: list[str] = field(default_factory=list)
     imports: list[Path] = field(default_factory=list)
+    config: dict[str, float] = field(default_factory=dict)  # preprocessor variables from config: lines
 
     @property
     def slider_vars(self) -> dict[int, str]:
@@ -190,6 +193,10 @@ def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = 
 def _read(path: Path, effect: Effect, effects_dirs: list[Path], seen: set[Path], main: bool) -> None:
     seen.add(path.resolve())
     text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if OPEN in text:
+        if main:
+            effect.config = config_defaults(text)
+        text = preprocess(text, str(path), effect.config)
     section: str | None = None
     start = 0
     buffer: list[str] = []

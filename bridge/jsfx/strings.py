@@ -28,6 +28,7 @@ class Strings:
 
     def __init__(self, literals: dict[int, bytes]) -> None:
         self.table: dict[int, bytearray] = {k: bytearray(v) for k, v in literals.items()}
+        self.printed: bytearray | None = None  # where printf() writes (the preprocessor); None: nowhere
 
     def get(self, value: float) -> bytes:
         return bytes(self.table.get(_id(value), b""))
@@ -191,7 +192,10 @@ def string_op(op: int, args: list[float], strings: Strings, v: np.ndarray, captu
         strings.set(args[0], sprintf(strings, g(args[1]), args[2:]))
         return args[0]
     if op == vm.PRINTF:
-        return 0.0
+        if strings.printed is None:
+            return 0.0
+        strings.printed += sprintf(strings, g(args[0]), args[1:])
+        return 1.0
     if op in (vm.MATCH, vm.MATCHI):
         found = _match(g(args[0]), g(args[1]), op == vm.MATCHI)
         if found is None:
