@@ -536,6 +536,15 @@ def test_real_fft_is_laid_out_as_wdl_lays_it_out(tmp_path):
     assert p.memory[3000:3016].tolist() == impulse and p.memory[3016] == 0.0
 
 
+def test_empty_entries_in_name_lists_and_filename_lines(tmp_path):
+    """EEL2 skips empty entries in instance()/local() lists (a trailing comma too); filename: lines only
+    name files for file_open(), so an effect that has them for its graphics still runs."""
+    p = run_init(tmp_path, "function f() instance(a,, b,) local(t,) (a = 1; b = 2; t = 3; a + b + t); x = f();",
+                 header="filename:0,img/knob.png\nfilename:1,themes/dark.png")
+    assert p.var("x") == 6.0
+    assert p.effect.filenames == {0: "img/knob.png", 1: "themes/dark.png"}
+
+
 def test_strings_as_reaper_defines_them(tmp_path):
     p = run_init(tmp_path, STRINGS)
     s = p.string

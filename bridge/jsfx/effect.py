@@ -57,6 +57,7 @@ class Effect:
     notices: list[str] = field(default_factory=list)
     imports: list[Path] = field(default_factory=list)
     config: dict[str, float] = field(default_factory=dict)  # preprocessor variables from config: lines
+    filenames: dict[int, str] = field(default_factory=dict)  # filename:N,path lines (what file_open(N) opens)
 
     @property
     def slider_vars(self) -> dict[int, str]:
@@ -267,8 +268,8 @@ def _header_line(line: str, path: Path, number: int, effect: Effect, effects_dir
             key, _, value = item.partition("=")
             effect.options[key.lower()] = value
     elif low.startswith("filename:"):
-        raise JsfxError(f"{where(str(path), number)}: filename: lines (file resources) are not supported by "
-                        "reabridge's JSFX runner")
+        index, _, name = line[9:].partition(",")
+        effect.filenames[int(_strtod(index, 0)[0])] = name.strip()
 
 
 def _case_resolve(folder: Path, name: str) -> Path | None:

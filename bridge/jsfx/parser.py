@@ -138,6 +138,9 @@ class Parser:
         self.take("(")
         names = []
         while not self.is_op(")"):
+            if self.is_op(","):  # EEL2 skips empty entries (a, , b) and a trailing comma
+                self.pos += 1
+                continue
             if self.tok.kind != "name":
                 raise self.error("expected a name in the list")
             name = str(self.tok.value).rstrip(".")
