@@ -44,6 +44,10 @@ STRING_FUNCTIONS = {"strlen": (vm.STRLEN, 1), "strcpy": (vm.STRCPY, 2), "strcat"
                     "strcpy_substr": (vm.STRCPYSUBSTR, -3), "strncpy": (vm.STRNCPY, 3), "strncat": (vm.STRNCAT, 3),
                     "str_insert": (vm.STRINSERT, 3), "str_delsub": (vm.STRDELSUB, 3)}
 VARIADIC_STRINGS = {"sprintf": vm.SPRINTF, "match": vm.MATCH, "matchi": vm.MATCHI, "printf": vm.PRINTF}
+FILE_FUNCTIONS = {"file_open": (vm.FILEOPEN, 1), "file_close": (vm.FILECLOSE, 1), "file_rewind": (vm.FILEREWIND, 1),
+                  "file_var": (vm.FILEVAR, 2), "file_mem": (vm.FILEMEM, 3), "file_avail": (vm.FILEAVAIL, 1),
+                  "file_riff": (vm.FILERIFF, 3), "file_text": (vm.FILETEXT, 1), "file_string": (vm.FILESTRING, 2)}
+FILE_WRITES = {"file_var": (1,), "file_riff": (1, 2)}  # arguments that are variables the function writes
 UNSUPPORTED_PREFIXES = ("file_", "mdct", "imdct", "atomic_", "stack_", "mem_")
 FFT_MODES = {"fft": 0, "ifft": 1, "fft_real": 2, "ifft_real": 3, "fft_permute": 0, "fft_ipermute": 1}
 UNSUPPORTED = {"eval", "loop_break", "on_slider_change", "tolower", "toupper",
@@ -51,7 +55,8 @@ UNSUPPORTED = {"eval", "loop_break", "on_slider_change", "tolower", "toupper",
 BUILTIN_NAMES = (set(MATH1) | {"min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf", "__memtop", "spl",
                                "slider", "loop", "while", "get_host_numchan", *FFT_MODES, "slider_next_chg", "time",
                                "time_precise", "convolve_c"}
-                 | UI_ONLY | NO_MIDI | set(ZERO_OFFLINE) | set(STRING_FUNCTIONS) | set(VARIADIC_STRINGS))
+                 | UI_ONLY | NO_MIDI | set(ZERO_OFFLINE) | set(STRING_FUNCTIONS) | set(VARIADIC_STRINGS)
+                 | set(FILE_FUNCTIONS))
 ONE_PARAMETER = set(MATH1) | {"rand", "freembuf", "spl", "slider"}
 #: string ids, as REAPER hands them out: 0-1023 are the string slots; literals and #named strings above
 LITERAL_BASE = 10000
@@ -652,18 +657,27 @@ class BytecodeCompiler:
             if len(args) < (1 if name == "printf" else 2):
                 raise self.error(node, f"{name}() needs a format and a string")
             return self.string_call(VARIADIC_STRINGS[name], args, frame)
+        if name in FILE_FUNCTIONS:
+            op, count = FILE_FUNCTIONS[name]
+            arity(count)
+            if name == "file_open":  # the variable it names matters too: a file slider's opens the slider's file
+                source = self.resolve(args[0].args[0], frame) if args[0].kind == "var" else None
+                slot = self.slot(source) if source is not None else -1
+                return self.string_call(op, [args[0], Node("num", (float(slot),), node.line, node.col)], frame)
+            return self.string_call(op, args, frame, writes=FILE_WRITES.get(name, ()))
         if name.startswith(UNSUPPORTED_PREFIXES) or name in UNSUPPORTED:
             raise self.error(node, f"{name}() is not supported by reabridge's JSFX runner")
         raise self.error(node, f"unknown function '{name}'")
 
-    def string_call(self, op: int, args: list[Node], frame: Frame) -> int:
-        """A string function: its arguments go to a run of consecutive temporaries (b = first, c = count).
+    def string_call(self, op: int, args: list[Node], frame: Frame, writes: tuple[int, ...] = ()) -> int:
+        """A string or file function: its arguments go to a run of consecutive temporaries (b = first, c = count).
 
-        ``match``'s captures are passed as the slots of their variables (it writes to them).
+        ``match``'s captures and the ``writes`` arguments are passed as the slots of their
+        variables (the function writes to them).
         """
         values = []
         for k, a in enumerate(args):
-            if op in (vm.MATCH, vm.MATCHI) and k >= 2:
+            if (op in (vm.MATCH, vm.MATCHI) and k >= 2) or k in writes:
                 name = self.resolve(a.args[0], frame) if a.kind == "var" else None
                 target = self.slot(name) if name is not None and self.spl_index(name) is None else \
                     self.snapshot(self.expr(a, frame))

@@ -41,6 +41,7 @@ class Slider:
     shape: str = ""
     label: str = ""
     hidden: bool = False
+    folder: str = ""  # a file slider's folder under the Data folder
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Effect:
     imports: list[Path] = field(default_factory=list)
     config: dict[str, float] = field(default_factory=dict)  # preprocessor variables from config: lines
     filenames: dict[int, str] = field(default_factory=dict)  # filename:N,path lines (what file_open(N) opens)
+    data_dir: Path | None = None  # REAPER's Data folder (beside the Effects folder), where file_open looks
 
     @property
     def slider_vars(self) -> dict[int, str]:
@@ -118,7 +120,7 @@ def _parse_slider(number: int, spec: str) -> Slider | None:
     eq = _skip_to(text, 0, "=<,")
     if eq < len(text) and text[eq] == "=":
         var, i = text[:eq].strip(), eq + 1
-    minimum, maximum, step, labels, shape = 0.0, 1.0, 0.0, [], ""
+    minimum, maximum, step, labels, shape, folder = 0.0, 1.0, 0.0, [], "", ""
     if text[i:i + 1] == "/":  # a file slider: /folder:default:label
         colon = _skip_to(text, i, ":")
         if colon >= len(text):
@@ -127,7 +129,7 @@ def _parse_slider(number: int, spec: str) -> Slider | None:
         j = _skip_to(text, j, ":")
         if j >= len(text):
             return None
-        label, shape = text[j + 1:], "file"
+        label, shape, folder = text[j + 1:], "file", text[i + 1:colon].strip().strip("/")
         step = 1.0
     else:
         default, j = _strtod(text, i)
@@ -162,7 +164,7 @@ def _parse_slider(number: int, spec: str) -> Slider | None:
         return None
     hidden = label.startswith("-")
     return Slider(number, (var or f"slider{number}").lower(), default, minimum, maximum, step, labels, shape,
-                  label.lstrip("-").strip(), hidden)
+                  label.lstrip("-").strip(), hidden, folder)
 
 
 def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = None) -> Effect:
@@ -184,6 +186,7 @@ def load_effect(path: str | os.PathLike[str], effects_dirs: list[Path] | None = 
     enclosing = effects_root(p)
     if enclosing is not None and all(enclosing != r.resolve() for r in roots):
         roots.append(enclosing)
+    effect.data_dir = next((r.parent / "Data" for r in roots if (r.parent / "Data").is_dir()), None)
     _read(p, effect, roots, set(), main=True)
     if not effect.desc and not effect.sliders and not any(effect.sections.values()):
         raise JsfxError(f"{p.name} is not a JSFX effect: it has no desc: line, no sliders and no code "

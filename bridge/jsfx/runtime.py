@@ -27,6 +27,7 @@ from bridge.jsfx import vm
 from bridge.jsfx.bytecode import BytecodeCompiler, Linked
 from bridge.jsfx.effect import RUN_SECTIONS, Effect
 from bridge.jsfx.errors import JsfxError
+from bridge.jsfx.files import Files
 from bridge.jsfx.parser import parse
 from bridge.jsfx.strings import Strings, execute_py, process_py
 
@@ -129,6 +130,9 @@ class JsfxProcessor:
         self.rng = np.zeros(625, dtype=np.uint32)  # EEL2's generator, seeded on first use
         self.stack = np.zeros(vm.STACK, dtype=np.int64)
         self.strings = Strings(self.program.literals)
+        self.strings.files = Files(effect.path.parent, effect.data_dir, effect.filenames,
+                                   {n: s.folder for n, s in effect.sliders.items() if s.shape == "file"},
+                                   {n: self.slots[s.var] for n, s in effect.sliders.items()})
         self.special = np.array([self.slots[n] for n in ("samplesblock", "play_position", "beat_position", "srate",
                                                          "tempo", "spl0")], dtype=np.int64)
         for name, value in (("srate", rate), ("num_ch", channels), ("samplesblock", block), ("tempo", tempo),

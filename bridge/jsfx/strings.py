@@ -19,6 +19,7 @@ import numpy as np
 
 from bridge.jsfx import builtins as bi
 from bridge.jsfx import vm
+from bridge.jsfx.files import Files, file_op
 
 _SPEC = re.compile(rb"%([-+ #0]*)(\d+|\*)?(?:\.(\d+|\*))?([diuxXocsSfFeEgG%])")
 
@@ -29,6 +30,7 @@ class Strings:
     def __init__(self, literals: dict[int, bytes]) -> None:
         self.table: dict[int, bytearray] = {k: bytearray(v) for k, v in literals.items()}
         self.printed: bytearray | None = None  # where printf() writes (the preprocessor); None: nowhere
+        self.files: Files | None = None  # what file_open() can open; None: nothing
 
     def get(self, value: float) -> bytes:
         return bytes(self.table.get(_id(value), b""))
@@ -298,6 +300,10 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
             v[a] = float(mem.shape[0])
         elif op == vm.CONVOLVE:
             v[a] = bi.f_convolve_c(mem, v[b], v[c], v[d])
+        elif op >= vm.FILE_OPS:
+            args = [float(v[b + k]) for k in range(c)]
+            v[a] = file_op(op, args, strings.files, v, mem, strings.get(args[0]) if op == vm.FILEOPEN else b"",
+                           strings.set)
         elif op >= vm.STRING_OPS:
             args = [float(v[b + k]) for k in range(c)]
             captures = [int(x) for x in args[2:]] if op in (vm.MATCH, vm.MATCHI) else []

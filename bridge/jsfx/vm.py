@@ -29,6 +29,9 @@ from bridge.jsfx import builtins as bi
 STRING_OPS = 100
 (STRLEN, STRCPY, STRCAT, STRCMP, STRICMP, STRNCMP, STRNICMP, STRGETCHAR, STRSETCHAR, STRSETLEN, STRCPYFROM,
  STRCPYSUBSTR, SPRINTF, MATCH, MATCHI, STRNCPY, STRNCAT, STRINSERT, STRDELSUB, PRINTF) = range(100, 120)
+#: file operations (also on the Python interpreter only)
+FILE_OPS = 120
+(FILEOPEN, FILECLOSE, FILEREWIND, FILEVAR, FILEMEM, FILEAVAIL, FILERIFF, FILETEXT, FILESTRING) = range(120, 129)
 JUMPS = (JMP, JZ, JNZ, LOOPNEXT, WHILESTEP)  # their ``a`` is a code position (relocated when code is linked)
 
 #: MATH1's ``c``: which one-parameter function
