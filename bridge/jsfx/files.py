@@ -84,8 +84,8 @@ class Files:
             if not 0 <= index < len(files):
                 return None
             part = f"{self.slider_folders[slider]}/{files[index]}"
-        elif _int(value) >= 0 and _int(value) in self.filenames and value == math.floor(value + 0.5):
-            part = self.filenames[_int(value)]
+        elif math.isfinite(value) and math.floor(value + 0.5) in self.filenames:
+            part = self.filenames[math.floor(value + 0.5)]
         elif text:
             part, absolute_ok = text.decode("utf-8", "replace"), True
         if not part:
