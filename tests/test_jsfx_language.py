@@ -142,6 +142,8 @@ FUNCTIONS = [
     # overloads by parameter count; extra arguments ignored, missing ones 0 (as REAPER compiles them)
     ("function f(x) (x * 2); function f(x, y) (x + y); a = f(3); b = f(3, 4);", {"a": 6.0, "b": 7.0}),
     ("function r() (5); function g(x, y) (x + y + 1); c = r(1); d = g(2);", {"c": 5.0, "d": 3.0}),
+    # a redefinition's body calls the definition before it (ysfx: y = 20)
+    ("function f(x) (x + 1); function f(x) (f(x) * 10); y = f(1);", {"y": 20.0}),
     ("function f(x y) (x + y * 2); z = f(1, 3);", {"z": 7.0}),
     ("function f(x, y) (x - y); z = f(5, 3);", {"z": 2.0}),
     ("function cnt() local(n) (n += 1); cnt(); cnt(); z = cnt();", {"z": 3.0, "n": 0.0}),

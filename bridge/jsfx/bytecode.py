@@ -158,7 +158,7 @@ class BytecodeCompiler:
         self.unit: Unit = Unit()
         self.instances: dict[tuple[int, str, tuple[tuple[str, str], ...]], int] = {}
         self.functions: dict[str, dict[int, Function]] = {}  # name -> parameter count -> function (overloads)
-        self.calling: list[str] = []
+        self.calling: list[int] = []  # the functions being compiled (by id)
         self.notices: set[str] = set()
         self.literals: dict[int, bytes] = {}
         self.literal_ids: dict[bytes, int] = {}
@@ -272,7 +272,9 @@ class BytecodeCompiler:
             if fn.name in BUILTIN_NAMES:
                 raise JsfxError(f"{where(self.file, fn.line)}: '{fn.name}' is a built-in function and cannot be "
                                 "redefined")
-            self.functions.setdefault(fn.name, {})[len(fn.params)] = fn
+            overloads = self.functions.setdefault(fn.name, {})
+            fn.shadows = overloads.get(len(fn.params))
+            overloads[len(fn.params)] = fn
 
     def section(self, programs: list[Program]) -> int:
         """Compile a section's top-level code into a new unit; returns its index."""
@@ -495,7 +497,9 @@ class BytecodeCompiler:
             what = "the extra ones are ignored" if len(args) > len(fn.params) else "the missing ones are 0"
             self.notices.add(f"{where(self.file, node.line)}: {fn.name}() takes {len(fn.params)} parameter(s) and "
                              f"got {len(args)}: {what}")
-        if _key(fn) in self.calling:
+        while id(fn) in self.calling and fn.shadows is not None:
+            fn = fn.shadows  # in EEL2 a function's body sees the definitions made before it, not itself
+        if id(fn) in self.calling:
             raise self.error(node, f"{fn.name}() calls itself; EEL2 functions cannot be recursive")
         bound = []
         values: list[int] = []
@@ -527,7 +531,7 @@ class BytecodeCompiler:
         self.units.append(self.unit)
         index = len(self.units) - 1
         self.instances[key] = index
-        self.calling.append(_key(fn))
+        self.calling.append(id(fn))
         try:
             result = self.expr(fn.body, Frame(fn, namespace, bound)) if fn.body is not None else self.zero
             self.emit(vm.MOV, self.unit.ret, result)

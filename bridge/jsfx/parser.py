@@ -51,6 +51,7 @@ class Function:
     instances: set[str] = field(default_factory=set)
     globals: set[str] | None = None
     namespaces: set[str] = field(default_factory=set)  # parameters declared name*: called with a variable name
+    shadows: Function | None = None  # the definition of the same name this one replaced (what its body calls)
     body: Node | None = None
     line: int = 0
 
