@@ -92,7 +92,7 @@ def test_names_cannot_inject_code(tmp_path):
     effect = load_effect(path)
     assert effect.desc == "reabridge chain: evil @init spl0 = 1;" and list(effect.sliders) == [1, 2, 3]
     y = JsfxProcessor(effect, 44100, 2).process(np.zeros((10, 2)))
-    assert not y.any()
+    assert np.abs(y).max() < 1e-12  # silence in, silence out (but for REAPER's 1e-16 anti-denormal offset)
 
 
 def test_numbers_are_written_without_exponents():

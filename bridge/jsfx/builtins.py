@@ -52,7 +52,7 @@ def to_int32(x: float) -> int:
 
 @njit(cache=True, inline="always")
 def to_int64(x: float) -> int:
-    if not (x > -9.2e18 and x < 9.2e18):
+    if not (x >= -9223372036854775808.0 and x < 9223372036854775808.0):  # cvttsd2si: out of range or NaN
         return -9223372036854775807 - 1
     return int(x)
 
@@ -65,22 +65,23 @@ def wrap32(v: int) -> float:
 
 @njit(cache=True, inline="always")
 def op_mod(a: float, b: float) -> float:
-    d = to_int32(b)
+    """x64 EEL2 (nseel_asm_mod): |a| % |b| as unsigned 64-bit integers; 0 when |b| truncates to 0."""
+    d = np.uint64(to_int64(abs(b)))
     if d == 0:
         return 0.0
-    n = to_int32(a)
-    r = abs(n) % abs(d)  # C's remainder: the sign of the dividend
-    return float(-r if n < 0 else r)
+    return float(np.uint64(to_int64(abs(a))) % d)
 
 
 @njit(cache=True, inline="always")
 def op_shl(a: float, b: float) -> float:
-    return wrap32(to_int32(a) << (to_int32(b) & 31))
+    """x64 EEL2 (nseel_asm_shl): the low 32 bits of a, shifted by b & 63 in 64 bits, read back as an int32."""
+    return wrap32((to_int64(a) & 0xFFFFFFFF) << (to_int64(b) & 63))
 
 
 @njit(cache=True, inline="always")
 def op_shr(a: float, b: float) -> float:
-    return float(to_int32(a) >> (to_int32(b) & 31))
+    """x64 EEL2 (nseel_asm_shr): the low 32 bits of a as unsigned, shifted right by b & 63, read as an int32."""
+    return wrap32((to_int64(a) & 0xFFFFFFFF) >> (to_int64(b) & 63))
 
 
 @njit(cache=True, inline="always")
@@ -95,7 +96,13 @@ def op_or(a: float, b: float) -> float:
 
 @njit(cache=True, inline="always")
 def op_xor(a: float, b: float) -> float:
-    return wrap32(to_int32(a) ^ to_int32(b))
+    return float(to_int64(a) ^ to_int64(b))  # 64-bit, as | and & (nseel_asm_xor)
+
+
+@njit(cache=True, inline="always")
+def clean(x: float) -> float:
+    """EEL2's checked assignment (nseel_asm_assign): 0 for NaN, +-inf, zero, denormals and |x| < 2**-1021."""
+    return x if 2.0 ** -1021 <= abs(x) < math.inf else 0.0
 
 
 @njit(cache=True, inline="always")

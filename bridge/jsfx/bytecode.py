@@ -11,6 +11,7 @@ right side can change it is copied first, as REAPER's compiler does.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass, field
@@ -26,13 +27,13 @@ SLIDERS = 256
 _SPL = re.compile(r"^spl(\d+)$")
 _SLIDER = re.compile(r"^slider(\d+)$")
 RUNTIME_VARS = ("srate", "num_ch", "samplesblock", "tempo", "play_state", "play_position", "beat_position", "ts_num",
-                "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line")
+                "ts_denom", "pdc_delay", "pdc_bot_ch", "pdc_top_ch", "__loop_limit_line", "ext_nodenorm")
 BINARY = {"+": vm.ADD, "-": vm.SUB, "*": vm.MUL, "/": vm.DIV, "^": vm.POW, "%": vm.MOD, "<<": vm.SHL, ">>": vm.SHR,
           "&": vm.BAND, "|": vm.BOR, "~": vm.BXOR, "<": vm.LT, ">": vm.GT, "<=": vm.LE, ">=": vm.GE, "==": vm.EQ,
           "!=": vm.NE, "===": vm.EQX, "!==": vm.NEX}
 MATH1 = {name: i for i, name in enumerate(vm.MATH_FUNCTIONS)}
 #: instructions whose only effect is writing ``a`` from their operands (a following move can take their place)
-PRODUCERS = {*BINARY.values(), vm.NEG, vm.NOT, vm.MATH1, vm.MREAD, vm.GREAD, vm.MIN, vm.MAX, vm.ATAN2}
+PRODUCERS = {*BINARY.values(), vm.NEG, vm.NOT, vm.MATH1, vm.MREAD, vm.GREAD, vm.MIN, vm.MAX, vm.ATAN2, vm.CLEAN}
 NO_MIDI = {"midirecv", "midisend", "midisyx", "midirecv_buf", "midisend_buf", "midirecv_str", "midisend_str"}
 UI_ONLY = {"sliderchange", "slider_automate", "slider_show", "export_buffer_to_project", "gfx_setcursor"}
 ZERO_OFFLINE = {"get_host_placement": 0}  # what these return offline
@@ -50,6 +51,11 @@ FILE_FUNCTIONS = {"file_open": (vm.FILEOPEN, 1), "file_close": (vm.FILECLOSE, 1)
 FILE_WRITES = {"file_var": (1,), "file_riff": (1, 2)}  # arguments that are variables the function writes
 UNSUPPORTED_PREFIXES = ("file_", "mdct", "imdct", "atomic_", "stack_", "mem_")
 FFT_MODES = {"fft": 0, "ifft": 1, "fft_real": 2, "ifft_real": 3, "fft_permute": 0, "fft_ipermute": 1}
+#: EEL2's denormal analysis (nseel-compiler.c, nseel_getBuiltinFunctionAddress/fnTable1): results that are never
+#: denormal, inf or NaN ("clear"), functions whose result can only be so if an argument is ("keep"); others "make"
+CLEAR_OPS = {"%", "<<", ">>", "&", "|", "~", "<", ">", "<=", ">=", "==", "!=", "===", "!=="}
+CLEAR_MATH = {"cos", "floor", "ceil", "sign"}
+KEEP_MATH = {"sin", "sqrt", "abs"}
 UNSUPPORTED = {"eval", "loop_break", "on_slider_change", "tolower", "toupper",
                "midi_getsysex"}
 BUILTIN_NAMES = (set(MATH1) | {"min", "max", "atan2", "pow", "rand", "memset", "memcpy", "freembuf", "__memtop", "spl",
@@ -114,6 +120,68 @@ def _overload(overloads: dict[int, Function], count: int) -> Function:
         return overloads[1]
     fewer = [n for n in overloads if n < count]
     return overloads[max(fewer)] if fewer else overloads[min(overloads)]
+
+
+def _fold(node: Node) -> float | None:
+    """The value EEL2's optimizer gives an operation on numbers (nseel-compiler.c, optimizeOpcodes), else None."""
+    if node.kind == "num":
+        return float(node.args[0])
+    if node.kind in ("neg", "pos"):
+        value = _fold(node.args[0])
+        return None if value is None else (-value if node.kind == "neg" else value)
+    if node.kind != "bin" or node.args[0] not in FOLDED:
+        return None
+    a, b = _fold(node.args[1]), _fold(node.args[2])
+    if a is None or b is None:
+        return None
+    return FOLDED[node.args[0]](a, b)
+
+
+def _number_filter(value: float) -> float:
+    """A number as EEL2 stores it in code (denormal_filter_double2): denormals, inf and NaN are 0."""
+    return value if 2.0 ** -1022 <= abs(value) < math.inf else 0.0
+
+
+def _c_int(x: float) -> int:
+    """C's (int)x on x86 (cvttsd2si): INT_MIN when out of range or NaN."""
+    return int(x) if -2147483649.0 < x < 2147483648.0 else -2147483648
+
+
+def _c_int64(x: float) -> int:
+    return int(x) if -9223372036854775808.0 <= x < 9223372036854775808.0 else -9223372036854775808
+
+
+def _wrap32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v >= 0x80000000 else v
+
+
+def _fold_mod(a: float, b: float) -> float:
+    d = _c_int(abs(b))
+    return float(abs(_c_int64(abs(a))) % abs(d)) if d else 0.0  # |C remainder|
+
+
+def _fold_pow(a: float, b: float) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.power(a, b))
+
+
+FOLDED = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+          "/": lambda a, b: a / b if b else (math.copysign(math.inf, a) * math.copysign(1.0, b) if a else math.nan),
+          "^": lambda a, b: _fold_pow(a, b), "%": _fold_mod,
+          "<<": lambda a, b: float(_wrap32(_c_int(a) << (_c_int(b) & 31))),
+          ">>": lambda a, b: float(_c_int(a) >> (_c_int(b) & 31)),
+          "&": lambda a, b: float(_c_int64(a) & _c_int64(b)), "|": lambda a, b: float(_c_int64(a) | _c_int64(b)),
+          "~": lambda a, b: float(_c_int64(a) ^ _c_int64(b))}
+
+
+def _number(node: Node) -> float | None:
+    """The value of a number literal, or of a negated one (EEL2 folds ``-1`` to a number)."""
+    if node.kind == "num":
+        return float(node.args[0])
+    if node.kind == "neg" and node.args[0].kind == "num":
+        return -float(node.args[0].args[0])
+    return None
 
 
 def _reach_from(nodes: list[Node]) -> bool:
@@ -251,7 +319,7 @@ class BytecodeCompiler:
                 return f"{target}.{rest}" if dot else target
         if name in fn.params or name in fn.locals:
             return f"{_key(fn)}\x00{name}"
-        if head in fn.instances:
+        if any(name == i or name.startswith(i + ".") for i in fn.instances):  # instance(a.b) covers a.b, a.b.*
             return f"{frame.namespace}.{name}"
         if (fn.globals is not None and name not in fn.globals and head not in fn.globals
                 and name not in RUNTIME_VARS and not _SPL.match(name) and not _SLIDER.match(name)):
@@ -318,6 +386,9 @@ class BytecodeCompiler:
             op, left, right = node.args
             if op in ("&&", "||"):
                 return self.logical(op, left, right, frame)
+            folded = _fold(node)
+            if folded is not None:  # EEL2 computes it while compiling (other rules for << >>, inf/NaN become 0)
+                return self.const(_number_filter(folded))
             a, b = self.ordered(left, right, frame)
             t = self.temp()
             self.emit(BINARY[op], t, a, b)
@@ -386,8 +457,67 @@ class BytecodeCompiler:
         if target.kind == "index":  # the address first, then the value
             array, index = self.memory(target, frame)
             index = self.snapshot(index)
-            return self.store(op, array, index, self.expr(value_node, frame))
-        return self.assign_to(op, target, self.expr(value_node, frame), frame)
+            return self.store(op, array, index, self.checked(op, value_node, frame))
+        return self.assign_to(op, target, self.checked(op, value_node, frame), frame)
+
+    def checked(self, op: str, node: Node, frame: Frame) -> int:
+        """The value of ``node`` for ``op``; a plain ``=`` of a result that can be denormal, inf or NaN stores 0
+        instead of those, as EEL2's nseel_asm_assign does (a variable or a number is copied as it is)."""
+        value = self.expr(node, frame)
+        if op != "=" or not self.unclean(node, frame):
+            return value
+        t = self.temp()
+        self.emit(vm.CLEAN, t, value)
+        return t
+
+    def unclean(self, node: Node | None, frame: Frame) -> bool:
+        """EEL2's canHaveDenormalOutput for ``node`` (nseel-compiler.c): whether assigning it is checked."""
+        if node is None:
+            return False
+        kind = node.kind
+        if kind in ("num", "var", "str", "named", "not", "index", "assign") or _fold(node) is not None:
+            return False
+        if kind in ("neg", "pos"):
+            return self.unclean(node.args[0], frame)
+        if kind == "seq":
+            return bool(node.args[0]) and self.unclean(node.args[0][-1], frame)
+        if kind == "cond":
+            return self.unclean(node.args[1], frame) or self.unclean(node.args[2], frame)
+        if kind == "bin":
+            op, left, right = node.args
+            if op in ("&&", "||") or op in CLEAR_OPS:
+                return False
+            consts = [n for n in (left, right) if _number(n) is not None]
+            keep = self.unclean(left, frame) or self.unclean(right, frame)
+            c = abs(_number(consts[0])) if consts else None
+            if c == 0.0:
+                return keep  # x+0, x-0: EEL2's optimizer drops the operation
+            if op in ("+", "-"):
+                return c is None or c <= 1.0e-50
+            if op == "*":
+                return keep if c is not None and c >= 1.0 else True
+            if op == "/":
+                return keep if c is not None and c <= 1.0 else True
+            return True  # ^
+        if kind == "call":
+            name, args, _ = node.args
+            fn, _ns = self.find_function(name, frame, len(args))
+            if fn is not None:
+                while id(fn) in self.calling and fn.shadows is not None:
+                    fn = fn.shadows
+                if fn.body is None or id(fn) in self.calling:
+                    return False
+                self.calling.append(id(fn))
+                try:
+                    return self.unclean(fn.body, Frame(fn, frame.namespace, frame.bound))
+                finally:
+                    self.calling.pop()
+            if name in CLEAR_MATH or name in ("rand", "loop", "while"):
+                return False
+            if name in KEEP_MATH or name in ("min", "max"):
+                return any(self.unclean(a, frame) for a in args)
+            return True
+        return True
 
     def combine(self, op: str, old: int, value: int) -> int:
         if op == "=":

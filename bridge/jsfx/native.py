@@ -28,7 +28,7 @@ import numpy as np
 from bridge.jsfx import vm
 from bridge.jsfx.bytecode import Linked
 
-VERSION = "1"
+VERSION = "2"
 MAX_ROWS = 40000  # bigger effects stay on the interpreter (numba would take too long and too much memory)
 _SECTIONS = ("init", "slider", "block", "sample")
 _TEMPLATES = {
@@ -41,8 +41,8 @@ _TEMPLATES = {
     vm.EQ: "{A} = 1.0 if abs({B} - {C}) < bi.CLOSE else 0.0", vm.NE: "{A} = 1.0 if abs({B} - {C}) >= bi.CLOSE else 0.0",
     vm.EQX: "{A} = 1.0 if {B} == {C} else 0.0", vm.NEX: "{A} = 1.0 if {B} != {C} else 0.0", vm.NEG: "{A} = -{B}",
     vm.NOT: "{A} = 0.0 if abs({B}) >= bi.CLOSE else 1.0", vm.BOOL: "{A} = 1.0 if abs({B}) >= bi.CLOSE else 0.0",
-    vm.MATH1: "{A} = vm._math1({c}, {B})", vm.MIN: "{A} = {B} if {B} <= {C} else {C}",
-    vm.MAX: "{A} = {B} if {B} >= {C} else {C}", vm.ATAN2: "{A} = math.atan2({B}, {C})",
+    vm.MATH1: "{A} = vm._math1({c}, {B})", vm.MIN: "{A} = {C} if {C} < {B} else {B}",
+    vm.MAX: "{A} = {C} if {C} > {B} else {B}", vm.ATAN2: "{A} = math.atan2({B}, {C})",
     vm.MREAD: "{A} = bi.mem_read(mem, {B})", vm.MWRITE: "bi.mem_write(mem, {B}, {C})",
     vm.GREAD: "{A} = bi.mem_read(gmem, {B})", vm.GWRITE: "bi.mem_write(gmem, {B}, {C})",
     vm.RAND: "{A} = bi.f_rand(rng, {B})", vm.LOOPINIT: "{A} = float(bi.loop_count({B}))",
@@ -53,6 +53,7 @@ _TEMPLATES = {
     vm.MEMSET: "{A} = bi.f_memset(mem, {B}, {C}, {D})", vm.MEMCPY: "{A} = bi.f_memcpy(mem, {B}, {C}, {D})",
     vm.FFT: "{A} = bi.f_fft(mem, {B}, {C}, {d})", vm.FFTPERM: "{A} = bi.f_fft_permute(mem, {B}, {C}, {flag})",
     vm.MEMTOP: "{A} = float(mem.shape[0])", vm.CONVOLVE: "{A} = bi.f_convolve_c(mem, {B}, {C}, {D})",
+    vm.CLEAN: "{A} = bi.clean({B})",
 }
 _D_IS_SLOT = (vm.MEMSET, vm.MEMCPY, vm.CONVOLVE)
 
@@ -207,19 +208,25 @@ class _Writer:
         out += load or ["    pass"]
         sb, pp, bp, sr, tp = (self.ref(linked.slots[x]) for x in ("samplesblock", "play_position", "beat_position",
                                                                    "srate", "tempo"))
+        nodenorm = self.ref(linked.slots["ext_nodenorm"])
         out += ["    pos = 0", "    frame_channels = min(nch, 64)", "    while pos < n:",
                 "        m = min(block, n - pos)", f"        {sb} = float(m)"]
         if linked.entries["block"] >= 0:
             out += self.machine(linked.entries["block"], "        ")
         if linked.entries["sample"] >= 0:
+            out.append(f"        dc = 0.0 if {nodenorm} > 0.5 else {vm.DENORMAL_DC!r}")
             out.append("        for i in range(pos, pos + m):")
             if self.spl_local:
                 for k in range(linked.reach):
-                    out.append(f"            x{self.spl0 + k} = buf[{k}, i] if {k} < frame_channels else 0.0")
+                    x = f"x{self.spl0 + k}"
+                    out += [f"            if {k} < frame_channels:", f"                {x} = buf[{k}, i] + dc",
+                            f"            elif {k} < reach:", f"                {x} = dc"]
             else:
                 base = self.spl0
-                out += ["            for k in range(frame_channels):", f"                v[{base} + k] = buf[k, i]",
-                        "            for k in range(frame_channels, reach):", f"                v[{base} + k] = 0.0"]
+                out += ["            for k in range(frame_channels):",
+                        f"                v[{base} + k] = buf[k, i] + dc",
+                        "            for k in range(frame_channels, reach):",
+                        f"                v[{base} + k] = dc"]
             out += self.machine(linked.entries["sample"], "            ")
             if self.spl_local:
                 for k in range(linked.reach):

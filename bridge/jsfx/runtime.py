@@ -134,7 +134,7 @@ class JsfxProcessor:
                                    {n: s.folder for n, s in effect.sliders.items() if s.shape == "file"},
                                    {n: self.slots[s.var] for n, s in effect.sliders.items()})
         self.special = np.array([self.slots[n] for n in ("samplesblock", "play_position", "beat_position", "srate",
-                                                         "tempo", "spl0")], dtype=np.int64)
+                                                         "tempo", "spl0", "ext_nodenorm")], dtype=np.int64)
         for name, value in (("srate", rate), ("num_ch", channels), ("samplesblock", block), ("tempo", tempo),
                             ("play_state", 1.0), ("ts_num", 4.0), ("ts_denom", 4.0)):
             self.vars[self.slots[name]] = value
@@ -193,6 +193,13 @@ class JsfxProcessor:
             x = x[:, None]
         buf = np.ascontiguousarray(x.T)
         p = self.program
+        # declared pins (in_pin:none / out_pin:none: 0); an effect declaring none has (at least 2) in and out pins
+        ins, outs, nch = self.effect.in_pins, self.effect.out_pins, buf.shape[0]
+        declared = bool(ins or outs)
+        inputs = (0 if [n.lower() for n in ins] == ["none"] else len(ins)) if declared else max(2, nch)
+        passed = (0 if [n.lower() for n in outs] == ["none"] else len(outs)) if declared else nch
+        through = buf[passed:].copy()  # channels above the out_pins pass through unchanged, as in REAPER
+        reach = min(p.reach, inputs)  # spl of input pins without a channel read 0; spl above the pins keep their values
         if p.entries["block"] < 0 and p.entries["sample"] < 0:
             n = buf.shape[1]
             self.vars[self.special[1]] += n / self.vars[self.special[3]]
@@ -200,11 +207,12 @@ class JsfxProcessor:
             return buf.T
         if self.native is not None:
             self.native.process(self.vars, self.memory, self.gmem, self.rng, p.sliders, self.stack, buf, buf.shape[1],
-                                buf.shape[0], self.block, p.reach, self.special)
+                                buf.shape[0], self.block, reach, self.special)
         elif p.strings_in["block"] or p.strings_in["sample"]:
             process_py(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       p.sliders, self.strings, buf, buf.shape[1], buf.shape[0], self.block, p.reach, self.special)
+                       p.sliders, self.strings, buf, buf.shape[1], buf.shape[0], self.block, reach, self.special)
         else:
             vm.process(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       p.sliders, self.stack, buf, buf.shape[1], buf.shape[0], self.block, p.reach, self.special)
+                       p.sliders, self.stack, buf, buf.shape[1], buf.shape[0], self.block, reach, self.special)
+        buf[passed:] = through
         return buf.T

@@ -300,6 +300,8 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
             v[a] = float(mem.shape[0])
         elif op == vm.CONVOLVE:
             v[a] = bi.f_convolve_c(mem, v[b], v[c], v[d])
+        elif op == vm.CLEAN:
+            v[a] = bi.clean(v[b])
         elif op >= vm.FILE_OPS:
             args = [float(v[b + k]) for k in range(c)]
             v[a] = file_op(op, args, strings.files, v, mem, strings.get(args[0]) if op == vm.FILEOPEN else b"",
@@ -322,7 +324,7 @@ _BINARY = {vm.ADD: lambda x, y: x + y, vm.SUB: lambda x, y: x - y, vm.MUL: lambd
            vm.EQ: lambda x, y: 1.0 if abs(x - y) < bi.CLOSE else 0.0,
            vm.NE: lambda x, y: 1.0 if abs(x - y) >= bi.CLOSE else 0.0,
            vm.EQX: lambda x, y: 1.0 if x == y else 0.0, vm.NEX: lambda x, y: 1.0 if x != y else 0.0,
-           vm.MIN: lambda x, y: x if x <= y else y, vm.MAX: lambda x, y: x if x >= y else y,
+           vm.MIN: lambda x, y: y if y < x else x, vm.MAX: lambda x, y: y if y > x else x,
            vm.ATAN2: math.atan2}
 
 
@@ -345,9 +347,10 @@ def process_py(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, m
         if block_pc >= 0:
             execute_py(code, block_pc, v, mem, gmem, rng, sliders, strings)
         if sample_pc >= 0:
+            dc = 0.0 if v[special[6]] > 0.5 else vm.DENORMAL_DC
             for i in range(pos, pos + m):
-                v[spl:spl + frame_channels] = buf[:frame_channels, i]
-                v[spl + frame_channels:spl + max(frame_channels, reach)] = 0.0
+                v[spl:spl + frame_channels] = buf[:frame_channels, i] + dc
+                v[spl + frame_channels:spl + max(frame_channels, reach)] = dc
                 execute_py(code, sample_pc, v, mem, gmem, rng, sliders, strings)
                 buf[:frame_channels, i] = v[spl:spl + frame_channels]
         v[special[1]] += m / v[special[3]]

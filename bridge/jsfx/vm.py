@@ -24,7 +24,7 @@ from bridge.jsfx import builtins as bi
 (HALT, MOV, ADD, SUB, MUL, DIV, POW, MOD, SHL, SHR, BAND, BOR, BXOR, LT, GT, LE, GE, EQ, NE, EQX, NEX, NEG, NOT, BOOL,
  JMP, JZ, JNZ, MREAD, MWRITE, GREAD, GWRITE, MATH1, MIN, MAX, ATAN2, RAND, LOOPINIT, LOOPNEXT, SPLGET, SPLSET,
  SPLREAD, SPLWRITE, SLIDERREAD, SLIDERWRITE, JSR, RET, MEMSET, MEMCPY, FFT, FFTPERM, MEMTOP, CONST, WHILESTEP,
- CONVOLVE, MEMSUM, MEMSETLEN) = range(56)
+ CONVOLVE, MEMSUM, MEMSETLEN, CLEAN) = range(57)
 #: string operations: the Python interpreter only (a section using them runs there)
 STRING_OPS = 100
 (STRLEN, STRCPY, STRCAT, STRCMP, STRICMP, STRNCMP, STRNICMP, STRGETCHAR, STRSETCHAR, STRSETLEN, STRCPYFROM,
@@ -38,6 +38,7 @@ JUMPS = (JMP, JZ, JNZ, LOOPNEXT, WHILESTEP)  # their ``a`` is a code position (r
 MATH_FUNCTIONS = ("sin", "cos", "tan", "atan", "exp", "abs", "floor", "ceil", "sqrt", "log", "log10", "asin", "acos",
                   "sign", "invsqrt", "sqr")
 STACK = 256  # call depth (EEL2 has no recursion: nested calls only)
+DENORMAL_DC = 1e-16  # added to every input sample unless ext_nodenorm (ysfx_process: denorm_value)
 
 
 @njit(cache=True, inline="always")
@@ -146,10 +147,10 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             v[a] = bi.op_or(v[b], v[c])
         elif op == BXOR:
             v[a] = bi.op_xor(v[b], v[c])
-        elif op == MIN:
-            v[a] = v[b] if v[b] <= v[c] else v[c]
+        elif op == MIN:  # EEL2: the first argument unless the second is smaller (a NaN second loses)
+            v[a] = v[c] if v[c] < v[b] else v[b]
         elif op == MAX:
-            v[a] = v[b] if v[b] >= v[c] else v[c]
+            v[a] = v[c] if v[c] > v[b] else v[b]
         elif op == ATAN2:
             v[a] = math.atan2(v[b], v[c])
         elif op == GREAD:
@@ -202,6 +203,8 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             v[a] = float(mem.shape[0])
         elif op == CONVOLVE:
             v[a] = bi.f_convolve_c(mem, v[b], v[c], v[code[pc - 1, 4]])
+        elif op == CLEAN:
+            v[a] = bi.clean(v[b])
         elif op == HALT:
             return 0
         else:  # a string operation: never reached (sections with strings run on the Python interpreter)
@@ -214,7 +217,8 @@ def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem:
             buf: np.ndarray, n: int, nch: int, block: int, reach: int, special: np.ndarray) -> int:
     """``@block`` every ``block`` frames and ``@sample`` per frame over ``buf`` (channels x frames), in place.
 
-    ``special``: the slots of samplesblock, play_position, beat_position, srate, tempo, and spl0.
+    ``special``: the slots of samplesblock, play_position, beat_position, srate, tempo, spl0 and ext_nodenorm.
+    Inputs get REAPER's anti-denormal DC offset (DENORMAL_DC) unless the effect sets ``ext_nodenorm``.
     """
     pos = 0
     spl = special[5]
@@ -227,11 +231,12 @@ def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem:
             if got != 0:
                 return got
         if sample_pc >= 0:
+            dc = 0.0 if v[special[6]] > 0.5 else DENORMAL_DC
             for i in range(pos, pos + m):
                 for k in range(frame_channels):
-                    v[spl + k] = buf[k, i]
-                for k in range(frame_channels, reach):
-                    v[spl + k] = 0.0
+                    v[spl + k] = buf[k, i] + dc
+                for k in range(frame_channels, reach):  # input pins the host has no channel for
+                    v[spl + k] = dc
                 got = execute(code, sample_pc, v, mem, gmem, rng, sliders, stack)
                 if got != 0:
                     return got
