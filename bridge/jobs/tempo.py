@@ -17,13 +17,20 @@ from bridge.tempo.tempo_map import beat_markers, tempo_map_ops
 
 
 def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
-    alts = ", ".join(f"{a['bpm']:.1f} ({a['score']:.2f})" for a in data["alternatives"])
-    summary = f"{data['bpm']:.2f} BPM (confidence {data['confidence']:.2f}); alternatives: {alts}"
+    alts = ", ".join(f"{a['bpm']:.1f} {a['relation']} ({a['confidence']:.2f})" for a in data["alternatives"])
+    doubt = " -- close call, check the alternatives" if result.close_call else ""
+    summary = (f"{data['bpm']:.2f} BPM (confidence {data['confidence']:.2f}), {result.metre}{doubt}; "
+               f"alternatives: {alts}")
     shown = data["beats"][:16]
     more = f" ... ({len(data['beats'])} beats)" if len(data["beats"]) > 16 else ""
     notes = [ItemNote("beats", " ".join(f"{b:.3f}" for b in shown) + more),
              ItemNote("analysis", f"{result.analysis_seconds:.2f} s")]
     return summary, notes
+
+
+def _search(request: TempoRequest) -> dict:
+    o = request.options
+    return {"bpm_range": tuple(o.bpm_range) if o.bpm_range else None, "prefer_bpm": o.prefer_bpm}
 
 
 def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
@@ -34,7 +41,7 @@ def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
     progress(Progress("analysing", None, "tempo and beats"))
     if work.project is None:
         samples, info = read_audio(Path(o.audio), mono=True)  # type: ignore[arg-type]
-        result = detector.detect(samples, info.sample_rate)
+        result = detector.detect(samples, info.sample_rate, **_search(request))
         data = result.to_dict()
         summary, notes = _lines(data, result)
         return JobResult("tempo", summary, done=notes, data=data)
@@ -42,24 +49,30 @@ def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
         raise ReabridgeError(f"tempo analyses one item; {len(work.items)} were chosen")
     track, item = work.items[0]
     plan = plan_item_audio(track, item)
-    result = detector.detect(plan.samples(), plan.effective_rate)
     scale = plan.time_scale
+    search = _search(request)
+    if search.get("bpm_range") or search.get("prefer_bpm"):  # the user speaks of project tempo: the source's is
+        search = {k: (tuple(x * scale for x in v) if isinstance(v, tuple) else v * scale) if v else v
+                  for k, v in search.items()}
+    result = detector.detect(plan.samples(), plan.effective_rate, **search)
     beats = [item.position + b * scale for b in result.beats if b * scale <= item.length]
+    downbeats = [item.position + b * scale for b in result.downbeats if b * scale <= item.length]
     bpm = result.bpm / scale
-    tm = work.project.tempo_map
     ops: list[Op] = []
-    if o.apply:
-        ops.append(tempo_map_ops(beats, bpm, tm.numerator, tm.denominator) if o.map
-                   else SetTempo(round(bpm, 6), tm.numerator, tm.denominator))
+    if o.apply:  # the detected metre, its bars starting on the first downbeat
+        ops.append(tempo_map_ops(beats, bpm, result.beats_per_bar, 4, downbeat=downbeats[0] if downbeats else None,
+                                 tolerance=o.tolerance_ms / 1000.0, min_beats=o.min_beats) if o.map
+                   else SetTempo(round(bpm, 6), result.beats_per_bar, 4))
     if o.markers is not None:
         for old in made_records(work.project):  # markers made from this item before are replaced
             if old.same_source("tempo", item.guid, o.markers):
                 ops += [RemoveMarker(old.guid), old.forget()]
-        every, label = (tm.numerator, "Bar") if o.markers == "bars" else (1, "Beat")
-        for marker in beat_markers(beats, every, label, request.id):
+        marked, label = (downbeats, "Bar") if o.markers == "bars" else (beats, "Beat")
+        for marker in beat_markers(marked, 1, label, request.id):
             ops += [marker, Made(marker.guid, "tempo", item.guid, None, o.markers).record()]
     data = result.to_dict()
     data["beats"] = [round(b, 4) for b in beats]
+    data["downbeats"] = [round(b, 4) for b in downbeats]
     data["bpm_in_project"] = round(bpm, 3)
     summary, notes = _lines(data, result)
     changes = None

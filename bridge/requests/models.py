@@ -183,13 +183,36 @@ class TranscribeRequest(_Request):
 
 
 # -- tempo --------------------------------------------------------------------------------
+Bpm = Annotated[float, Field(ge=15.0, le=600.0)]
+
+
 class TempoOptions(Strict):
-    """Tempo detection; ``apply`` writes it into the project (``map``: a tempo map following the beats)."""
+    """Tempo detection; ``apply`` writes it into the project (``map``: a tempo map following the beats).
+
+    ``bpm_range`` limits the tempi considered and ``prefer_bpm`` leans the estimate towards the
+    tempo the user expects; ``tolerance_ms`` is how far a beat may be from the map's grid before
+    a new tempo point is written, ``min_beats`` the fewest beats between two points.
+    """
 
     audio: PathText | None = None
     apply: bool = False
     map: bool = False
     markers: Literal["bars", "beats"] | None = None
+    bpm_range: Annotated[list[Bpm], Field(min_length=2, max_length=2)] | None = None  # [low, high]
+    prefer_bpm: Bpm | None = None
+    tolerance_ms: Annotated[float, Field(ge=0.5, le=200.0)] = 15.0
+    min_beats: Annotated[int, Field(ge=1, le=64)] = 4
+
+    @model_validator(mode="after")
+    def _range(self) -> TempoOptions:
+        if self.bpm_range is not None and not self.bpm_range[0] < self.bpm_range[1]:
+            raise ValueError(f"options.bpm_range: the low tempo comes first and must be below the high one, "
+                             f"got {self.bpm_range[0]:g} {self.bpm_range[1]:g}")
+        if self.bpm_range is not None and self.prefer_bpm is not None and not (
+                self.bpm_range[0] <= self.prefer_bpm <= self.bpm_range[1]):
+            raise ValueError(f"options.prefer_bpm: {self.prefer_bpm:g} is outside bpm_range "
+                             f"{self.bpm_range[0]:g}-{self.bpm_range[1]:g}")
+        return self
 
 
 class TempoRequest(_Request):
