@@ -864,14 +864,15 @@ end
 -- Running an action
 --------------------------------------------------------------------------------------------
 --- What an action does: check the daemon, build and submit the request, follow it.
---- items: a list of item GUIDs (pinned when the user pressed the key), or nil.
-function rb.run(job, options, guids)
+--- items: a list of item GUIDs (pinned when the user pressed the key), or nil;
+--- on_end(status), if given, is called with the final status.
+function rb.run(job, options, guids, on_end)
   local request, why = rb.request(job, options, guids and {guids = rb.array(guids)} or nil)
   if not request then return rb.message(why) end
   local ok, how = rb.ensure_daemon()
   if not ok then return rb.message(how .. "\n\n(run 'reabridge doctor' in a terminal to see what is missing)") end
   rb.submit(request)
-  rb.watch(request, nil, how)
+  rb.watch(request, on_end, how)
   return request
 end
 

@@ -203,8 +203,7 @@ def _written(spool: Path) -> dict:
     ("Master selected item...", {"showmenu": [5], "GetUserInputs": ["-13.5,-1.2"]}, "master",
      {"preset": "streaming", "target_lufs": -13.5, "ceiling": -1.2}, [ITEM]),
     ("Insert mastering chain JSFX on master", {"showmenu": [2]}, "master_jsfx", {"preset": "club"}, [ITEM]),
-    ("Detect tempo from selected item and write tempo map", {"showmenu": [3]}, "tempo",
-     {"apply": True, "map": True, "markers": "bars"}, [ITEM]),
+    ("Detect tempo from selected item and write tempo map", {"showmenu": [3]}, "tempo", {}, [ITEM]),  # analysis first
     ("Create amp capture from selected DI and re-amp items", {"GetUserInputs": ["My amp,5"]}, "amp_capture",
      {"di_item": ITEM, "reamp_item": ITEM2, "epochs": 5, "name": "My amp", "output": "My amp.nam"}, None),
 ])
@@ -230,6 +229,29 @@ def test_actions_write_requests_the_daemon_accepts(world, tmp_path, title, answe
     assert [t.name for t in Project.loads(snapshot.read_text(), project).tracks] == ["Keys", "Amp"]
     assert not any(w.lua.answers.values()), "the action did not ask everything the test expected"
     assert w.lua.messages == []
+
+
+@pytest.mark.parametrize(("close", "pick", "prefer"), [(True, 2, 141.0), (True, 1, 70.5), (False, None, None)])
+def test_tempo_action_asks_between_close_tempi_before_writing(world, tmp_path, close, pick, prefer):
+    """The analysis comes back; a close call is put to the user, whose pick goes into the request that writes."""
+    w = world(live=False, project=two_items(tmp_path / "two"), selected=(ITEM,))
+    _heartbeat(w.spool)
+    w.lua.pin("tempo-a")
+    w.lua.answers["showmenu"] = [3] + ([pick] if pick else [])
+    w.lua.run_file(action("Detect tempo from selected item and write tempo map"))
+    first = parse_request(json.dumps(_written(w.spool)).encode())
+    assert first.id == "tempo-a" and first.options.model_dump(exclude_defaults=True) == {}
+    data = {"bpm": 35.25, "bpm_in_project": 70.5, "confidence": 0.45, "close_call": close,  # item at playrate 2
+            "alternatives": [{"bpm": 70.5, "relation": "double", "confidence": 0.41}]}
+    (w.spool / "status").mkdir(parents=True, exist_ok=True)
+    (w.spool / "status" / "tempo-a.json").write_text(json.dumps(
+        {"id": "tempo-a", "job": "tempo", "state": "done", "result": {"summary": "70.5 BPM", "data": data}}))
+    w.lua.run(timeout=60, until=lambda: any((w.spool / "requests").glob("*.json")))  # the second request is out
+    second = parse_request(json.dumps(_written(w.spool)).encode())
+    assert second.id == "tempo-a-2" and second.handoff
+    assert second.options.model_dump(exclude_defaults=True) == {
+        "apply": True, "map": True, "markers": "bars", **({"prefer_bpm": prefer} if prefer else {})}
+    assert not any(w.lua.answers.values()) and w.lua.messages == []
 
 
 # -- end to end: the daemon, live or handed off ----------------------------------------------------------
@@ -260,9 +282,11 @@ def test_same_project_whether_reapers_python_or_the_action_applies(world):
         w.press("Insert mastering chain JSFX on master", "jsfx-e2e")
         assert len(w.lua.commands) == 1  # the daemon was running for the later ones
         statuses = {rid: json.loads((w.spool / "status" / f"{rid}.json").read_text())
-                    for rid in ("transcribe-e2e", "tempo-e2e", "jsfx-e2e")}
+                    for rid in ("transcribe-e2e", "tempo-e2e", "tempo-e2e-2", "jsfx-e2e")}
         assert {s["state"] for s in statuses.values()} == {"done"}, statuses
-        assert all(("apply" in s) is (not live) for s in statuses.values())  # handed off only without the server
+        writers = {rid: s for rid, s in statuses.items() if rid != "tempo-e2e"}  # the tempo analysis writes nothing
+        assert all(("apply" in s) is (not live) for s in writers.values())  # handed off only without the server
+        assert "apply" not in statuses["tempo-e2e"]
         assert w.lua.messages == []
         assert w.fake.undo_names == ["reabridge: Transcribe to MIDI", "reabridge: Detect tempo",
                                      "reabridge: Insert mastering chain JSFX"]

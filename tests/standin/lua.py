@@ -226,7 +226,12 @@ class LuaReaper:
               function dofile(path)
                 local rb = real_dofile(path)
                 if type(rb) == "table" and rb.new_id then
-                  rb.new_id = function(job) return __pinned_id or job end
+                  local made = 0
+                  rb.new_id = function(job)  -- the pinned id, then id-2, id-3... for an action's later requests
+                    made = made + 1
+                    local id = __pinned_id or job
+                    return made == 1 and id or (id .. "-" .. made)
+                  end
                   local real_request = rb.request
                   rb.request = function(...)
                     local request, why = real_request(...)
