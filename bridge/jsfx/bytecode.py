@@ -122,19 +122,26 @@ def _overload(overloads: dict[int, Function], count: int) -> Function:
     return overloads[max(fewer)] if fewer else overloads[min(overloads)]
 
 
-def _fold(node: Node) -> float | None:
-    """The value EEL2's optimizer gives an operation on numbers (nseel-compiler.c, optimizeOpcodes), else None."""
+def _fold(node: Node, memo: dict[int, float | None] | None = None) -> float | None:
+    """The value EEL2's optimizer gives an operation on numbers (nseel-compiler.c, optimizeOpcodes), else None.
+
+    ``memo`` (by node id, for one compilation) keeps long chains linear.
+    """
+    if memo is not None and id(node) in memo:
+        return memo[id(node)]
+    value: float | None = None
     if node.kind == "num":
-        return float(node.args[0])
-    if node.kind in ("neg", "pos"):
-        value = _fold(node.args[0])
-        return None if value is None else (-value if node.kind == "neg" else value)
-    if node.kind != "bin" or node.args[0] not in FOLDED:
-        return None
-    a, b = _fold(node.args[1]), _fold(node.args[2])
-    if a is None or b is None:
-        return None
-    return FOLDED[node.args[0]](a, b)
+        value = float(node.args[0])
+    elif node.kind in ("neg", "pos"):
+        inner = _fold(node.args[0], memo)
+        value = None if inner is None else (-inner if node.kind == "neg" else inner)
+    elif node.kind == "bin" and node.args[0] in FOLDED:
+        a = _fold(node.args[1], memo)
+        b = _fold(node.args[2], memo) if a is not None else None
+        value = None if a is None or b is None else FOLDED[node.args[0]](a, b)
+    if memo is not None:
+        memo[id(node)] = value
+    return value
 
 
 def _number_filter(value: float) -> float:
@@ -227,6 +234,8 @@ class BytecodeCompiler:
         self.instances: dict[tuple[int, str, tuple[tuple[str, str], ...]], int] = {}
         self.functions: dict[str, dict[int, Function]] = {}  # name -> parameter count -> function (overloads)
         self.calling: list[int] = []  # the functions being compiled (by id)
+        self.folds: dict[int, float | None] = {}  # constant values of expression nodes, by node id
+        self.unclean_bodies: dict[int, bool] = {}  # whether a function's value can be inf/NaN/denormal, by id
         self.notices: set[str] = set()
         self.literals: dict[int, bytes] = {}
         self.literal_ids: dict[bytes, int] = {}
@@ -319,8 +328,10 @@ class BytecodeCompiler:
                 return f"{target}.{rest}" if dot else target
         if name in fn.params or name in fn.locals:
             return f"{_key(fn)}\x00{name}"
-        if any(name == i or name.startswith(i + ".") for i in fn.instances):  # instance(a.b) covers a.b, a.b.*
-            return f"{frame.namespace}.{name}"
+        if fn.instances:  # instance(a.b) covers a.b and a.b.*
+            parts = name.split(".")
+            if any(".".join(parts[:k]) in fn.instances for k in range(1, len(parts) + 1)):
+                return f"{frame.namespace}.{name}"
         if (fn.globals is not None and name not in fn.globals and head not in fn.globals
                 and name not in RUNTIME_VARS and not _SPL.match(name) and not _SLIDER.match(name)):
             return f"{_key(fn)}\x00{name}"
@@ -386,7 +397,7 @@ class BytecodeCompiler:
             op, left, right = node.args
             if op in ("&&", "||"):
                 return self.logical(op, left, right, frame)
-            folded = _fold(node)
+            folded = _fold(node, self.folds)
             if folded is not None:  # EEL2 computes it while compiling (other rules for << >>, inf/NaN become 0)
                 return self.const(_number_filter(folded))
             a, b = self.ordered(left, right, frame)
@@ -475,7 +486,7 @@ class BytecodeCompiler:
         if node is None:
             return False
         kind = node.kind
-        if kind in ("num", "var", "str", "named", "not", "index", "assign") or _fold(node) is not None:
+        if kind in ("num", "var", "str", "named", "not", "index", "assign") or _fold(node, self.folds) is not None:
             return False
         if kind in ("neg", "pos"):
             return self.unclean(node.args[0], frame)
@@ -507,11 +518,13 @@ class BytecodeCompiler:
                     fn = fn.shadows
                 if fn.body is None or id(fn) in self.calling:
                     return False
-                self.calling.append(id(fn))
-                try:
-                    return self.unclean(fn.body, Frame(fn, frame.namespace, frame.bound))
-                finally:
-                    self.calling.pop()
+                if id(fn) not in self.unclean_bodies:  # once per function (its body's last value decides)
+                    self.calling.append(id(fn))
+                    try:
+                        self.unclean_bodies[id(fn)] = self.unclean(fn.body, Frame(fn, frame.namespace, frame.bound))
+                    finally:
+                        self.calling.pop()
+                return self.unclean_bodies[id(fn)]
             if name in CLEAR_MATH or name in ("rand", "loop", "while"):
                 return False
             if name in KEEP_MATH or name in ("min", "max"):
