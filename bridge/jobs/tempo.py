@@ -17,7 +17,8 @@ from bridge.tempo.tempo_map import beat_markers, tempo_map_ops
 
 
 def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
-    alts = ", ".join(f"{a['bpm']:.1f} {a['relation']} ({a['confidence']:.2f})" for a in data["alternatives"])
+    alts = ", ".join(f"{a['bpm']:.1f} {a['relation']} ({a['confidence']:.2f})" for a in data["alternatives"]) \
+        or "none in the range"
     doubt = " -- close call, check the alternatives" if result.close_call else ""
     summary = (f"{data['bpm']:.2f} BPM (confidence {data['confidence']:.2f}), {result.metre}{doubt}; "
                f"alternatives: {alts}")
