@@ -77,3 +77,29 @@ def test_background_compile_is_used_next_time(tmp_path, monkeypatch):
         time.sleep(0.5)
     assert native.is_compiled(module) and not module.with_suffix(".compiling").exists()
     assert JsfxProcessor(effect, 44100, 2).native is not None
+
+
+def test_big_programs_are_kept_and_a_broken_cache_file_is_ignored(tmp_path, monkeypatch):
+    from bridge.jsfx import runtime
+    from bridge.jsfx.effect import load_effect
+
+    monkeypatch.setenv("REABRIDGE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtime, "CACHE_SECONDS", 0.0)  # keep every program, not just the slow ones
+    path = tmp_path / "fx.jsfx"
+    path.write_text("desc: kept\n@init\nfunction f(x) (x * 2);\ny = f(3);\n@sample\nspl0 = spl0 * y;\n")
+    effect = load_effect(path)
+    first = runtime.compile_effect(effect)
+    kept = list((tmp_path / "cache" / "jsfx").glob("program_*.pickle"))
+    assert len(kept) == 1
+
+    def no_compile(_effect):
+        raise AssertionError("compiled again instead of using the kept program")
+
+    with monkeypatch.context() as m:
+        m.setattr(runtime, "_compile", no_compile)
+        again = runtime.compile_effect(load_effect(path))
+    assert np.array_equal(again.code, first.code) and again.slots == first.slots
+    kept[0].write_bytes(b"not a pickle")
+    assert np.array_equal(runtime.compile_effect(load_effect(path)).code, first.code)
+    path.write_text(path.read_text().replace("x * 2", "x * 3"))  # new code: a new program
+    assert runtime.JsfxProcessor(load_effect(path), 44100, 2).var("y") == 9.0

@@ -76,6 +76,7 @@ class Frame:
     function: Function | None = None
     namespace: str = ""
     bound: tuple[tuple[str, str], ...] = ()  # namespace parameters (name*) and the names they were called with
+    names: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # resolve()'s answers here
 
 
 @dataclass
@@ -236,6 +237,7 @@ class BytecodeCompiler:
         self.calling: list[int] = []  # the functions being compiled (by id)
         self.folds: dict[int, float | None] = {}  # constant values of expression nodes, by node id
         self.unclean_bodies: dict[int, bool] = {}  # whether a function's value can be inf/NaN/denormal, by id
+        self.reach_memo: dict[int, bool] = {}  # whether an expression node can change variables, by node id
         self.notices: set[str] = set()
         self.literals: dict[int, bytes] = {}
         self.literal_ids: dict[bytes, int] = {}
@@ -312,6 +314,12 @@ class BytecodeCompiler:
     # -- names ----------------------------------------------------------------------------------
     def resolve(self, name: str, frame: Frame) -> str:
         """The global name an EEL2 variable refers to, under REAPER's scoping rules."""
+        known = frame.names.get(name)
+        if known is None:
+            known = frame.names[name] = self._resolve(name, frame)
+        return known
+
+    def _resolve(self, name: str, frame: Frame) -> str:
         fn = frame.function
         if name.startswith("this.."):
             parent = frame.namespace.rsplit(".", 1)[0] if "." in frame.namespace else ""
@@ -420,9 +428,16 @@ class BytecodeCompiler:
     def ordered(self, left: Node, right: Node, frame: Frame) -> tuple[int, int]:
         """Both operands, the left one kept as it was if the right one can change it."""
         a = self.expr(left, frame)
-        if _reach_from([right]):
+        if self.reaches(right):
             a = self.snapshot(a)
         return a, self.expr(right, frame)
+
+    def reaches(self, node: Node) -> bool:
+        """:func:`_reach_from` for one node, remembered (long chains ask it of every sub-expression)."""
+        key = id(node)
+        if key not in self.reach_memo:
+            self.reach_memo[key] = _reach_from([node])
+        return self.reach_memo[key]
 
     def logical(self, op: str, left: Node, right: Node, frame: Frame) -> int:
         t = self.temp()

@@ -22,6 +22,9 @@ OPERATORS = sorted(
      "[", "]"],
     key=len, reverse=True)
 CONSTANTS = {"$pi": math.pi, "$e": math.e, "$phi": (1 + math.sqrt(5)) / 2}
+#: the operators that can start at each character, longest first (as in OPERATORS)
+_OPERATORS_BY_FIRST: dict[str, tuple[str, ...]] = {c: tuple(o for o in OPERATORS if o[0] == c)
+                                                    for c in {o[0] for o in OPERATORS}}
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def tokenize(code: Code) -> list[Token]:
             tokens.append(Token("named", text[i + 1:j].lower(), line, col))
             i = j
             continue
-        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+        op = next((o for o in _OPERATORS_BY_FIRST.get(c, ()) if text.startswith(o, i)), None)
         if op is None:
             raise _error(code, line, col, f"unexpected character {c!r}")
         tokens.append(Token("op", op, line, col))

@@ -15,10 +15,14 @@ samples every time.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -71,9 +75,63 @@ def deep(work: Callable[[], T]) -> T:
     return result[0]  # type: ignore[no-any-return]
 
 
-def compile_effect(effect: Effect) -> Linked:
-    """The effect's sections as one program (``@init``'s functions are visible everywhere, others' locally)."""
+CACHE_SECONDS = 0.5  # programs that took longer to compile are kept on disk for the next start
 
+
+def _compiler_digest() -> bytes:
+    """What the compiled program depends on besides the effect: the compiler's own source."""
+    global _COMPILER_DIGEST
+    if _COMPILER_DIGEST is None:
+        h = hashlib.sha256()
+        for module in ("lexer", "parser", "bytecode", "vm", "preprocess"):
+            h.update((Path(__file__).parent / f"{module}.py").read_bytes())
+        _COMPILER_DIGEST = h.digest()
+    return _COMPILER_DIGEST
+
+
+_COMPILER_DIGEST: bytes | None = None
+
+
+def _program_path(effect: Effect) -> Path:
+    h = hashlib.sha256(_compiler_digest())
+    h.update(repr(sorted(effect.slider_vars.items())).encode())
+    for name in RUN_SECTIONS:
+        for code in effect.sections[name]:
+            h.update(f"\x00{name}\x00{code.file}\x00{code.line}\x00".encode() + code.text.encode())
+    from bridge.jsfx.native import cache_dir
+
+    return cache_dir() / f"program_{h.hexdigest()[:24]}.pickle"
+
+
+def compile_effect(effect: Effect) -> Linked:
+    """The effect's sections as one program (``@init``'s functions are visible everywhere, others' locally).
+
+    A big effect's program is kept in the cache folder (keyed by its code and the compiler's
+    source), so it starts in a fraction of a second the next time.
+    """
+    path = _program_path(effect)
+    try:
+        with open(path, "rb") as f:
+            cached = pickle.load(f)
+        if isinstance(cached, Linked):
+            return cached
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
+        pass
+    started = time.perf_counter()
+    linked = _compile(effect)
+    if time.perf_counter() - started > CACHE_SECONDS:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                pickle.dump(linked, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only or full cache only costs the next start its compile
+    return linked
+
+
+def _compile(effect: Effect) -> Linked:
     def work() -> Linked:
         compiler = BytecodeCompiler(str(effect.path), effect.slider_vars)
         programs = {name: [parse(code) for code in effect.sections[name]] for name in RUN_SECTIONS}
