@@ -53,6 +53,7 @@ def render(request: JsfxRenderRequest, work: Work, progress: ProgressFn) -> JobR
     notices: list[str] = []
     sliders = slider_values(effect, o.sliders, notices)
     label = effect.desc or Path(o.effect).name
+    progress(Progress("compiling", None, label))  # a big effect takes seconds the first time
     result = render_file(effect, source, output, sliders, o.block, SUBTYPES[o.format or "32f"],
                          lambda f: progress(Progress("rendering", f, label)), o.tempo, o.channels,
                          strict=o.format is not None, outputs=work.outputs)
