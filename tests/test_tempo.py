@@ -19,7 +19,7 @@ from bridge.demo import synth
 from bridge.project import Project
 from bridge.session import RppFileSession
 from bridge.tempo import TempoDetector
-from bridge.tempo.tempo_map import tempo_map_ops
+from bridge.tempo.tempo_map import bar_numbers, tempo_map_ops
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,9 @@ def test_project_apply_map_and_bar_markers(tmp_path, engines):
     bars = [m for m in after.markers if m.name.startswith("Bar ")]
     downbeats = job.data["downbeats"]
     assert [m.position for m in bars] == pytest.approx(downbeats, abs=1e-4) and len(bars) >= 3
+    numbers = [int(m.name.split()[1]) for m in bars]  # named as REAPER's ruler numbers those bars
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert numbers[0] == 1 + round(tm.qn_at(downbeats[0]) / 4)
     assert all(on_bar_line(tm, d) for d in downbeats)  # the project's bars start on the detected downbeats
 
 
@@ -162,11 +165,14 @@ def test_rubato_is_followed_with_few_points_and_within_the_tolerance():
             assert np.mean(off <= tolerance + 1e-6) > 0.9, (tolerance, np.mean(off <= tolerance))
 
 
-@pytest.mark.parametrize(("first", "down_index"), [(1.3, 1), (2.9, 2), (0.5, 2), (0.5, 0)])
-def test_bars_start_on_the_downbeat(first, down_index):
+@pytest.mark.parametrize(("first", "down_index", "bar"), [(1.3, 1, 2), (2.9, 2, 3), (0.5, 2, 2), (0.5, 0, 2)])
+def test_bars_start_on_the_downbeat(first, down_index, bar):
+    """Bars start on the downbeat; REAPER's ruler numbers it ``bar`` (whole bars or a pickup before it)."""
     beats = list(first + 0.5 * np.arange(32))
     op = tempo_map_ops(beats, 120.0, 4, 4, downbeat=beats[down_index])
     tm = _map(op)
+    downbeats = beats[down_index::4]
+    assert bar_numbers(op, downbeats) == list(range(bar, bar + len(downbeats)))
     assert all(on_bar_line(tm, beats[k]) for k in range(down_index, 32, 4))
     assert not any(on_bar_line(tm, beats[k]) for k in range(down_index + 1, 32, 4))
     for b in beats:

@@ -13,7 +13,7 @@ from bridge.jobs.work import Work
 from bridge.project.made import Made, made_records
 from bridge.requests.models import TempoRequest
 from bridge.tempo.detect import TempoResult
-from bridge.tempo.tempo_map import beat_markers, tempo_map_ops
+from bridge.tempo.tempo_map import bar_numbers, beat_markers, tempo_map_ops
 
 
 def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
@@ -60,16 +60,21 @@ def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
     downbeats = [item.position + b * scale for b in result.downbeats if b * scale <= item.length]
     bpm = result.bpm / scale
     ops: list[Op] = []
+    numbers = None
     if o.apply:  # the detected metre, its bars starting on the first downbeat
-        ops.append(tempo_map_ops(beats, bpm, result.beats_per_bar, 4, downbeat=downbeats[0] if downbeats else None,
-                                 tolerance=o.tolerance_ms / 1000.0, min_beats=o.min_beats) if o.map
-                   else SetTempo(round(bpm, 6), result.beats_per_bar, 4))
+        if o.map:
+            tempo = tempo_map_ops(beats, bpm, result.beats_per_bar, 4, downbeat=downbeats[0] if downbeats else None,
+                                  tolerance=o.tolerance_ms / 1000.0, min_beats=o.min_beats)
+            numbers = bar_numbers(tempo, downbeats)  # bar markers named as REAPER's ruler numbers them
+        else:
+            tempo = SetTempo(round(bpm, 6), result.beats_per_bar, 4)
+        ops.append(tempo)
     if o.markers is not None:
         for old in made_records(work.project):  # markers made from this item before are replaced
             if old.same_source("tempo", item.guid, o.markers):
                 ops += [RemoveMarker(old.guid), old.forget()]
         marked, label = (downbeats, "Bar") if o.markers == "bars" else (beats, "Beat")
-        for marker in beat_markers(marked, 1, label, request.id):
+        for marker in beat_markers(marked, 1, label, request.id, numbers if o.markers == "bars" else None):
             ops += [marker, Made(marker.guid, "tempo", item.guid, None, o.markers).record()]
     data = result.to_dict()
     data["beats"] = [round(b, 4) for b in beats]

@@ -19,6 +19,8 @@ stretch held to its minimum length).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -121,7 +123,38 @@ def _grid_time(count: int, lead_bpm: float, lead_beats: int, points: list[tuple[
     return count * 60.0 / lead_bpm
 
 
-def beat_markers(beats: Sequence[float], every: int, label: str, change_id: str) -> list[AddMarker]:
-    """One marker every ``every`` beats, named ``"<label> N"`` (GUIDs derived from ``change_id``)."""
-    return [AddMarker(b, f"{label} {i + 1}", guid=derived_guid(change_id, "marker", label, i))
-            for i, b in enumerate(sorted(beats)[::every])]
+def bar_numbers(op: SetTempo, times: Sequence[float]) -> list[int]:
+    """The measure REAPER numbers at each of ``times`` under the map ``op`` writes.
+
+    Measures count from 1 at the project start and start again at every time-signature point
+    (a short pickup bar counts as one).
+    """
+    from bridge.project.tempo import TempoMap, TempoPoint
+
+    tm = TempoMap(op.bpm, op.numerator, op.denominator,
+                  tuple(TempoPoint(p.time, p.bpm, p.linear, p.numerator, p.denominator) for p in op.points))
+    signatures = [(0.0, op.numerator * 4.0 / op.denominator)]
+    for p in sorted(op.points, key=lambda p: p.time):
+        if p.numerator and p.denominator:
+            q = tm.qn_at(p.time)
+            signatures = [s for s in signatures if s[0] < q - 1e-9] + [(q, p.numerator * 4.0 / p.denominator)]
+    before = [0]
+    for (q0, size), (q1, _) in itertools.pairwise(signatures):
+        before.append(before[-1] + math.ceil((q1 - q0) / size - 1e-6))
+    numbers = []
+    for t in times:
+        q = tm.qn_at(t)
+        k = max(i for i, (start, _) in enumerate(signatures) if start <= q + 1e-6)
+        start, size = signatures[k]
+        numbers.append(before[k] + math.floor((q - start) / size + 1e-6) + 1)
+    return numbers
+
+
+def beat_markers(beats: Sequence[float], every: int, label: str, change_id: str,
+                 numbers: Sequence[int] | None = None) -> list[AddMarker]:
+    """One marker every ``every`` beats, named ``"<label> N"`` (N counts from 1 unless ``numbers`` gives
+    it; GUIDs derived from ``change_id``)."""
+    chosen = sorted(beats)[::every]
+    names = list(numbers) if numbers is not None else list(range(1, len(chosen) + 1))
+    return [AddMarker(b, f"{label} {n}", guid=derived_guid(change_id, "marker", label, i))
+            for i, (b, n) in enumerate(zip(chosen, names, strict=True))]
