@@ -88,3 +88,15 @@ def midi_notes(path: Path) -> tuple[np.ndarray, np.ndarray]:
     intervals = np.array([[s, e] for s, e, _ in notes]).reshape(-1, 2)
     pitches = np.array([440.0 * 2 ** ((p - 69) / 12) for _, _, p in notes])
     return intervals, pitches
+
+
+def librosa_beats(y: np.ndarray, rate: float) -> tuple[float, np.ndarray, float]:
+    """The anchor for tempo: librosa's ``beat_track`` with its defaults on ``y`` resampled to 22,050 Hz
+    (as reabridge analyses it); returns (BPM, beat times, seconds it took)."""
+    import librosa
+
+    t0 = time.perf_counter()
+    y22 = librosa.resample(y, orig_sr=rate, target_sr=22050, res_type="soxr_hq")
+    bpm, frames = librosa.beat.beat_track(y=y22, sr=22050)
+    beats = librosa.frames_to_time(frames, sr=22050)
+    return float(np.atleast_1d(bpm)[0]), beats, time.perf_counter() - t0

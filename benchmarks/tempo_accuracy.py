@@ -35,6 +35,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import librosa_beats
 from tempo_material import Clip, corpus_midi, synthetic
 
 from bridge.tempo import TempoDetector
@@ -95,7 +96,6 @@ def main() -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
-    import librosa
 
     t0 = time.perf_counter()
     detector = TempoDetector()
@@ -109,12 +109,7 @@ def main() -> None:
         t0 = time.perf_counter()
         ours = detector.detect(y, rate)
         ours_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        y22 = librosa.resample(y, orig_sr=rate, target_sr=22050, res_type="soxr_hq")
-        lib_bpm, lib_frames = librosa.beat.beat_track(y=y22, sr=22050)
-        lib_beats = librosa.frames_to_time(lib_frames, sr=22050)
-        lib_s = time.perf_counter() - t0
-        lib_bpm = float(np.atleast_1d(lib_bpm)[0])
+        lib_bpm, lib_beats, lib_s = librosa_beats(y, rate)
         n = clip.beats_per_bar or 4
         a1, a2 = acc(ours.bpm, clip.bpm)
         top2 = a1 or any(acc(a.bpm, clip.bpm)[0] for a in ours.alternatives[:1])

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import soundfile as sf
-from _common import CORPUS, OUT, excerpt, render_midi
+from _common import CORPUS, OUT, excerpt, librosa_beats, render_midi
 
 from bridge.tempo import TempoDetector
 
@@ -23,7 +22,6 @@ def main() -> None:
     detector = TempoDetector()
     print(f"first TempoDetector in this process: {time.perf_counter() - t0:.2f} s "
           f"(numba warm-up {detector.warmup_seconds:.2f} s)")
-    import librosa
 
     full = render_midi(CORPUS / "midi" / "MidiTok__Maestro_2.mid", OUT / "maestro2.wav")
     for label, seconds in (("60 s", 60), ("10 min", 600)):
@@ -33,11 +31,7 @@ def main() -> None:
         t0 = time.perf_counter()
         result = detector.detect(y, sr)
         ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        y22 = librosa.resample(y, orig_sr=sr, target_sr=22050, res_type="soxr_hq")
-        plain_bpm, _ = librosa.beat.beat_track(y=y22, sr=22050)
-        plain = time.perf_counter() - t0
-        plain_bpm = float(np.atleast_1d(plain_bpm)[0])
+        plain_bpm, _, plain = librosa_beats(y, sr)
         print(f"{label}: reabridge {ours:.2f} s ({seconds / ours:.0f}x realtime, {result.bpm:.1f} BPM, "
               f"{len(result.beats)} beats) | librosa beat_track {plain:.2f} s ({plain_bpm:.1f} BPM)"
               f" | ratio {ours / plain:.2f}")

@@ -29,9 +29,11 @@ def _lines(data: dict, result: TempoResult) -> tuple[str, list[ItemNote]]:
     return summary, notes
 
 
-def _search(request: TempoRequest) -> dict:
+def _search(request: TempoRequest, scale: float = 1.0) -> dict:
+    """The detector's tempo constraints; ``scale`` turns the project tempi the user gives into the source's."""
     o = request.options
-    return {"bpm_range": tuple(o.bpm_range) if o.bpm_range else None, "prefer_bpm": o.prefer_bpm}
+    return {"bpm_range": (o.bpm_range[0] * scale, o.bpm_range[1] * scale) if o.bpm_range else None,
+            "prefer_bpm": o.prefer_bpm * scale if o.prefer_bpm else None}
 
 
 def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
@@ -51,11 +53,7 @@ def run(request: TempoRequest, work: Work, progress: ProgressFn) -> JobResult:
     track, item = work.items[0]
     plan = plan_item_audio(track, item)
     scale = plan.time_scale
-    search = _search(request)
-    if search.get("bpm_range") or search.get("prefer_bpm"):  # the user speaks of project tempo: the source's is
-        search = {k: (tuple(x * scale for x in v) if isinstance(v, tuple) else v * scale) if v else v
-                  for k, v in search.items()}
-    result = detector.detect(plan.samples(), plan.effective_rate, **search)
+    result = detector.detect(plan.samples(), plan.effective_rate, **_search(request, scale))
     beats = [item.position + b * scale for b in result.beats if b * scale <= item.length]
     downbeats = [item.position + b * scale for b in result.downbeats if b * scale <= item.length]
     bpm = result.bpm / scale

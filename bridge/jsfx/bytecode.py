@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bridge.jsfx import builtins as bi
 from bridge.jsfx import vm
 from bridge.jsfx.errors import JsfxError, where
 from bridge.jsfx.parser import Function, Node, Program
@@ -150,37 +152,19 @@ def _number_filter(value: float) -> float:
     return value if 2.0 ** -1022 <= abs(value) < math.inf else 0.0
 
 
-def _c_int(x: float) -> int:
-    """C's (int)x on x86 (cvttsd2si): INT_MIN when out of range or NaN."""
-    return int(x) if -2147483649.0 < x < 2147483648.0 else -2147483648
-
-
-def _c_int64(x: float) -> int:
-    return int(x) if -9223372036854775808.0 <= x < 9223372036854775808.0 else -9223372036854775808
-
-
-def _wrap32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - 0x100000000 if v >= 0x80000000 else v
-
-
 def _fold_mod(a: float, b: float) -> float:
-    d = _c_int(abs(b))
-    return float(abs(_c_int64(abs(a))) % abs(d)) if d else 0.0  # |C remainder|
+    """``%`` as the compiler folds it: C's int32 divisor, the magnitude of the remainder."""
+    d = bi.to_int32(abs(b))
+    return float(abs(bi.to_int64(abs(a))) % abs(d)) if d else 0.0
 
 
-def _fold_pow(a: float, b: float) -> float:
-    with np.errstate(all="ignore"):
-        return float(np.power(a, b))
-
-
+#: operations on two numbers as the compiler folds them (its C rules: << >> on int32, unlike the x64 run-time code)
 FOLDED = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
           "/": lambda a, b: a / b if b else (math.copysign(math.inf, a) * math.copysign(1.0, b) if a else math.nan),
-          "^": lambda a, b: _fold_pow(a, b), "%": _fold_mod,
-          "<<": lambda a, b: float(_wrap32(_c_int(a) << (_c_int(b) & 31))),
-          ">>": lambda a, b: float(_c_int(a) >> (_c_int(b) & 31)),
-          "&": lambda a, b: float(_c_int64(a) & _c_int64(b)), "|": lambda a, b: float(_c_int64(a) | _c_int64(b)),
-          "~": lambda a, b: float(_c_int64(a) ^ _c_int64(b))}
+          "^": bi.op_pow, "%": _fold_mod,
+          "<<": lambda a, b: bi.wrap32(bi.to_int32(a) << (bi.to_int32(b) & 31)),
+          ">>": lambda a, b: float(bi.to_int32(a) >> (bi.to_int32(b) & 31)),
+          "&": bi.op_and, "|": bi.op_or, "~": bi.op_xor}
 
 
 def _number(node: Node) -> float | None:
@@ -451,17 +435,23 @@ class BytecodeCompiler:
 
     def conditional(self, node: Node, frame: Frame) -> int:
         test, then, other = node.args
+        return self.branch(test, frame, None if then is None else lambda: self.expr(then, frame),
+                           None if other is None else lambda: self.expr(other, frame))
+
+    def branch(self, test: Node, frame: Frame, then: Callable[[], int] | None,
+               other: Callable[[], int] | None) -> int:
+        """``test ? then : other`` where each side emits its own code and returns its slot (0 when missing)."""
         c = self.expr(test, frame)
         t = self.temp()
         otherwise, end = self.label(), self.label()
         self.emit(vm.MOV, t, self.zero)
         self.emit(vm.JZ, otherwise, c)
         if then is not None:
-            self.emit(vm.MOV, t, self.expr(then, frame))
+            self.emit(vm.MOV, t, then())
         self.emit(vm.JMP, end)
         self.place(otherwise)
         if other is not None:
-            self.emit(vm.MOV, t, self.expr(other, frame))
+            self.emit(vm.MOV, t, other())
         self.place(end)
         return t
 
@@ -598,19 +588,8 @@ class BytecodeCompiler:
         if target.kind == "cond":
             test, then, other = target.args
             value = self.snapshot(value)
-            c = self.expr(test, frame)
-            t = self.temp()
-            otherwise, end = self.label(), self.label()
-            self.emit(vm.MOV, t, self.zero)
-            self.emit(vm.JZ, otherwise, c)
-            if then is not None:
-                self.emit(vm.MOV, t, self.assign_to(op, then, value, frame))
-            self.emit(vm.JMP, end)
-            self.place(otherwise)
-            if other is not None:
-                self.emit(vm.MOV, t, self.assign_to(op, other, value, frame))
-            self.place(end)
-            return t
+            return self.branch(test, frame, None if then is None else lambda: self.assign_to(op, then, value, frame),
+                               None if other is None else lambda: self.assign_to(op, other, value, frame))
         if target.kind == "call" and target.args[0] in ("spl", "slider") and len(target.args[1]) == 1:
             return self.dynamic(target, frame, op, self.snapshot(value))
         raise self.error(target, "this cannot be assigned to")

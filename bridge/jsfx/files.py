@@ -204,12 +204,10 @@ def file_op(op: int, args: list[float], files: Files | None, v: np.ndarray, mem:
     """
     if files is None:
         return -1.0 if op == vm.FILEOPEN else 0.0
+    if op in _ON_HANDLE:
+        return _ON_HANDLE[op](files, args[0])
     if op == vm.FILEOPEN:
         return files.open(args[0], int(args[1]), text)
-    if op == vm.FILECLOSE:
-        return files.close(args[0])
-    if op == vm.FILEREWIND:
-        return files.rewind(args[0])
     if op == vm.FILEVAR:
         value = files.var(args[0])
         if value is None:
@@ -218,14 +216,10 @@ def file_op(op: int, args: list[float], files: Files | None, v: np.ndarray, mem:
         return 1.0
     if op == vm.FILEMEM:
         return files.mem(args[0], mem, args[1], args[2])
-    if op == vm.FILEAVAIL:
-        return files.avail(args[0])
     if op == vm.FILERIFF:
         nch, rate = files.riff(args[0])
         v[int(args[1])], v[int(args[2])] = nch, rate
         return nch
-    if op == vm.FILETEXT:
-        return files.text(args[0])
     if op == vm.FILESTRING:
         line = files.string(args[0])
         if line is None:
@@ -233,3 +227,8 @@ def file_op(op: int, args: list[float], files: Files | None, v: np.ndarray, mem:
         set_string(args[1], line)  # type: ignore[operator]
         return float(len(line))
     raise ValueError(f"file operation {op}")
+
+
+#: the file functions that take only a handle
+_ON_HANDLE = {vm.FILECLOSE: Files.close, vm.FILEREWIND: Files.rewind, vm.FILEAVAIL: Files.avail,
+              vm.FILETEXT: Files.text}

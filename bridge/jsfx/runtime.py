@@ -15,6 +15,7 @@ samples every time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -78,18 +79,13 @@ def deep(work: Callable[[], T]) -> T:
 CACHE_SECONDS = 0.5  # programs that took longer to compile are kept on disk for the next start
 
 
+@functools.cache
 def _compiler_digest() -> bytes:
     """What the compiled program depends on besides the effect: the compiler's own source."""
-    global _COMPILER_DIGEST
-    if _COMPILER_DIGEST is None:
-        h = hashlib.sha256()
-        for module in ("lexer", "parser", "bytecode", "vm", "preprocess"):
-            h.update((Path(__file__).parent / f"{module}.py").read_bytes())
-        _COMPILER_DIGEST = h.digest()
-    return _COMPILER_DIGEST
-
-
-_COMPILER_DIGEST: bytes | None = None
+    h = hashlib.sha256()
+    for module in ("lexer", "parser", "bytecode", "vm", "preprocess"):
+        h.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    return h.digest()
 
 
 def _program_path(effect: Effect) -> Path:
