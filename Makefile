@@ -23,6 +23,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<82" wheel
 	$(BIN)/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -c requirements/constraints.txt -e ".[dev]"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt basic-pitch
+	@# silero-vad: only its ONNX model file is used; its metadata pulls torch/torchaudio (DEVELOPERS.md)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt silero-vad
 	touch $(STAMP)
 
 demo: $(STAMP)

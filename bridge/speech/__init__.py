@@ -1,0 +1,1 @@
+"""Speech: voice activity (Silero VAD), recognition (Moonshine base-en), transcripts and their outputs."""
