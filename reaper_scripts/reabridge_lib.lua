@@ -514,6 +514,48 @@ function APPLY.add_midi_item(proj, e)
   reaper.SetItemStateChunk(item, e.text, false)
 end
 APPLY.add_audio_item = APPLY.add_midi_item
+APPLY.add_notes_item = APPLY.add_midi_item
+APPLY.add_item_copy = APPLY.add_midi_item
+
+local function item_or_fail(proj, guid)
+  local _, item = find_item(proj, guid)
+  if not item then error("no item with GUID " .. guid .. " (was it deleted?)") end
+  return item
+end
+
+function APPLY.set_item_mute(proj, e)
+  reaper.SetMediaItemInfo_Value(item_or_fail(proj, e.op.item), "B_MUTE", e.op.mute and 1 or 0)
+end
+
+function APPLY.set_item_notes(proj, e)
+  reaper.GetSetMediaItemInfo_String(item_or_fail(proj, e.op.item), "P_NOTES", e.op.notes or "", true)
+end
+
+--- The take a take-marker operation names (its GUID, or the item's active take); nil when gone.
+local function marked_take(proj, op)
+  local _, item = find_item(proj, op.item)
+  if not item then return nil end
+  if op.take ~= nil and op.take ~= rb.null then return reaper.GetMediaItemTakeByGUID(proj, op.take) end
+  return reaper.GetActiveTake(item)
+end
+
+function APPLY.add_take_marker(proj, e)
+  local take = marked_take(proj, e.op)
+  if not take then error("no take to mark on item " .. e.op.item .. " (was it deleted?)") end
+  reaper.SetTakeMarker(take, -1, e.op.name, e.op.position, e.op.color or 0)
+end
+
+function APPLY.remove_take_marker(proj, e)
+  local take = marked_take(proj, e.op)
+  if not take then return end
+  for i = 0, reaper.GetNumTakeMarkers(take) - 1 do
+    local position, name = reaper.GetTakeMarker(take, i)
+    if math.abs(position - e.op.position) <= 1e-6 and name == e.op.name then
+      reaper.DeleteTakeMarker(take, i)
+      return
+    end
+  end
+end
 
 function APPLY.add_audio_take(proj, e)
   local _, item = find_item(proj, e.target)

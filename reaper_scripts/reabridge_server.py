@@ -428,32 +428,77 @@ def _set_tempo(proj, op):
                                       bool(p.get("linear")))
 
 
+def _take(proj, item_guid, take_guid):
+    """The take ``take_guid`` of an item (None: its active take), or None when either is gone."""
+    found = _item(proj, item_guid)
+    if found is None:
+        return None
+    take = RPR.RPR_GetActiveTake(found[1]) if take_guid is None else RPR.RPR_GetMediaItemTakeByGUID(proj, take_guid)
+    return None if _null(take) else take
+
+
+def _add_take_marker(proj, op):
+    take = _take(proj, op["item"], op.get("take"))
+    if take is None:
+        raise LookupError(f"no take to mark on item {op['item']} (was it deleted?)")
+    RPR.RPR_SetTakeMarker(take, -1, op["name"], float(op["position"]), int(op.get("color", 0)))
+
+
+def _remove_take_marker(proj, op):
+    take = _take(proj, op["item"], op.get("take"))
+    if take is None:
+        return
+    for i in range(RPR.RPR_GetNumTakeMarkers(take)):
+        got = RPR.RPR_GetTakeMarker(take, i, "", 4096, 0)
+        if abs(got[0] - float(op["position"])) <= 1e-6 and got[3] == op["name"]:
+            RPR.RPR_DeleteTakeMarker(take, i)
+            return
+
+
+def _item_or_fail(proj, guid):
+    found = _item(proj, guid)
+    if found is None:
+        raise LookupError(f"no item with GUID {guid} (was it deleted?)")
+    return found[1]
+
+
+def _set_item_mute(proj, op):
+    RPR.RPR_SetMediaItemInfo_Value(_item_or_fail(proj, op["item"]), "B_MUTE", 1.0 if op["mute"] else 0.0)
+
+
+def _set_item_notes(proj, op):
+    RPR.RPR_GetSetMediaItemInfo_String(_item_or_fail(proj, op["item"]), "P_NOTES", op["notes"], True)
+
+
+#: how each kind of operation reaches REAPER: (project, entry) -> None
+APPLY = {
+    "add_track": lambda proj, e: _add_track(proj, e["text"], e.get("target")),
+    "add_midi_item": lambda proj, e: _add_item(proj, e["text"], e.get("target")),
+    "add_audio_item": lambda proj, e: _add_item(proj, e["text"], e.get("target")),
+    "add_notes_item": lambda proj, e: _add_item(proj, e["text"], e.get("target")),
+    "add_item_copy": lambda proj, e: _add_item(proj, e["text"], e.get("target")),
+    "add_audio_take": lambda proj, e: _add_take(proj, e["text"], e.get("target"), bool(e["op"].get("active", 1))),
+    "add_js_effect": lambda proj, e: _add_js(proj, e["text"], e.get("target")),
+    "set_tempo": lambda proj, e: _set_tempo(proj, e["op"]),
+    "add_marker": lambda proj, e: _add_marker(proj, e["op"]),
+    "add_take_marker": lambda proj, e: _add_take_marker(proj, e["op"]),
+    "set_item_mute": lambda proj, e: _set_item_mute(proj, e["op"]),
+    "set_item_notes": lambda proj, e: _set_item_notes(proj, e["op"]),
+    "remove_item": lambda proj, e: _remove_item(proj, e["op"]["item"]),
+    "remove_take": lambda proj, e: _remove_take(proj, e["op"]["item"], e["op"]["take"]),
+    "remove_take_marker": lambda proj, e: _remove_take_marker(proj, e["op"]),
+    "remove_marker": lambda proj, e: _remove_marker(proj, e["op"]["guid"]),
+    "remove_js_effect": lambda proj, e: _remove_js(proj, e["op"]["track"], e["op"]["fxid"]),
+    "set_ext_state": lambda proj, e: RPR.RPR_SetProjExtState(proj, "REABRIDGE", e["op"]["key"],
+                                                             e["op"].get("value", "")),
+}
+
+
 def _apply_one(proj, entry):
-    kind, op, text, target = entry["kind"], entry["op"], entry["text"], entry.get("target")
-    if kind == "add_track":
-        _add_track(proj, text, target)
-    elif kind in ("add_midi_item", "add_audio_item"):
-        _add_item(proj, text, target)
-    elif kind == "add_audio_take":
-        _add_take(proj, text, target, bool(op.get("active", True)))
-    elif kind == "add_js_effect":
-        _add_js(proj, text, target)
-    elif kind == "set_tempo":
-        _set_tempo(proj, op)
-    elif kind == "add_marker":
-        _add_marker(proj, op)
-    elif kind == "remove_item":
-        _remove_item(proj, op["item"])
-    elif kind == "remove_take":
-        _remove_take(proj, op["item"], op["take"])
-    elif kind == "remove_marker":
-        _remove_marker(proj, op["guid"])
-    elif kind == "remove_js_effect":
-        _remove_js(proj, op["track"], op["fxid"])
-    elif kind == "set_ext_state":
-        RPR.RPR_SetProjExtState(proj, "REABRIDGE", op["key"], op.get("value", ""))
-    else:
-        raise ValueError("unknown operation " + repr(kind))
+    apply = APPLY.get(entry["kind"])
+    if apply is None:
+        raise ValueError("unknown operation " + repr(entry["kind"]))
+    apply(proj, entry)
 
 
 def apply_changes(ref, change_id, created, undo_name, ops):

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from bridge import rpp
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
+    AddItemCopy,
     AddJsEffect,
     AddMidiItem,
+    AddNotesItem,
+    ChangeSetError,
     derived_guid,
 )
 from bridge.project.tempo import TempoMap
 from bridge.rpp.tokens import format_number, format_tokens, quote
+from bridge.rpp.tree import Chunk, Line, restyle
 
 PPQ = 960
 JS_SLIDER_SLOTS = 64
@@ -200,6 +205,121 @@ def audio_take_lines(op: AddAudioTake, file_value: str) -> str:
     )
 
 
+def notes_chunk(notes: str) -> str:
+    """Item notes as REAPER stores them: a ``<NOTES`` block, each line behind a ``|``."""
+    rows = notes.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<NOTES\n" + _lines(*(f"|{row}" for row in rows), indent=1) + ">\n"
+
+
+def notes_item_chunk(op: AddNotesItem, iid: int) -> str:
+    """An empty item (no take) carrying ``op.notes``, as REAPER writes one."""
+    head = _lines(
+        f"POSITION {format_number(op.position)}",
+        "SNAPOFFS 0",
+        f"LENGTH {format_number(op.length)}",
+        "LOOP 0",
+        "ALLTAKES 0",
+        "FADEIN 1 0 0 1 0 0 0",
+        "FADEOUT 1 0 0 1 0 0 0",
+        "MUTE 0 0",
+        "SEL 0",
+        f"IGUID {op.guid}",
+        f"IID {iid}",
+        indent=1,
+    )
+    return "<ITEM\n" + head + "".join("  " + row + "\n" for row in notes_chunk(op.notes).splitlines()) + ">\n"
+
+
+def take_marker_line(position: float, name: str, color: int = 0) -> str:
+    """One take marker (``TKM srcpos name colour``)."""
+    return format_tokens(["TKM", position, name, color]) + "\n"
+
+
+def _take_sections(item: Chunk) -> list[list[Line | Chunk]]:
+    """An item's children cut at its ``TAKE`` lines (the first section holds the item lines and first take)."""
+    sections: list[list[Line | Chunk]] = [[]]
+    for child in item.children:
+        if isinstance(child, Line) and child.key == "TAKE":
+            sections.append([])
+        sections[-1].append(child)
+    return sections
+
+
+def _number(line: Line | None, index: int = 0, default: float = 0.0) -> float:
+    try:
+        return float(line.values[index]) if line is not None and len(line.values) > index else default
+    except ValueError:
+        return default
+
+
+_HEAD = ("POSITION", "SNAPOFFS", "LENGTH", "LOOP", "ALLTAKES", "FADEIN", "FADEOUT", "MUTE", "SEL", "IGUID")
+
+
+def _set_head(item: Chunk, key: str, *values: str) -> None:
+    """Set an item-level line, adding a missing one among the item's first lines (never after a take)."""
+    line = item.line(key)
+    if line is not None:
+        line.set(*values)
+        return
+    at = 0
+    for i, child in enumerate(item.children):
+        if isinstance(child, Line) and child.key in _HEAD:
+            at = i + 1
+        elif isinstance(child, Chunk) or (isinstance(child, Line) and child.key in ("TAKE", "NAME", "GUID")):
+            break
+    item.insert(at, Line.build(key, *values))
+
+
+_TAKE_ENVELOPES = ("VOLENV", "PANENV", "MUTEENV", "PITCHENV")
+_DROPPED = ("GROUP", "TMINFO", "TM")  # grouping with the original; transient guides REAPER recomputes
+
+
+def item_copy_chunk(source: Chunk, op: AddItemCopy, iid: int) -> str:
+    """A copy of the item chunk ``source`` playing its ``[offset, offset + length)`` at ``op.position``.
+
+    Every take's start offset moves by ``offset`` times its play rate; take envelopes
+    move with the item; fades are ``op.fade_in``/``op.fade_out``; the copy gets its own
+    GUIDs and is not selected nor grouped with the original.
+
+    Raises
+    ------
+    ChangeSetError
+        The item has stretch markers (their source times cannot simply be moved).
+    """
+    copy = rpp.loads(rpp.dumps(source))
+    restyle(copy, "", "\n")
+    if any(isinstance(c, Line) and c.key == "SM" for c in copy.children):
+        raise ChangeSetError(f"item {op.item} has stretch markers; reabridge cannot copy part of it")
+    copy.children = [c for c in copy.children if not (isinstance(c, Line) and c.key in _DROPPED)]
+    _set_head(copy, "POSITION", format_number(op.position))
+    _set_head(copy, "LENGTH", format_number(op.length))
+    for key, length in (("FADEIN", op.fade_in), ("FADEOUT", op.fade_out)):
+        line = copy.line(key)
+        shape = line.values[0] if line is not None and line.values else "1"
+        rest = line.values[3:] if line is not None else ["1", "0", "0", "0"]
+        _set_head(copy, key, shape, format_number(length), "0", *rest)
+    _set_head(copy, "SEL", "0")
+    _set_head(copy, "IGUID", op.guid)
+    if copy.line("IID") is not None:
+        copy.set("IID", str(iid))
+    for number, section in enumerate(_take_sections(copy)):
+        lines = {n.key: n for n in section if isinstance(n, Line)}
+        rate = _number(lines.get("PLAYRATE"), default=1.0) or 1.0
+        soffs = lines.get("SOFFS")
+        if soffs is not None:
+            soffs.set(format_number(_number(soffs) + op.offset * rate), *soffs.values[1:])
+        if "GUID" in lines:
+            lines["GUID"].set(derived_guid(op.guid, "take", number))
+        if number == 0 and op.name and "NAME" in lines:
+            lines["NAME"].set(op.name)
+        for env in (n for n in section if isinstance(n, Chunk) and n.tag in _TAKE_ENVELOPES):
+            for point in env.lines("PT"):
+                point.set(format_number(_number(point) - op.offset), *point.values[1:])
+            if env.line("EGUID") is not None:
+                env.set("EGUID", derived_guid(op.guid, env.tag, number))
+    return rpp.dumps(copy)
+
+
 def _tick(tempo: TempoMap, item_qn: float, item_pos: float, seconds: float) -> int:
     return round((tempo.qn_at(item_pos + seconds) - item_qn) * PPQ)
 
@@ -304,11 +424,15 @@ __all__ = [
     "empty_project",
     "file_source",
     "fx_chain_chunk",
+    "item_copy_chunk",
     "js_effect_lines",
     "marker_lines",
     "midi_events",
     "midi_item_chunk",
+    "notes_chunk",
+    "notes_item_chunk",
     "source_type_for",
+    "take_marker_line",
     "tempo_envelope_chunk",
     "track_chunk",
 ]

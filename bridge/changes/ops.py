@@ -375,6 +375,137 @@ class SetExtState(Op):
             raise ChangeSetError(f"ext state value {self.value!r} holds quotes or line breaks")
 
 
+def _check_text(name: str, value: object, *, lines: bool = False, limit: int = 65536) -> None:
+    """Text REAPER stores as one token (names) or as ``|``-prefixed lines (notes)."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ChangeSetError(f"{name} must be text of at most {limit} characters, got {type(value).__name__}")
+    if "\x00" in value or (not lines and any(c in value for c in "\r\n")):
+        raise ChangeSetError(f"{name} {value[:40]!r} holds {'a NUL' if chr(0) in value else 'a line break'}")
+
+
+@dataclass(frozen=True)
+class AddNotesItem(Op):
+    """Add an empty item (no take) on ``track`` whose item notes are ``notes`` (several lines allowed).
+
+    REAPER shows the notes on the item; it can be moved, trimmed and edited like any item.
+    """
+
+    kind: ClassVar[str] = "add_notes_item"
+    track: TrackRef
+    position: float
+    length: float
+    notes: str
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_track("track", self.track)
+        _check_guid("item GUID", self.guid)
+        _check_time("item position", self.position)
+        _check_time("item length", self.length, positive=True)
+        _check_text("item notes", self.notes, lines=True)
+        if not self.notes.strip():
+            raise ChangeSetError("an item made for its notes needs some text")
+
+
+@dataclass(frozen=True)
+class AddItemCopy(Op):
+    """Add a copy of the existing item ``item`` (all its takes and settings), trimmed and moved.
+
+    The copy plays the original's ``[offset, offset + length)`` (seconds of the original item's
+    timeline) at ``position`` on ``track``, with fades of ``fade_in``/``fade_out`` seconds.
+    """
+
+    kind: ClassVar[str] = "add_item_copy"
+    item: str
+    track: TrackRef
+    position: float
+    length: float
+    offset: float = 0.0
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    name: str = ""
+    guid: str = field(default_factory=new_guid)
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        _check_track("track", self.track)
+        _check_guid("item GUID", self.guid)
+        _check_time("item position", self.position)
+        _check_time("item length", self.length, positive=True)
+        _check_time("offset into the item", self.offset)
+        _check_time("fade-in length", self.fade_in)
+        _check_time("fade-out length", self.fade_out)
+        _check_text("item name", self.name, limit=1024)
+
+
+@dataclass(frozen=True)
+class SetItemMute(Op):
+    """Mute (or unmute) the item ``item``."""
+
+    kind: ClassVar[str] = "set_item_mute"
+    item: str
+    mute: bool = True
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        if not isinstance(self.mute, bool):
+            raise ChangeSetError(f"mute must be true or false, got {self.mute!r}")
+
+
+@dataclass(frozen=True)
+class SetItemNotes(Op):
+    """Set the item notes of ``item`` (an empty text clears them)."""
+
+    kind: ClassVar[str] = "set_item_notes"
+    item: str
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        _check_text("item notes", self.notes, lines=True)
+
+
+@dataclass(frozen=True)
+class AddTakeMarker(Op):
+    """Add a take marker named ``name`` at ``position`` seconds of the take's source (REAPER's ``srcpos``).
+
+    ``take`` is the take's GUID; None means the item's active take.
+    """
+
+    kind: ClassVar[str] = "add_take_marker"
+    item: str
+    position: float
+    name: str
+    take: str | None = None
+    color: int = 0
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        if self.take is not None:
+            _check_guid("take", self.take)
+        _check_time("take marker position", self.position)
+        _check_text("take marker name", self.name, limit=1024)
+        _check_range("take marker colour", self.color, 0, 0x1FFFFFF)
+
+
+@dataclass(frozen=True)
+class RemoveTakeMarker(Op):
+    """Remove the take marker named ``name`` at source position ``position`` (nothing happens when it is gone)."""
+
+    kind: ClassVar[str] = "remove_take_marker"
+    item: str
+    position: float
+    name: str
+    take: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_guid("item", self.item)
+        if self.take is not None:
+            _check_guid("take", self.take)
+        _check_time("take marker position", self.position)
+        _check_text("take marker name", self.name, limit=1024)
+
+
 def op_data(op: Op) -> dict[str, Any]:
     """One operation as plain data (``{"op": kind, field: value...}``), fast for thousands of notes."""
     data: dict[str, Any] = {"op": op.kind}
@@ -391,7 +522,8 @@ def op_data(op: Op) -> dict[str, Any]:
 OPS: dict[str, type[Op]] = {
     cls.kind: cls
     for cls in (AddTrack, AddMidiItem, AddAudioItem, AddAudioTake, AddJsEffect, SetTempo, AddMarker, RemoveItem,
-                RemoveTake, RemoveMarker, RemoveJsEffect, SetExtState)
+                RemoveTake, RemoveMarker, RemoveJsEffect, SetExtState, AddNotesItem, AddItemCopy, SetItemMute,
+                SetItemNotes, AddTakeMarker, RemoveTakeMarker)
 }
 _NESTED = {"notes": Note, "pitch_bends": PitchBend, "ccs": ControlChange, "points": TempoChange}
 

@@ -16,9 +16,12 @@ from bridge.changes.extstate import applied_ids, reabridge_section, record_appli
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
+    AddItemCopy,
     AddJsEffect,
     AddMarker,
     AddMidiItem,
+    AddNotesItem,
+    AddTakeMarker,
     AddTrack,
     ChangeSet,
     ChangeSetError,
@@ -26,7 +29,10 @@ from bridge.changes.ops import (
     RemoveJsEffect,
     RemoveMarker,
     RemoveTake,
+    RemoveTakeMarker,
     SetExtState,
+    SetItemMute,
+    SetItemNotes,
     SetTempo,
     TrackRef,
 )
@@ -273,10 +279,105 @@ def _set_ext_state(root: Chunk, text: OpText) -> None:
         section.append(Line.build(op.key, op.value))
 
 
+def _take_part(node: Line | Chunk) -> bool:
+    """Whether a node belongs to a take (its name, GUID or source) rather than to the item."""
+    if isinstance(node, Chunk):
+        return node.tag == "SOURCE"
+    return node.key in ("NAME", "GUID")
+
+
+def _take_span(item: Chunk, take: str | None) -> tuple[int, int]:
+    """``[start, end)`` of a take's lines among the item's children: the take ``take`` (GUID) or the active one."""
+    children = item.children
+    starts = [i for i, c in enumerate(children) if isinstance(c, Line) and c.key == "TAKE"]
+    bounds = list(zip([0, *starts], [*starts, len(children)], strict=True))
+    if not any(_take_part(c) for c in children[:starts[0] if starts else len(children)]):
+        bounds = bounds[1:]  # the lines before the first TAKE are the item's own (empty item, first take removed)
+    if not bounds:
+        raise ChangeSetError("the item has no take to put a take marker on")
+    if take is None:
+        active = [b for b in bounds if isinstance(children[b[0]], Line) and children[b[0]].key == "TAKE"
+                  and "SEL" in children[b[0]].values]
+        return active[0] if active else bounds[0]
+    want = norm_guid(take)
+    for start, end in bounds:
+        if any(isinstance(c, Line) and c.key == "GUID" and c.values and norm_guid(c.values[0]) == want
+               for c in children[start:end]):
+            return start, end
+    raise ChangeSetError(f"the item has no take with GUID {take}")
+
+
+def _add_take_marker(root: Chunk, text: OpText) -> None:
+    op: AddTakeMarker = text.op  # type: ignore[assignment]
+    item = find_item_chunk(root, op.item)
+    start, end = _take_span(item, op.take)
+    at = end  # after the take's source, among its markers in position order (as REAPER keeps them)
+    for i in range(start, end):
+        child = item.children[i]
+        if isinstance(child, Line) and child.key == "TKM" and _tkm_position(child) > op.position:
+            at = i
+            break
+        if (isinstance(child, Chunk) and child.tag == "SOURCE") or (isinstance(child, Line) and child.key == "TKM"):
+            at = i + 1
+    for node in rpp.loads_nodes(text.text):
+        item.insert(at, node)
+        at += 1
+
+
+def _tkm_position(line: Line) -> float:
+    try:
+        return float(line.values[0])
+    except (ValueError, IndexError):
+        return 0.0
+
+
+def _remove_take_marker(root: Chunk, text: OpText) -> None:
+    op: RemoveTakeMarker = text.op  # type: ignore[assignment]
+    try:
+        item = find_item_chunk(root, op.item)
+        start, end = _take_span(item, op.take)
+    except ChangeSetError:
+        return  # the item or take is gone: so is the marker
+    for i in range(start, end):
+        child = item.children[i]
+        if isinstance(child, Line) and child.key == "TKM" and len(child.values) >= 2 and \
+                abs(_tkm_position(child) - op.position) <= 1e-6 and child.values[1] == op.name:
+            del item.children[i]
+            return
+
+
+def _set_item_mute(root: Chunk, text: OpText) -> None:
+    op: SetItemMute = text.op  # type: ignore[assignment]
+    item = find_item_chunk(root, op.item)
+    line = item.line("MUTE")
+    if line is not None:
+        line.set("1" if op.mute else "0", *line.values[1:])
+        return
+    at = next((i + 1 for i, c in enumerate(item.children) if isinstance(c, Line) and c.key == "FADEOUT"), 0)
+    item.insert(at, Line.build("MUTE", "1" if op.mute else "0", "0"))
+
+
+def _set_item_notes(root: Chunk, text: OpText) -> None:
+    item = find_item_chunk(root, str(text.target))
+    old = item.chunk("NOTES")
+    at = item.index(old) if old is not None else next(
+        (i + 1 for i, c in enumerate(item.children) if isinstance(c, Line) and c.key in ("IID", "IGUID")), 0)
+    if old is not None:
+        item.children.remove(old)
+    if text.text:
+        item.insert(at, rpp.loads(text.text))
+
+
 _SPLICERS = {
     AddTrack: _add_track,
     AddMidiItem: _add_item,
     AddAudioItem: _add_item,
+    AddNotesItem: _add_item,
+    AddItemCopy: _add_item,
+    AddTakeMarker: _add_take_marker,
+    RemoveTakeMarker: _remove_take_marker,
+    SetItemMute: _set_item_mute,
+    SetItemNotes: _set_item_notes,
     AddAudioTake: _add_take,
     AddJsEffect: _add_js,
     SetTempo: _set_tempo,

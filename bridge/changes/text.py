@@ -13,16 +13,21 @@ written anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bridge.changes import chunks
 from bridge.changes.ops import (
     AddAudioItem,
     AddAudioTake,
+    AddItemCopy,
     AddJsEffect,
     AddMarker,
     AddMidiItem,
+    AddNotesItem,
+    AddTakeMarker,
     AddTrack,
     ChangeSet,
     ChangeSetError,
@@ -31,7 +36,10 @@ from bridge.changes.ops import (
     RemoveJsEffect,
     RemoveMarker,
     RemoveTake,
+    RemoveTakeMarker,
     SetExtState,
+    SetItemMute,
+    SetItemNotes,
     SetTempo,
     TrackRef,
 )
@@ -83,6 +91,7 @@ class TextContext:
     """
 
     def __init__(self, project: Project, project_dir: Path | None = None) -> None:
+        self.project = project
         self.project_dir = project_dir or project.directory
         self.tempo = project.tempo_map
         self.next_iid = _max_iid(project) + 1
@@ -136,36 +145,56 @@ def tempo_point_lines(op: SetTempo) -> str:
     return "".join(rows)
 
 
+def _item_copy(op: AddItemCopy, ctx: TextContext) -> OpText:
+    try:
+        _, item = ctx.project.find_item(op.item)
+    except KeyError:
+        raise ChangeSetError(f"no item with GUID {op.item} to copy (was it deleted?)") from None
+    return OpText(op, op.track, chunks.item_copy_chunk(item.chunk, op, ctx.iid()))
+
+
+def _set_tempo(op: SetTempo, ctx: TextContext) -> OpText:
+    points = tuple(TempoPoint(p.time, p.bpm, p.linear, p.numerator, p.denominator) for p in op.points)
+    ctx.tempo = TempoMap(op.bpm, op.numerator, op.denominator, points)
+    return OpText(op, None, tempo_point_lines(op))
+
+
+def _marker(op: AddMarker, ctx: TextContext) -> OpText:
+    number = ctx.marker_number(op.end is not None)
+    return OpText(op, None, chunks.marker_lines(number, op.position, op.name, op.guid, op.end, op.color))
+
+
+#: each operation's text: (operation, context) -> OpText. Removals and edits of existing
+#: items carry no text; they name what they change in ``target`` and the op itself.
+_WRITERS: dict[type[Op], Callable[[Any, TextContext], OpText]] = {
+    AddTrack: lambda op, ctx: OpText(op, op.after, chunks.track_chunk(op.name, op.guid)),
+    AddMidiItem: lambda op, ctx: OpText(op, op.track, chunks.midi_item_chunk(op, ctx.tempo, ctx.iid())),
+    AddAudioItem: lambda op, ctx: OpText(op, op.track,
+                                         chunks.audio_item_chunk(op, ctx.media_value(op.file), ctx.iid())),
+    AddNotesItem: lambda op, ctx: OpText(op, op.track, chunks.notes_item_chunk(op, ctx.iid())),
+    AddItemCopy: _item_copy,
+    AddAudioTake: lambda op, ctx: OpText(op, op.item, chunks.audio_take_lines(op, ctx.media_value(op.file))),
+    AddJsEffect: lambda op, ctx: OpText(op, op.track, chunks.js_effect_lines(op)),
+    SetTempo: _set_tempo,
+    AddMarker: _marker,
+    AddTakeMarker: lambda op, ctx: OpText(op, op.item, chunks.take_marker_line(op.position, op.name, op.color)),
+    SetItemNotes: lambda op, ctx: OpText(op, op.item, chunks.notes_chunk(op.notes) if op.notes else ""),
+    SetItemMute: lambda op, ctx: OpText(op, op.item, ""),
+    RemoveItem: lambda op, ctx: OpText(op, op.item, ""),
+    RemoveTake: lambda op, ctx: OpText(op, op.item, ""),
+    RemoveTakeMarker: lambda op, ctx: OpText(op, op.item, ""),
+    RemoveMarker: lambda op, ctx: OpText(op, None, ""),
+    RemoveJsEffect: lambda op, ctx: OpText(op, op.track, ""),
+    SetExtState: lambda op, ctx: OpText(op, None, format_tokens([op.key, op.value]) + "\n" if op.value else ""),
+}
+
+
 def op_text(op: Op, ctx: TextContext) -> OpText:
     """The chunk text of one operation, in context (which it moves forward)."""
-    if isinstance(op, AddTrack):
-        return OpText(op, op.after, chunks.track_chunk(op.name, op.guid))
-    if isinstance(op, AddMidiItem):
-        return OpText(op, op.track, chunks.midi_item_chunk(op, ctx.tempo, ctx.iid()))
-    if isinstance(op, AddAudioItem):
-        return OpText(op, op.track, chunks.audio_item_chunk(op, ctx.media_value(op.file), ctx.iid()))
-    if isinstance(op, AddAudioTake):
-        return OpText(op, op.item, chunks.audio_take_lines(op, ctx.media_value(op.file)))
-    if isinstance(op, AddJsEffect):
-        return OpText(op, op.track, chunks.js_effect_lines(op))
-    if isinstance(op, SetTempo):
-        points = tuple(TempoPoint(p.time, p.bpm, p.linear, p.numerator, p.denominator) for p in op.points)
-        ctx.tempo = TempoMap(op.bpm, op.numerator, op.denominator, points)
-        return OpText(op, None, tempo_point_lines(op))
-    if isinstance(op, AddMarker):
-        number = ctx.marker_number(op.end is not None)
-        return OpText(op, None, chunks.marker_lines(number, op.position, op.name, op.guid, op.end, op.color))
-    if isinstance(op, RemoveItem):
-        return OpText(op, op.item, "")
-    if isinstance(op, RemoveTake):
-        return OpText(op, op.item, "")
-    if isinstance(op, RemoveMarker):
-        return OpText(op, None, "")
-    if isinstance(op, RemoveJsEffect):
-        return OpText(op, op.track, "")
-    if isinstance(op, SetExtState):
-        return OpText(op, None, format_tokens([op.key, op.value]) + "\n" if op.value else "")
-    raise ChangeSetError(f"unsupported operation {type(op).__name__}")  # pragma: no cover
+    writer = _WRITERS.get(type(op))
+    if writer is None:  # pragma: no cover - every kind in OPS has a writer (tested)
+        raise ChangeSetError(f"unsupported operation {type(op).__name__}")
+    return writer(op, ctx)
 
 
 def changeset_text(changes: ChangeSet, project: Project) -> list[OpText]:

@@ -82,5 +82,15 @@ def _op_line(op: dict[str, Any]) -> str:
     if kind == "set_tempo":
         return f"tempo {op.get('bpm')} BPM" + (f" with {len(op['points'])} tempo points" if op.get("points") else "")
     if kind == "add_marker":
-        return f"marker '{op.get('name', '')}'"
+        return f"{'region' if op.get('end') is not None else 'marker'} '{op.get('name', '')}'"
+    if kind == "add_take_marker":
+        return f"take marker '{op.get('name', '')}'"
+    if kind == "add_notes_item":
+        return f"item with notes '{str(op.get('notes', '')).splitlines()[0][:60]}'"
+    if kind == "add_item_copy":
+        return f"item '{op.get('name', '')}'" if op.get("name") else "a copy of an item"
+    if kind == "set_item_mute":
+        return "muted an item" if op.get("mute") else "unmuted an item"
+    if kind == "set_item_notes":
+        return "item notes"
     return kind

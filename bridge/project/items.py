@@ -143,6 +143,15 @@ class Take:
         return _float(self._values("TAKEVOLPAN"), 1, 1.0)
 
     @property
+    def markers(self) -> list[tuple[float, str]]:
+        """Take markers as ``(source position in seconds, name)``, in the order stored (``TKM`` lines)."""
+        found = []
+        for n in self.nodes:
+            if isinstance(n, Line) and n.key == "TKM" and n.values:
+                found.append((_float(n.values), n.values[1] if len(n.values) > 1 else ""))
+        return found
+
+    @property
     def source(self) -> Source | None:
         """The take's source, or None for an empty take."""
         for n in self.nodes:
@@ -219,6 +228,15 @@ class Item:
         return bool(v) and v[0] == "1"
 
     @property
+    def notes(self) -> str:
+        """The item notes (``<NOTES`` lines without their ``|``), "" when there are none."""
+        chunk = self.chunk.chunk("NOTES")
+        if chunk is None:
+            return ""
+        rows = (line.raw.lstrip(" \t") for line in chunk.lines())
+        return "\n".join(row[1:] for row in rows if row.startswith("|"))
+
+    @property
     def selected(self) -> bool:
         """Whether the item is selected in REAPER."""
         v = self.chunk.values("SEL")
@@ -270,5 +288,6 @@ class Item:
             "volume": self.volume,
             "mute": self.mute,
             "selected": self.selected,
+            "notes": self.notes,
             "takes": [t.to_dict() for t in self.takes],
         }

@@ -50,6 +50,7 @@ CONVENTIONS: dict[str, tuple[Callable[..., tuple[Any, ...]], tuple[int, ...] | N
     "GetProjectTimeSignature2": (lambda p: (p, 0.0, 0.0), (1, 2)),
     "GetTempoTimeSigMarker": (lambda p, i: (p, i, 0.0, 0, 0.0, 0.0, 0, 0, False), (0, 3, 4, 5, 6, 7, 8, 9)),
     "MIDI_CountEvts": (lambda t: (t, 0, 0, 0), (0, 2, 3, 4)),
+    "GetTakeMarker": (lambda t, i: (t, i, "", BIG, 0), (0, 3, 5)),
 }
 
 GFX = """

@@ -477,10 +477,107 @@ class FakeReaper:
     def RPR_GetSetMediaItemInfo_String(self, item: str, parm: str, value: str,  # noqa: N802
                                        is_set: bool) -> tuple[bool, str, str, str, bool]:
         chunk = self._get(item, "MediaItem")
-        if parm != "GUID" or is_set:
-            raise ValueError(f"GetSetMediaItemInfo_String {parm!r} (set={is_set}) is not in the stand-in")
-        return (True, item, parm, (chunk.values("IGUID") or [""])[0], is_set)
+        if parm == "GUID" and not is_set:
+            return (True, item, parm, (chunk.values("IGUID") or [""])[0], is_set)
+        if parm == "P_NOTES":
+            notes = chunk.chunk("NOTES")
+            if not is_set:
+                rows = [line.raw.lstrip(" \t")[1:] for line in notes.lines()] if notes is not None else []
+                return (True, item, parm, "\n".join(rows), is_set)
+            at = chunk.index(notes) if notes is not None else next(
+                (i + 1 for i, c in enumerate(chunk.children) if isinstance(c, Line) and c.key in ("IID", "IGUID")), 0)
+            if notes is not None:
+                chunk.children.remove(notes)
+            if value:
+                chunk.insert(at, rpp.loads("<NOTES\n" + "".join(f"|{row}\n" for row in value.split("\n")) + ">\n"))
+            return (True, item, parm, value, is_set)
+        raise ValueError(f"GetSetMediaItemInfo_String {parm!r} (set={is_set}) is not in the stand-in")
     RPR_GetSetMediaItemInfo_String.kinds = "pssb"  # type: ignore[attr-defined]
+
+    def RPR_SetMediaItemInfo_Value(self, item: str, parm: str, value: float) -> bool:  # noqa: N802
+        chunk = self._get(item, "MediaItem")
+        if parm != "B_MUTE":
+            raise ValueError(f"SetMediaItemInfo_Value {parm!r} is not in the stand-in")
+        line = chunk.line("MUTE")
+        flag = "1" if value >= 0.5 else "0"
+        if line is None:
+            chunk.append(Line.build("MUTE", flag, "0"))
+        else:
+            line.set(flag, *line.values[1:])
+        return True
+    RPR_SetMediaItemInfo_Value.kinds = "psf"  # type: ignore[attr-defined]
+
+    # take markers: REAPER keeps them per take, in source-position order (TKM lines after the take's source)
+    def _take_lines(self, take: str) -> tuple[Chunk, int, int]:
+        """The item chunk and ``[start, end)`` of a take's lines among its children."""
+        obj = self._get(take, "MediaItem_Take")
+        item, guid = obj[1], obj[2] if len(obj) > 2 else None
+        children = item.children
+        cuts = [i for i, c in enumerate(children) if isinstance(c, Line) and c.key == "TAKE"]
+        spans = list(zip([0, *cuts], [*cuts, len(children)], strict=True))
+        if cuts and not any((isinstance(c, Line) and c.key == "GUID") for c in children[:cuts[0]]):
+            spans = spans[1:]
+        if not spans:
+            raise ValueError(f"{take!r}: the item has no take")
+        if guid is None:
+            active = [(a, b) for a, b in spans if isinstance(children[a], Line) and children[a].key == "TAKE"
+                      and "SEL" in children[a].values]
+            return (item, *(active[0] if active else spans[0]))
+        for start, end in spans:
+            if any(isinstance(c, Line) and c.key == "GUID" and c.values and norm_guid(c.values[0]) == norm_guid(guid)
+                   for c in children[start:end]):
+                return item, start, end
+        raise ValueError(f"{take!r} is not a take of its item any more")
+
+    def _take_markers(self, take: str) -> tuple[Chunk, list[Line], int]:
+        item, start, end = self._take_lines(take)
+        rows = [c for c in item.children[start:end] if isinstance(c, Line) and c.key == "TKM"]
+        source_end = max((i + 1 for i in range(start, end) if isinstance(item.children[i], Chunk)
+                          and item.children[i].tag == "SOURCE"), default=end)
+        return item, rows, source_end
+
+    def RPR_GetMediaItemTakeByGUID(self, proj: str, guid: str) -> str:  # noqa: N802
+        self._proj(proj)
+        for track in self.tracks():
+            for item in self._items(track):
+                for line in item.lines("GUID"):
+                    if line.values and norm_guid(line.values[0]) == norm_guid(guid):
+                        return self._pointer("MediaItem_Take", ("take", item, line.values[0]))
+        return f"(MediaItem_Take*){NULL}"
+    RPR_GetMediaItemTakeByGUID.kinds = "Ps"  # type: ignore[attr-defined]
+
+    def RPR_GetNumTakeMarkers(self, take: str) -> int:  # noqa: N802
+        return len(self._take_markers(take)[1])
+    RPR_GetNumTakeMarkers.kinds = "p"  # type: ignore[attr-defined]
+
+    def RPR_GetTakeMarker(self, take: str, idx: int, name: str, size: int,  # noqa: N802
+                          color: int) -> tuple[float, str, int, str, int, int]:
+        rows = self._take_markers(take)[1]
+        if not 0 <= idx < len(rows):
+            return (-1.0, take, idx, "", size, 0)
+        values = rows[idx].values
+        return (float(values[0]), take, idx, values[1] if len(values) > 1 else "", size,
+                int(values[2]) if len(values) > 2 else 0)
+    RPR_GetTakeMarker.kinds = "pisii"  # type: ignore[attr-defined]
+
+    def RPR_SetTakeMarker(self, take: str, idx: int, name: str, pos: float, color: int) -> int:  # noqa: N802
+        item, rows, source_end = self._take_markers(take)
+        if idx != -1:
+            raise ValueError("the stand-in only adds take markers (idx -1)")
+        line = Line.build("TKM", format_number(float(pos)), name, str(int(color)))
+        later = [r for r in rows if float(r.values[0]) > pos]
+        at = item.index(later[0]) if later else (item.index(rows[-1]) + 1 if rows else source_end)
+        item.insert(at, line)
+        return len(rows) - len(later)
+    RPR_SetTakeMarker.kinds = "pisfi"  # type: ignore[attr-defined]
+
+    def RPR_DeleteTakeMarker(self, take: str, idx: int) -> bool:  # noqa: N802
+        item, rows, _ = self._take_markers(take)
+        if not 0 <= idx < len(rows):
+            return False
+        item.children.remove(rows[idx])
+        return True
+    RPR_DeleteTakeMarker.kinds = "pi"  # type: ignore[attr-defined]
 
     # MIDI, the naive way (one call per note): only what the benchmark needs
     def RPR_CreateNewMIDIItemInProj(self, track: str, start: float, end: float, qn: bool) -> str:  # noqa: N802
