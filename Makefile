@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt basic-pitch
 	@# silero-vad: only its ONNX model file is used; its metadata pulls torch/torchaudio (DEVELOPERS.md)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt silero-vad
+	@# resemblyzer: only its pretrained.pt (speaker encoder) is used; its metadata pulls torch and webrtcvad
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt resemblyzer
 	touch $(STAMP)
 
 demo: $(STAMP)
