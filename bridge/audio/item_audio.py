@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.audio.reader import AudioInfo, audio_info, iter_blocks
+from bridge.audio.reader import BLOCK_FRAMES, AudioInfo, audio_info, iter_blocks
 from bridge.errors import ReabridgeError
 from bridge.project.items import Item, Take
+from bridge.project.limits import check_item
 from bridge.project.tracks import Track
 
 
@@ -91,24 +92,24 @@ class ItemAudio:
         for block in self._stream(mono=channel is None):
             yield block if channel is None else block[:, channel].copy()
 
-    def frame_blocks(self) -> Iterator[np.ndarray]:
-        """The pieces as one stream of ``(n, channels)`` float32 blocks."""
-        yield from self._stream(mono=False)
+    def frame_blocks(self, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
+        """The pieces as one stream of ``(n, channels)`` float32 blocks of at most ``block`` frames."""
+        yield from self._stream(mono=False, block=block)
 
-    def _stream(self, mono: bool) -> Iterator[np.ndarray]:
+    def _stream(self, mono: bool, block: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
         shape = () if mono else (self.info.channels,)
         for piece in self.pieces:
             if piece.start is None:
                 left = piece.frames
                 while left > 0:
-                    n = min(left, 1 << 17)
+                    n = min(left, block)
                     yield np.zeros((n, *shape), dtype=np.float32)
                     left -= n
             else:
                 got = 0
-                for block in iter_blocks(self.path, piece.start, piece.frames, mono=mono):
-                    got += len(block)
-                    yield block
+                for data in iter_blocks(self.path, piece.start, piece.frames, block=block, mono=mono):
+                    got += len(data)
+                    yield data
                 if got < piece.frames:
                     yield np.zeros((piece.frames - got, *shape), dtype=np.float32)
 
@@ -126,9 +127,12 @@ def plan_item_audio(track: Track, item: Item, take: Take | None = None) -> ItemA
     ------
     NoAudioError
         The item has no active take, its take is not audio, or the file is missing.
+    ProjectLimitError
+        A position, length, play rate or offset outside what REAPER allows (a crafted project).
     """
     take = take or item.active_take
     where = describe(track, item)
+    check_item(item, where)
     if take is None or take.source is None:
         raise NoAudioError(f"{where} has no audio source")
     source = take.source

@@ -28,6 +28,8 @@ def render(
                                                    "Effects folder; repeatable)."),
     resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path (its Effects "
                                               "folder is searched)."),
+    force: bool = typer.Option(False, "--force", help="Render even past a day of audio or the free disk space "
+                               "(reabridge refuses those by default)."),
 ) -> AnyRequest:
     """Render a project's mix to an audio file, without REAPER.
 
@@ -37,5 +39,5 @@ def render(
         "project_file": absolute(project), "output": absolute(output), "overwrite": overwrite, "start": start,
         "end": end, "region": region, "missing": missing, "report": absolute(report), "format": fmt,
         "sample_rate": sample_rate, "effects_dirs": [absolute(d) for d in effects_dir or []] or None,
-        "resource_path": absolute(resource_path)})
+        "resource_path": absolute(resource_path), "force": force or None})
 

@@ -33,7 +33,7 @@ def run(request: RenderRequest, work: Work, progress: ProgressFn) -> JobResult:
     result = render_project(project, output, outputs=work.outputs, start=o.start, end=o.end, region=o.region,
                             missing=o.missing, subtype=SUBTYPES[o.format or "32f"], sample_rate=o.sample_rate,
                             effects_dirs=dirs, strict_format=o.format is not None,
-                            progress=lambda f: progress(Progress("rendering", f, project.name)))
+                            progress=lambda f: progress(Progress("rendering", f, project.name)), force=o.force)
     files = [output]
     if report_path is not None:
         work.outputs.write_bytes(report_path, (json.dumps(result.report, indent=1) + "\n").encode(), "json",

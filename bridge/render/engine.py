@@ -13,6 +13,7 @@ import numpy as np
 from bridge.audio.sink import FileSink
 from bridge.fileio import Outputs
 from bridge.project.project import Project
+from bridge.render.budget import check_output
 from bridge.render.mixer import Mixer, fx_problem
 from bridge.render.plan import MixPlan, RenderError, plan_mix
 
@@ -47,14 +48,21 @@ def preflight(plan: MixPlan) -> None:
 def render_project(path: Path, output: Path, *, outputs: Outputs, start: float | None = None,
                    end: float | None = None, region: str | None = None, missing: Missing = "fail",
                    subtype: str = "FLOAT", sample_rate: int | None = None, effects_dirs: list[Path] | None = None,
-                   strict_format: bool = False, progress: Callable[[float], None] | None = None) -> RenderResult:
+                   strict_format: bool = False, progress: Callable[[float], None] | None = None,
+                   force: bool = False) -> RenderResult:
     """Render ``path``'s mix into ``output``.
+
+    ``force`` renders past the sane limits of :func:`bridge.render.budget.check_output`
+    (a day of audio, the free disk space).
 
     Raises
     ------
     RenderError
         Something in the project cannot be rendered and ``missing`` is ``"fail"``
-        (the message lists every reason), or the bounds are impossible.
+        (the message lists every reason), the bounds are impossible, or the output
+        would be too long or too large.
+    ProjectLimitError
+        A number in the project outside what REAPER allows.
     """
     began = time.perf_counter()
     project = Project.load(path)
@@ -64,6 +72,7 @@ def render_project(path: Path, output: Path, *, outputs: Outputs, start: float |
     if missing == "fail" and plan.notes.skipped:
         raise RenderError(f"{path.name} cannot be rendered as REAPER would: {plan.notes.summary()} (--missing skip "
                           "renders without them; the render report lists each)")
+    check_output(plan, plan.master.nchan, output, subtype, strict=strict_format, force=force, name=path.name)
     mixer = Mixer(plan)
     peak = 0.0
     frames = 0

@@ -7,14 +7,17 @@ polarity if asked, runs its effects, then applies its fader and panner; the mast
 does the same with the top-level tracks. Items stream from their files through
 resampling (the playrate's varispeed and the project rate) and get their fades,
 volumes and take pan on the way in.
+
+Memory follows the block and the block follows the project: :func:`bridge.render.budget.block_frames`
+sizes it so every voice, track and kept send fits the working set; a track's output is
+added to its folder's (or the master's) sum as soon as it is mixed and only senders'
+outputs are kept; decoding runs on one pool of threads sized by the cores.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,56 +26,12 @@ import numpy as np
 from bridge.assets import jsfx_dir
 from bridge.audio.resample import resample_stream
 from bridge.render import pan as panner
+from bridge.render.budget import BLOCK, DECODE_AHEAD, block_frames
 from bridge.render.fades import fade_gain
 from bridge.render.plan import FxChain, FxSlot, ItemPlan, MixPlan, Notes, Receive, RenderError, TrackPlan
+from bridge.render.prefetch import DecodePool, Prefetch
 
-BLOCK = 32768
 F32 = np.float32  # the mix runs in 32-bit float (the file is written as such); effects compute in 64-bit
-
-
-class Prefetch:
-    """Decode ahead on a thread (libsndfile, soxr and NumPy release the GIL: the second core reads)."""
-
-    def __init__(self, source: Iterator[np.ndarray], depth: int = 2) -> None:
-        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(depth)
-        self._stop = threading.Event()
-        self._source = source
-        self._thread = threading.Thread(target=self._fill, daemon=True, name="reabridge-prefetch")
-        self._thread.start()
-
-    def _fill(self) -> None:
-        try:
-            for block in self._source:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(("block", block), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-        except BaseException as exc:  # handed to the reader
-            self._queue.put(("error", exc))
-            return
-        self._queue.put(("end", None))
-
-    def __iter__(self) -> Prefetch:
-        return self
-
-    def __next__(self) -> np.ndarray:
-        kind, value = self._queue.get()
-        if kind == "block":
-            return value  # type: ignore[return-value]
-        if kind == "error":
-            raise value  # type: ignore[misc]
-        raise StopIteration
-
-    def close(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-        self._thread.join(5)
 
 
 # -- items ------------------------------------------------------------------------------------
@@ -82,17 +41,23 @@ def first_sample(seconds: float, sr: int) -> int:
 
 
 class Voice:
-    """One item's audio at the project rate, read block after block from its start."""
+    """One item's audio at the project rate, read block after block from its start.
 
-    def __init__(self, item: ItemPlan, sr: int, nchan: int, effects_dirs: list[Path], notes: Notes) -> None:
+    ``pool`` decodes ahead for it; ``block`` (a multiple of the JSFX block) is how many
+    frames it decodes, maps and runs through its take effects at a time.
+    """
+
+    def __init__(self, item: ItemPlan, sr: int, nchan: int, effects_dirs: list[Path], notes: Notes,
+                 pool: DecodePool, block: int = BLOCK) -> None:
         self.item = item
         self.sr = sr
         self.nchan = nchan
+        self.block = block
         self.first = first_sample(item.start, sr)
         self.last = first_sample(item.start + item.length, sr)
         self.frames = max(0, self.last - self.first)
         self.done = 0
-        self._source = Prefetch(self._stream())
+        self._source: Prefetch = Prefetch(self._stream(), pool, DECODE_AHEAD)
         self._pending = np.zeros((0, nchan), dtype=F32)
         self._ready = np.zeros((0, nchan), dtype=F32)
         self._made = 0
@@ -109,15 +74,16 @@ class Voice:
             rate = audio.playrate if audio.preserve_pitch else 1.0
             out = time_stretch(whole, float(info.sample_rate), stretch_factor=rate,
                                pitch_shift_in_semitones=item.pitch).T
-            blocks: Iterator[np.ndarray] = iter([out])
+            del whole
+            blocks: Iterator[np.ndarray] = (out[i:i + self.block] for i in range(0, len(out), self.block))
             in_rate, frames = float(info.sample_rate) * (1.0 if audio.preserve_pitch else audio.playrate), len(out)
         else:
-            blocks = audio.frame_blocks()
+            blocks = audio.frame_blocks(self.block)
             in_rate, frames = audio.effective_rate, audio.frames
         for block in resample_stream(blocks, in_rate, float(self.sr), frames):
             yield np.asarray(block, dtype=F32)
         while True:  # a source shorter than its item: silence
-            yield np.zeros((BLOCK, info.channels), dtype=np.float32)
+            yield np.zeros((self.block, info.channels), dtype=np.float32)
 
     def _channels(self, x: np.ndarray) -> np.ndarray:
         """The take's channels on the track's (channel mode, mono onto both sides)."""
@@ -169,7 +135,7 @@ class Voice:
     def _raw(self, k: int) -> np.ndarray:
         """The next ``k`` frames of the take: channels mapped, gains, fades and take pan applied."""
         while len(self._pending) < k:
-            mapped = self._channels(next(self._source))
+            mapped = self._channels(next(self._source))  # type: ignore[arg-type]
             self._pending = mapped if not len(self._pending) else np.concatenate([self._pending, mapped])
         out, self._pending = self._pending[:k], self._pending[k:]
         gain = self._gain(self._made, k)
@@ -194,7 +160,7 @@ class Voice:
         """
         n = min(n, self.frames - self.done)
         while len(self._ready) < n:
-            chunk = self.fx.process(self._raw(min(BLOCK, self.frames - self._made)))
+            chunk = self.fx.process(self._raw(min(self.block, self.frames - self._made)))
             self._ready = chunk if not len(self._ready) else np.concatenate([self._ready, chunk])
         out, self._ready = self._ready[:n], self._ready[n:]
         self.done += n
@@ -358,9 +324,11 @@ class Mixer:
     Parameters
     ----------
     plan : MixPlan
+    pool : DecodePool, optional
+        Threads that decode ahead for the voices (default: one per core, closed with the mix).
     """
 
-    def __init__(self, plan: MixPlan) -> None:
+    def __init__(self, plan: MixPlan, pool: DecodePool | None = None) -> None:
         self.plan = plan
         self.order = routing_order(plan.tracks)
         sr = plan.sample_rate
@@ -371,9 +339,13 @@ class Mixer:
         self.voices: dict[int, list[Voice]] = {t.index: [] for t in plan.tracks}
         self.pending = {t.index: sorted(t.items, key=lambda i: i.start) for t in plan.tracks}
         self.taps_needed = {(r.source, r.mode) for t in plan.tracks for r in t.receives}
+        self.senders = {r.source for t in plan.tracks for r in t.receives}
+        self.by_index = {t.index: t for t in plan.tracks}
         self._matrices: dict[int, np.ndarray] = {}
         self.position = int(round(plan.start * sr))
         self.end = self.position + plan.frames
+        self.block_frames = block_frames(plan)
+        self.pool = pool or DecodePool()
 
     @property
     def channels(self) -> int:
@@ -385,14 +357,13 @@ class Mixer:
         pending = self.pending[t.index]
         while pending and first_sample(pending[0].start, sr) < first + n:
             item = pending.pop(0)
-            voice = Voice(item, sr, t.nchan, self.plan.effects_dirs, self.plan.notes)
-            if voice.last <= first:  # wholly before the render start
-                voice.close()
+            if first_sample(item.start + item.length, sr) <= first:  # wholly before the render start
                 continue
+            voice = Voice(item, sr, t.nchan, self.plan.effects_dirs, self.plan.notes, self.pool, self.block_frames)
             if voice.first < first:  # starts before the render start: skip into it
                 skip = first - voice.first
                 while skip > 0:
-                    skip -= len(voice.read(min(skip, 1 << 16)))
+                    skip -= len(voice.read(min(skip, self.block_frames)))
             self.voices[t.index].append(voice)
         alive = []
         for voice in self.voices[t.index]:
@@ -429,14 +400,18 @@ class Mixer:
         return block
 
     def block(self, n: int) -> np.ndarray:
-        """The next ``n`` frames of the master's output, ``(n, channels)``."""
+        """The next ``n`` frames of the master's output, ``(n, channels)``.
+
+        A track's output goes into its folder's sum (or the master's) as soon as it
+        is mixed; only the outputs and taps of tracks that feed a receive are kept
+        until the end of the block.
+        """
         first = self.position
+        master = self.plan.master
+        mix = np.zeros((n, master.nchan), dtype=F32)
+        sums: dict[int, np.ndarray] = {}  # a folder's children, summed after their faders
         post: dict[int, np.ndarray] = {}
         taps: dict[tuple[int, int], np.ndarray] = {}
-        children: dict[int, list[TrackPlan]] = {}
-        for t in self.plan.tracks:
-            if t.parent is not None and t.main_send:
-                children.setdefault(t.parent, []).append(t)
         for t in self.order:
             heard = t.audible and not t.mute
             buf = self._items(t, first, n) if heard else np.zeros((n, t.nchan), dtype=F32)
@@ -447,8 +422,9 @@ class Mixer:
                 send = _send_channels(r, src, t.nchan)
                 if send is not None:
                     buf += send
-            for child in children.get(t.index, []):
-                _add(buf, post[child.index], child.main_offset)
+            children = sums.pop(t.index, None)
+            if children is not None:
+                buf += children
             if t.phase:
                 buf = -buf
             if (t.index, 1) in self.taps_needed:
@@ -457,12 +433,18 @@ class Mixer:
             if (t.index, 3) in self.taps_needed or (t.index, 2) in self.taps_needed:
                 tap = buf.copy() if heard else np.zeros_like(buf)
                 taps[(t.index, 3)] = taps[(t.index, 2)] = tap
-            post[t.index] = self._pan(t, buf) if heard else np.zeros_like(buf)
-        master = self.plan.master
-        mix = np.zeros((n, master.nchan), dtype=F32)
-        for t in self.plan.tracks:
-            if t.parent is None and t.main_send:
-                _add(mix, post[t.index], t.main_offset)
+            out = self._pan(t, buf) if heard else np.zeros_like(buf)
+            if t.index in self.senders:
+                post[t.index] = out
+            if t.main_send and heard:
+                if t.parent is None:
+                    _add(mix, out, t.main_offset)
+                elif t.parent in self.by_index:
+                    parent = self.by_index[t.parent]
+                    into = sums.get(parent.index)
+                    if into is None:
+                        into = sums[parent.index] = np.zeros((n, parent.nchan), dtype=F32)
+                    _add(into, out, t.main_offset)
         mix = self.master_chain.process(mix)
         mix = self._pan(master, mix)
         if master.mute:
@@ -473,19 +455,25 @@ class Mixer:
         return mix
 
     def blocks(self, progress: Callable[[float], None] | None = None) -> Iterator[np.ndarray]:
-        """The whole render, block after block."""
+        """The whole render, block after block (the decode pool is closed at the end)."""
         total = max(1, self.end - self.position)
         start = self.position
         try:
             while self.position < self.end:
-                n = min(BLOCK, self.end - self.position)
+                n = min(self.block_frames, self.end - self.position)
                 yield self.block(n)
                 if progress is not None:
                     progress((self.position - start) / total)
         finally:
-            for voices in self.voices.values():
-                for v in voices:
-                    v.close()
+            self.close()
+
+    def close(self) -> None:
+        """Stop every voice's decoding and the pool's threads."""
+        for voices in self.voices.values():
+            for v in voices:
+                v.close()
+            voices.clear()
+        self.pool.close()
 
 
 def _add(dst: np.ndarray, src: np.ndarray, offset: int) -> None:

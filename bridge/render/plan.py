@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bridge.audio.item_audio import ItemAudio, NoAudioError, describe, plan_item_audio
 from bridge.errors import ReabridgeError
+from bridge.project import limits
 from bridge.project.fx import describe_fx
 from bridge.project.items import Item, Take
 from bridge.project.project import Project
@@ -24,6 +25,10 @@ from bridge.render import pan as panner
 from bridge.rpp.tree import Chunk, Line
 
 FX_TAGS = ("VST", "JS", "AU", "CLAP", "DX", "LV2", "VIDEO_EFFECT", "CONTAINER")
+#: Samples (frames x channels) of a take stretched with pitch preserved or shifted: Rubber Band runs on the
+#: whole take in memory, so a longer one is not rendered (2**26 float32 samples: 256 MB in, with its copies
+#: and the output about 1 GB; 12.7 minutes of stereo at 44.1 kHz)
+MAX_STRETCH_SAMPLES = 1 << 26
 
 
 class RenderError(ReabridgeError):
@@ -260,6 +265,12 @@ def plan_item(track: Track, item: Item, notes: Notes) -> ItemPlan | None:
     playrate = take._values("PLAYRATE")
     pitch = _num(playrate, 2, 0.0)
     if (audio.preserve_pitch and abs(audio.playrate - 1.0) > 1e-12) or pitch != 0.0:
+        if audio.frames * audio.info.channels > MAX_STRETCH_SAMPLES:
+            minutes = audio.frames / audio.info.sample_rate / 60
+            notes.skip(f"{where}: {'pitch shift' if pitch else 'playrate with preserved pitch'} over {minutes:.1f} "
+                       f"minutes of {audio.info.channels}-channel source (reabridge stretches a take whole, in "
+                       f"memory, up to {MAX_STRETCH_SAMPLES / 44100 / 2 / 60:.1f} minutes of stereo at 44.1 kHz)")
+            return None
         notes.approx(f"{where}: {'pitch shift' if pitch else 'playrate with preserved pitch'} through Rubber Band, "
                      "not REAPER's stretch engine")
     if item.chunk.values("SM") or any(isinstance(n, Line) and n.key == "SM" for n in take.nodes):
@@ -316,14 +327,16 @@ def plan_track(track: Track, parent: int | None, project: Chunk, notes: Notes) -
     mutesolo = c.values("MUTESOLO")
     phase = c.values("IPHASE")
     mainsend = c.values("MAINSEND")
-    nchan = int(_num(c.values("NCHAN"), 0, 2))
+    where = f"track '{track.display_name}'"
+    nchan = limits.channel_count(c.values("NCHAN"), where, "NCHAN")
+    offset = limits.send_offset(mainsend, where)
     pan = _num(volpan, 1, 0.0)
     plan = TrackPlan(
         index=track.index, name=track.display_name, volume=_num(volpan, 0, 1.0), pan=pan, law=law, mode=mode,
         taper=taper, width=_num(c.values("WIDTH"), 0, 1.0), dual=(_num(volpan, 3, -1.0), _num(volpan, 4, 1.0)),
         mute=_num(mutesolo, 0, 0) == 1, solo=int(_num(mutesolo, 1, 0)), solo_defeat=_num(mutesolo, 2, 0) == 1,
-        phase=bool(phase) and phase[0] == "1", nchan=max(2, nchan), parent=parent,
-        main_send=_num(mainsend, 0, 1) == 1, main_offset=int(_num(mainsend, 1, 0)),
+        phase=bool(phase) and phase[0] == "1", nchan=nchan, parent=parent,
+        main_send=_num(mainsend, 0, 1) == 1, main_offset=offset,
         receives=_receives(c, law_project), fx=read_chain(c.chunk("FXCHAIN"), _num(c.values("FX"), 0, 1) == 1),
         items=[])
     check_pan(f"track '{track.display_name}'", plan, notes)
@@ -360,13 +373,13 @@ def _master(root: Chunk, notes: Notes) -> tuple[TrackPlan, bool]:
     if mode < 0:
         mode = int(_num(root.values("PANMODE"), 0, panner.BALANCE))
     flags = int(_num(root.values("MASTERMUTESOLO"), 0, 0))
-    nch = int(_num(root.values("MASTER_NCH"), 0, 2))
+    nch = limits.channel_count(root.values("MASTER_NCH"), "the master", "MASTER_NCH")
     plan = TrackPlan(
         index=-1, name="master", volume=_num(vol, 0, 1.0), pan=_num(vol, 1, 0.0),
         law=law_project if law < 0 else law, mode=mode,
         taper=int(_num(root.values("PANLAWFLAGS"), 0, panner.HYBRID)), width=_num(root.values("MASTER_WIDTH"), 0, 1.0),
         dual=(_num(vol, 3, -1.0), _num(vol, 4, 1.0)), mute=bool(flags & 1), solo=0, solo_defeat=False, phase=False,
-        nchan=max(2, nch), parent=None, main_send=True, main_offset=0, receives=[],
+        nchan=nch, parent=None, main_send=True, main_offset=0, receives=[],
         fx=read_chain(root.chunk("MASTERFXLIST"), _num(root.values("MASTER_FX"), 0, 1) == 1), items=[])
     check_pan("the master", plan, notes)
     if flags & (8 | 16):
@@ -433,10 +446,13 @@ def plan_mix(project: Project, *, sample_rate: int | None = None, start: float |
     ------
     RenderError
         The bounds are impossible (no such region, end before start, nothing to render).
+    ProjectLimitError
+        A number outside what REAPER allows (play rate, channel count, position, length...).
     """
     root = project.root
     notes = Notes()
-    sr = sample_rate or int(_num(root.values("SAMPLERATE"), 0, 0.0)) or 44100
+    sr = limits.sample_rate(root.values("SAMPLERATE")) or 44100
+    sr = sample_rate or sr
     master, mono = _master(root, notes)
     item_mix = int(_num(root.values("ITEMMIX"), 0, 1))
     tracks: list[TrackPlan] = []
@@ -445,6 +461,7 @@ def plan_mix(project: Project, *, sample_rate: int | None = None, start: float |
     for track in project.tracks:
         plan = plan_track(track, parents[-1] if parents else None, root, notes)
         for item in track.items:
+            limits.check_item(item, describe(track, item))
             last_end = max(last_end, item.position + item.length)
             planned = plan_item(track, item, notes)
             if planned is not None:

@@ -445,6 +445,7 @@ class RenderOptions(Strict):
     sample_rate: Annotated[int, Field(ge=8000, le=384000)] | None = None
     effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
     resource_path: PathText | None = None
+    force: bool = False
 
 
 class RenderRequest(_Request):
