@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import secrets
+import select
 import socket
 import time
 import traceback
@@ -539,8 +540,32 @@ FUNCTIONS = {"hello": hello, "open_projects": open_projects, "project_state": pr
 
 
 # -- the wire -------------------------------------------------------------------------------------
+#: What one client may cost REAPER (DEVELOPERS.md, "The live session"). Before it presents the token a
+#: client may send ONE frame of at most TOKEN_FRAME_MAX bytes, within TOKEN_DEADLINE_S of the greeting.
+MAX_CONNECTIONS = 32  # at once; a newcomer takes the place of the oldest client without the token, else is told "busy"
+TOKEN_FRAME_MAX = 512  # bytes; {"token": "<64 hex digits>"} is 77
+TOKEN_DEADLINE_S = 5.0
+BACKLOG = 128  # connections the system holds until a tick takes them
+ACCEPT_PER_TICK = 64  # connections taken per tick (the backlog keeps the rest for the next one)
+READ_PER_TICK = 8 << 20  # bytes read per tick from clients with the token, all together (a big frame takes ticks)
+READ_PER_CLIENT = 2 << 20  # bytes read per tick from one client
+READ_AHEAD = 64 << 10  # bytes read past a frame's end at most (the start of the next one)
+SEND_CHUNK = 1 << 20
+MAX_NESTING = 32  # levels of lists and objects in a call's arguments
+MAX_DIGITS = 20  # of a whole number in a frame (REAPER takes 64-bit numbers at most)
+LOG_LINES_PER_S = 10  # refusals logged one by one per second; the rest are counted
+
+
 class RefusedError(Exception):
-    """A call that is not allowed: logged, answered, and the connection dropped."""
+    """A frame or call that is not accepted: logged, answered, and the connection dropped."""
+
+
+def _describe(value):
+    """A short, safe description of something a client sent (for the log and the answer)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value) if not isinstance(value, int) or value.bit_length() <= 64 else "a huge number"
+        return text if len(text) <= 80 else text[:77] + "..."
+    return "a " + type(value).__name__
 
 
 def resolve(function):
@@ -548,17 +573,22 @@ def resolve(function):
     if isinstance(function, dict) and function.get("__callable__") is True and set(function) <= {
             "__callable__", "module_name", "name"}:
         module, name = function.get("module_name"), function.get("name")
-        if module == REASCRIPT_MODULE and name in ALLOWED:
-            return getattr(RPR, "RPR_" + name)
-        if module == SERVER_MODULE and name in FUNCTIONS:
-            return FUNCTIONS[name]
-        raise RefusedError(f"not allowed: {module}.{name}")
-    raise RefusedError(f"not a function reference: {function!r}")
+        if isinstance(module, str) and isinstance(name, str):
+            if module == REASCRIPT_MODULE and name in ALLOWED:
+                found = getattr(RPR, "RPR_" + name, None)
+                if found is None:
+                    raise RefusedError(f"not in this REAPER: {name}")
+                return found
+            if module == SERVER_MODULE and name in FUNCTIONS:
+                return FUNCTIONS[name]
+            what = module + "." + name
+            raise RefusedError("not allowed: " + (what if len(what) <= 120 else what[:117] + "..."))
+    raise RefusedError("not a function reference: " + _describe(function))
 
 
 def _plain(value, depth=0):
     """Arguments as plain JSON data: anything that tries to be an object (reapy's __reapy__...) is refused."""
-    if depth > 32:
+    if depth > MAX_NESTING:
         raise RefusedError("arguments nested too deep")
     if isinstance(value, dict):
         if any(k in value for k in ("__callable__", "__reapy__", "__slice__")):
@@ -566,40 +596,145 @@ def _plain(value, depth=0):
         return {str(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 64):
+        raise RefusedError("a number too large for REAPER")
     return value
 
 
-class Connection:
-    """One client: a buffer of received bytes, and whether it presented the token."""
+def _arguments(given):
+    """``(args, kwargs)`` of a request's ``input`` (reapy's ``{"args": [...], "kwargs": {...}}``, or null)."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise RefusedError("input must be an object with args and kwargs, not " + _describe(given))
+    args = given.get("args")
+    kwargs = given.get("kwargs")
+    args = [] if args is None else args
+    kwargs = {} if kwargs is None else kwargs
+    if not isinstance(args, list):
+        raise RefusedError("args must be a list, not " + _describe(args))
+    if not isinstance(kwargs, dict):
+        raise RefusedError("kwargs must be an object, not " + _describe(kwargs))
+    return _plain(args), _plain(kwargs)
 
-    def __init__(self, sock, address):
+
+def _whole_number(text):
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise RefusedError(f"a number of {len(text)} digits")
+    return int(text)
+
+
+def _decode(frame):
+    """The JSON value a frame holds."""
+    try:
+        text = frame.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RefusedError("a frame that is not JSON (not UTF-8 text)") from None
+    try:
+        return json.loads(text, parse_int=_whole_number)
+    except RecursionError:
+        raise RefusedError("a frame nested too deep") from None
+    except ValueError:
+        raise RefusedError("a frame that is not JSON") from None
+
+
+def _wait_writable(sock, timeout):
+    """Wait until ``sock`` takes more data, at most ``timeout`` seconds."""
+    if hasattr(select, "poll"):  # select.select cannot watch descriptors past 1023
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        poller.poll(max(1, int(timeout * 1000)))
+    else:
+        select.select([], [sock], [], timeout)
+
+
+class Connection:
+    """One client: the bytes it sent that make no whole frame yet, the answers it has not taken yet.
+
+    A client is served one request at a time: its next frame is read once the answer to
+    the last one has gone out (reapy's client waits for each answer anyway). So what it
+    can make the server hold is one frame in, one request queued and one answer out.
+    """
+
+    def __init__(self, sock, address, opened):
         self.sock = sock
         self.address = address
-        self.inbox = b""
+        self.opened = opened
+        self.inbox = bytearray()
+        self.outbox = []  # frames not sent yet; the first one from self.sent on
+        self.sent = 0
         self.authenticated = False
+        self.waiting = False  # a request of it is in the queue
         self.closed = False
 
-    def send(self, data):
-        payload = json.dumps(data, default=str).encode("utf-8")
-        self.sock.setblocking(True)
-        try:
-            self.sock.sendall(len(payload).to_bytes(8, "little") + payload)
-        finally:
-            self.sock.setblocking(False)
+    @property
+    def idle(self):
+        """Whether the server may read its next frame now."""
+        return not (self.closed or self.waiting or self.outbox)
 
-    def frames(self):
-        """Complete frames received so far."""
-        while len(self.inbox) >= 8:
-            length = int.from_bytes(self.inbox[:8], "little")
-            if length <= 0 or length > MAX_FRAME:
-                raise RefusedError(f"a frame of {length} bytes")
-            if len(self.inbox) < 8 + length:
+    @property
+    def buffered(self):
+        """Bytes the server holds for this client."""
+        return len(self.inbox) + sum(len(frame) for frame in self.outbox) - self.sent
+
+    def _length(self):
+        length = int.from_bytes(self.inbox[:8], "little")
+        cap = MAX_FRAME if self.authenticated else TOKEN_FRAME_MAX
+        if not 0 < length <= cap:
+            before = "" if self.authenticated else " before the token"
+            raise RefusedError(f"a frame of {length} bytes{before} (at most {cap})")
+        return length
+
+    def wanted(self):
+        """How many bytes to read next (0 or less: a whole frame is here)."""
+        have = len(self.inbox)
+        if have < 8:
+            return READ_AHEAD if self.authenticated else 8 - have
+        return 8 + self._length() - have
+
+    def frame(self):
+        """The next whole frame received, or None."""
+        if len(self.inbox) < 8:
+            return None
+        end = 8 + self._length()
+        if len(self.inbox) < end:
+            return None
+        frame = bytes(self.inbox[8:end])
+        del self.inbox[:end]
+        return frame
+
+    def send_raw(self, payload):
+        self.outbox.append(len(payload).to_bytes(8, "little") + payload)
+
+    def send(self, data):
+        """Queue one answer (it goes out in :meth:`flush`)."""
+        self.send_raw(json.dumps(data, default=str).encode("utf-8"))
+
+    def flush(self, deadline):
+        """Send what the client takes until ``deadline`` (at least one try); the rest waits for the next tick."""
+        while self.outbox and not self.closed:
+            frame = self.outbox[0]
+            try:
+                self.sent += self.sock.send(memoryview(frame)[self.sent:self.sent + SEND_CHUNK])
+            except (BlockingIOError, InterruptedError):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                try:
+                    _wait_writable(self.sock, left)
+                except (OSError, ValueError):
+                    self.close()
+                continue
+            except OSError:
+                self.close()
                 return
-            frame, self.inbox = self.inbox[8:8 + length], self.inbox[8 + length:]
-            yield frame
+            if self.sent >= len(frame):
+                self.outbox.pop(0)
+                self.sent = 0
 
     def close(self):
         self.closed = True
+        self.inbox, self.outbox, self.sent = bytearray(), [], 0
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -609,14 +744,17 @@ class Server:
 
     def __init__(self, port=0):
         self.token = load_token()
+        self.secret = self.token.encode("utf-8")
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", port))  # loopback only, always
-        self.listener.listen(8)
+        self.listener.listen(BACKLOG)
         self.listener.setblocking(False)
         self.port = self.listener.getsockname()[1]
         self.connections = []
-        self.queue = []  # (connection, request) waiting for a tick with time left
+        self.queue = []  # (connection, function, args, kwargs) waiting for a tick with time left
+        self.turn = 0  # whose data is read first this tick
+        self.log_since, self.log_lines, self.log_skipped = 0.0, 0, 0
 
     def publish(self):
         info = {"port": self.port, "pid": os.getpid(), "token_file": token_path(), "version": VERSION}
@@ -633,81 +771,143 @@ class Server:
             os.unlink(os.path.join(_folder(), "server.json"))
         RPR.RPR_DeleteExtState("reapy", "server_port", False)
 
-    def _accept(self):
-        while True:
+    @property
+    def buffered(self):
+        """Bytes held for all clients (received, not yet whole frames; answers not yet taken)."""
+        return sum(conn.buffered for conn in self.connections)
+
+    # -- the log: refusals one by one, up to LOG_LINES_PER_S a second, then counted
+    def _note(self, message):
+        now = time.monotonic()
+        if now - self.log_since >= 1.0:
+            self._note_skipped()
+            self.log_since, self.log_lines = now, 0
+        if self.log_lines < LOG_LINES_PER_S:
+            self.log_lines += 1
+            log(message)
+        else:
+            self.log_skipped += 1
+
+    def _note_skipped(self):
+        if self.log_skipped:
+            log(f"... and {self.log_skipped} more refusals in that second, not logged one by one")
+            self.log_skipped = 0
+
+    def _refuse(self, conn, why):
+        """Answer ``why``, log it, close the connection."""
+        self._note(f"refused {conn.address}: {why}")
+        with contextlib.suppress(Exception):
+            conn.send({"type": "error", "traceback": f"refused by reabridge's server: {why}"})
+            conn.flush(time.monotonic())  # one try: it is small, and a client that does not read loses it
+        conn.close()
+
+    # -- one tick
+    def _accept(self, now):
+        self.connections = [c for c in self.connections if not c.closed]
+        for _ in range(ACCEPT_PER_TICK):
             try:
                 sock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = Connection(sock, address)
-            payload = str(address).encode("ascii")
-            sock.sendall(len(payload).to_bytes(8, "little") + payload)  # reapy's greeting
-            sock.setblocking(False)
-            self.connections.append(conn)
-
-    def _read(self, conn):
-        while True:
-            try:
-                data = conn.sock.recv(1 << 20)
-            except (BlockingIOError, InterruptedError):
+            except ConnectionAbortedError:  # gone before it was taken
+                continue
+            except OSError as exc:  # out of file descriptors...: the backlog keeps them for a later tick
+                self._note(f"could not take a connection: {exc}")
                 return
+            conn = Connection(sock, address, now)
+            try:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn.send_raw(str(address).encode("ascii"))  # reapy's greeting: the client's address
             except OSError:
                 conn.close()
-                return
+                continue
+            if len(self.connections) >= MAX_CONNECTIONS:
+                waiting = next((c for c in self.connections if not c.authenticated), None)
+                if waiting is None:
+                    self._refuse(conn, f"busy ({MAX_CONNECTIONS} clients connected); try again in a moment")
+                    continue
+                self._refuse(waiting, f"busy ({MAX_CONNECTIONS} clients connected, and a newer one came)")
+                self.connections.remove(waiting)
+            self.connections.append(conn)
+            conn.flush(now)
+
+    def _read(self, conn, allowance):
+        """Read what the frame being received still lacks (within ``allowance`` with the token); bytes read."""
+        got = 0
+        while not conn.closed:
+            size = conn.wanted()
+            if conn.authenticated:
+                size = min(size, allowance - got)
+            if size <= 0:
+                break
+            try:
+                data = conn.sock.recv(size)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                conn.close()
+                break
             if not data:
                 conn.close()
-                return
+                break
             conn.inbox += data
-            if len(conn.inbox) > MAX_FRAME + 8:
-                raise RefusedError("too much data at once")
+            got += len(data)
+        return got
 
-    def _refuse(self, conn, why):
-        log(f"refused {conn.address}: {why}")
-        with contextlib.suppress(OSError):
-            conn.send({"type": "error", "traceback": f"refused by reabridge's server: {why}"})
-        conn.close()
+    def _receive(self):
+        """At most one frame from each client that has no request pending."""
+        budget = READ_PER_TICK
+        if not self.connections:
+            return
+        self.turn = (self.turn + 1) % len(self.connections)
+        for conn in self.connections[self.turn:] + self.connections[:self.turn]:
+            if not conn.idle:
+                continue
+            try:
+                frame = conn.frame()
+                if frame is None:
+                    budget -= self._read(conn, min(budget, READ_PER_CLIENT))
+                    frame = conn.frame()
+                if frame is not None:
+                    self._frame(conn, frame)
+            except RefusedError as exc:
+                self._refuse(conn, str(exc))
+            except Exception as exc:  # whatever a client's data does, only that client pays for it
+                self._refuse(conn, f"its data could not be handled ({type(exc).__name__})")
 
     def _frame(self, conn, frame):
-        try:
-            request = json.loads(frame.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise RefusedError("a frame that is not JSON") from None
+        request = _decode(frame)
         if not conn.authenticated:
             given = request.get("token") if isinstance(request, dict) else None
-            if not isinstance(given, str) or not secrets.compare_digest(given, self.token):
+            if not isinstance(given, str) or not secrets.compare_digest(
+                    given.encode("utf-8", "surrogatepass"), self.secret):
                 raise RefusedError("no token or a wrong token")
             conn.authenticated = True
             conn.send({"type": "result", "value": {"server": "reabridge", "version": VERSION}})
             return
         if not isinstance(request, dict) or "function" not in request:
-            raise RefusedError("not a request")
+            raise RefusedError("not a request: " + _describe(request))
         function = request["function"]
-        if function in ("HOLD", "RELEASE"):  # reapy's inside_reaper(): never hold REAPER's UI
+        if function == "HOLD" or function == "RELEASE":  # reapy's inside_reaper(): never hold REAPER's UI
             conn.send({"type": "result", "value": None})
             return
         target = resolve(function)
-        given = request.get("input") or {}
-        args = _plain(list(given.get("args") or []))
-        kwargs = _plain(dict(given.get("kwargs") or {}))
+        args, kwargs = _arguments(request.get("input"))
+        conn.waiting = True
         self.queue.append((conn, target, args, kwargs))
 
-    def tick(self):
-        """One defer tick: new clients, new frames, and requests until the tick's budget is spent."""
-        started = time.monotonic()
-        self._accept()
-        for conn in list(self.connections):
-            try:
-                self._read(conn)
-                for frame in list(conn.frames()):
-                    self._frame(conn, frame)
-            except RefusedError as exc:
-                self._refuse(conn, str(exc))
-        self.connections = [c for c in self.connections if not c.closed]
+    def _expire(self, now):
+        for conn in self.connections:
+            if not conn.authenticated and not conn.closed and now - conn.opened > TOKEN_DEADLINE_S:
+                self._refuse(conn, f"no token within {TOKEN_DEADLINE_S:g} s")
+
+    def _run(self, started):
         done = 0
         while self.queue and done < MAX_REQUESTS_PER_TICK and time.monotonic() - started < TICK_BUDGET_S:
             conn, target, args, kwargs = self.queue.pop(0)
             done += 1
+            conn.waiting = False
             if conn.closed:
                 continue
             try:
@@ -716,8 +916,23 @@ class Server:
                 result = {"type": "error", "traceback": traceback.format_exc()}
             try:
                 conn.send(result)
-            except OSError:
-                conn.close()
+            except Exception as exc:  # a value JSON cannot carry
+                conn.send({"type": "error", "traceback": f"reabridge's server could not send the result ({exc})"})
+
+    def tick(self):
+        """One defer tick: new clients, one frame from each, requests until the tick's budget is spent, answers."""
+        started = time.monotonic()
+        if self.log_skipped and started - self.log_since >= 1.0:
+            self._note_skipped()
+        self._accept(started)
+        self._receive()
+        self._expire(time.monotonic())
+        self._run(started)
+        deadline = max(started + TICK_BUDGET_S, time.monotonic())
+        for conn in self.connections:
+            if conn.outbox:
+                conn.flush(deadline)
+        self.connections = [c for c in self.connections if not c.closed]
 
 
 SERVER = None
@@ -729,7 +944,8 @@ def run_loop():
         SERVER.tick()
     except Exception:  # never let one bad moment stop the server
         log("tick failed: " + traceback.format_exc())
-    RPR.RPR_defer("run_loop()")
+    finally:
+        RPR.RPR_defer("run_loop()")
 
 
 def main():
