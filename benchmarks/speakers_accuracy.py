@@ -212,8 +212,8 @@ def score(m: Mixture) -> dict:
 
 def report(title: str, rows: list[dict]) -> None:
     print(f"\n== {title}")
-    print(f"{'file':34s} {'dur':>6s} {'true':>4s} {'found':>5s} {'DER':>6s} {'miss':>5s} {'FA':>5s} {'conf':>5s}"
-          f" {'DER(N)':>7s} {'1 spk':>6s} {'RTF':>6s}")
+    print(f"{'file':34s} {'dur':>6s} {'true':>4s} {'found':>5s} {'DER':>6s} {'miss':>5s} {'FA':>5s}"
+          f" {'conf':>5s} {'DER(N)':>7s} {'1 spk':>6s} {'RTF':>6s}")
     for r in rows:
         print(f"{r['name']:34s} {r['dur']:6.1f} {r['true']:4d} {r['found']:5d} {100 * r['der']:5.1f}%"
               f" {100 * r['miss']:4.1f}% {100 * r['fa']:4.1f}% {100 * r['conf']:4.1f}% {100 * r['der_fixed']:6.1f}%"
@@ -222,7 +222,8 @@ def report(title: str, rows: list[dict]) -> None:
     right = sum(r["found"] == r["true"] for r in rows)
     print(f"{'overall (time-weighted)':34s} {'':6s} {'':4s} {f'{right}/{len(rows)}':>5s}"
           f" {100 * sum(r['err'] for r in rows) / total:5.1f}% {'':5s} {'':5s} {'':5s}"
-          f" {100 * sum(r['err_fixed'] for r in rows) / total:6.1f}% {100 * sum(r['err_one'] for r in rows) / total:5.1f}%")
+          f" {100 * sum(r['err_fixed'] for r in rows) / total:6.1f}%"
+          f" {100 * sum(r['err_one'] for r in rows) / total:5.1f}%")
 
 
 def main() -> None:

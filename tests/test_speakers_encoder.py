@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from conftest import CORPUS
 
-from bridge.speech.encoder import PARTIAL, SpeakerEncoder, encoder_file, mel_frames, mel_filters
+from bridge.speech.encoder import PARTIAL, SpeakerEncoder, encoder_file, mel_filters, mel_frames
 from bridge.speech.torch_file import TorchFileError, load_tensors
 from bridge.speech.vad import to_16k
 
@@ -92,5 +92,5 @@ def test_the_pt_reader_keeps_only_tensors(tmp_path):
         load_tensors(hostile)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(encoder_file().read_bytes()[:200000])
-    with pytest.raises(TorchFileError, match="truncated|cannot read"):
+    with pytest.raises(TorchFileError, match="truncated"):
         load_tensors(truncated, "model_state")

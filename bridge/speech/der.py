@@ -10,6 +10,7 @@ assignment on the scored overlap), as md-eval does.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ def _intervals(reference: list[Segment], hypothesis: list[Segment], collar: floa
     """Elementary intervals (between every boundary) and the no-score zones."""
     zones = [(t - collar, t + collar) for s, e, _ in reference for t in (s, e)] if collar > 0 else []
     cuts = sorted({t for s, e, _ in [*reference, *hypothesis] for t in (s, e)} | {t for z in zones for t in z})
-    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a], zones
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a], zones
 
 
 def _active(segments: list[Segment], a: float, b: float) -> set[str]:

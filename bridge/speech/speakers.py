@@ -267,7 +267,7 @@ def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_
     by_segment: dict[int, list[int]] = {}
     for i, w in enumerate(windows):
         by_segment.setdefault(w.segment, []).append(i)
-    for index, rows in by_segment.items():
+    for rows in by_segment.values():
         path = _viterbi(scores[rows], SWITCH_COST)
         for row, label in zip(rows, path, strict=True):
             lo, hi = windows[row].owns

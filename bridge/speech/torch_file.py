@@ -118,16 +118,16 @@ def _select(obj: Any, part: str | None) -> Any:
 
 
 def _read_legacy(f: BinaryIO, part: str | None) -> Any:
-    magic = pickle.load(f)  # noqa: S301 - plain numbers and a dict of sizes, no classes
+    magic = pickle.load(f)
     if magic != LEGACY_MAGIC:
         raise TorchFileError("not a PyTorch file")
-    pickle.load(f)  # noqa: S301 - protocol version
-    info = pickle.load(f)  # noqa: S301 - system info
+    pickle.load(f)
+    info = pickle.load(f)
     if isinstance(info, dict) and not info.get("little_endian", True):
         raise TorchFileError("the file was written on a big-endian machine")
     whole = _Unpickler(f).load()
     obj = _select(whole, part)
-    keys = pickle.load(f)  # noqa: S301 - a list of strings
+    keys = pickle.load(f)
     types, wanted = _wanted_keys(whole, {}), _wanted_keys(obj, {})
     storages: dict[str, np.ndarray] = {}
     for key in keys:
