@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 _TOKEN = re.compile(r'"([^"]*)(?:"|$)|\'([^\']*)(?:\'|$)|`([^`]*)(?:`|$)|([^\s]+)')
 _QUOTES = "\"'`"
@@ -57,12 +58,17 @@ def quote(value: str, always: bool = False) -> str:
 
 
 def format_number(value: float) -> str:
-    """Format a number as REAPER does: up to 14 decimals, no trailing zeros.
+    """Format a number as REAPER does: fixed-point, up to 14 decimals, no trailing zeros.
+
+    A value is written with the fewest digits that read back as the same number
+    (``138.031821``, never the binary noise ``138.03182100000001`` that 14 fixed
+    decimals show), cut at 14 decimals as REAPER cuts them (``396.55764583333337``
+    in a REAPER project has 14).
 
     Examples
     --------
-    >>> format_number(2.0), format_number(1 / 3), format_number(-0.0)
-    ('2', '0.33333333333333', '0')
+    >>> format_number(2.0), format_number(1 / 3), format_number(-0.0), format_number(138.031821)
+    ('2', '0.33333333333333', '0', '138.031821')
     """
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -70,7 +76,13 @@ def format_number(value: float) -> str:
         return str(value)
     if not math.isfinite(value):
         raise ValueError(f"cannot write {value!r} into a REAPER project")
-    text = f"{value:.14f}".rstrip("0").rstrip(".")
+    shortest = repr(float(value))  # the shortest text that reads back as this float
+    if "e" in shortest:
+        shortest = format(Decimal(shortest), "f")
+    decimals = len(shortest.partition(".")[2])
+    text = f"{value:.14f}" if decimals > 14 else shortest
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
