@@ -30,6 +30,12 @@ def serve(
                                               "installed below it)."),
     warm: str = typer.Option("transcribe,tempo,jsfx", "--warm", help="Engines to load at start-up (comma "
                              "separated; 'none' for none)."),
+    job_timeout: float | None = typer.Option(None, "--job-timeout", min=0, help="Seconds a job may run before it is "
+                                             "stopped (default: an hour, 12 hours for amp captures; 0: no limit; a "
+                                             "request's own timeout option counts first)."),
+    memory_limit: float | None = typer.Option(None, "--memory-limit", min=0, help="GB of memory a job may use "
+                                              "before it is stopped (default: half the machine's, at most 8; 0: no "
+                                              "limit)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log to stderr."),
 ) -> None:
     """Run the daemon: take requests from the spool folder, run them warm, write status files.
@@ -55,7 +61,8 @@ def serve(
             typer.echo(f"reabridge daemon serving {box.root} (log: {box.log})", err=True)
 
     daemon = Daemon(box, workers, project.absolute() if project else None, [p.absolute() for p in allow or []],
-                    (resource_path or default_resource_path()).absolute(), engines, once, announce)
+                    (resource_path or default_resource_path()).absolute(), engines, once, announce,
+                    job_timeout=job_timeout, memory_limit=None if memory_limit is None else int(memory_limit * 2**30))
     sys.exit(daemon.serve())
 
 

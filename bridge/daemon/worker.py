@@ -205,8 +205,11 @@ def worker_main(conn: Connection, parent: int, warm: list[str], policy: dict[str
         reply: dict[str, Any]
         try:
             request = parse_request(message["request"])
-            session = (ForwardingSession(channel, request_id, Path(message["project"]), message.get("project_text"))
-                       if request.project is not None else None)
+            session = None
+            if request.project is not None:
+                if message.get("project_text") is None:  # read from the file: a REAPER project, where allowed
+                    paths.check_project(message["project"])
+                session = ForwardingSession(channel, request_id, Path(message["project"]), message.get("project_text"))
             result = run_request(request, session, progress=progress, engines=engines, paths=paths)
             reply = {"op": "done", "id": request_id, "result": result.to_dict()}
         except JobCancelled:

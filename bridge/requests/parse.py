@@ -86,6 +86,42 @@ def _location(loc: tuple[Any, ...], job: str | None) -> str:
     return ".".join(str(p) for p in parts if not (isinstance(p, str) and _UNION_MEMBER.search(p)))
 
 
+#: the deepest nesting a request may have (one needs about five levels) and its largest size
+MAX_DEPTH = 32
+MAX_BYTES = 8 << 20
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply ``[`` and ``{`` nest in JSON text (strings ignored), without parsing it.
+
+    Cheap enough to run before :func:`json.loads`, whose recursion a crafted file could exhaust.
+    """
+    import numpy as np
+
+    bare = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
+    if bare.size == 0:
+        return 0
+    step = (bare == ord("[")).astype(np.int32) + (bare == ord("{"))
+    step -= (bare == ord("]")).astype(np.int32) + (bare == ord("}"))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def check_json_shape(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse JSON text that is too big or nests too deeply, before it is parsed.
+
+    Raises
+    ------
+    RequestError
+        Naming the limit.
+    """
+    if len(data) > max_bytes:
+        raise RequestError(f"the request is {len(data):,} bytes; at most {max_bytes:,} are read")
+    depth = json_depth(data)
+    if depth > max_depth:
+        raise RequestError(f"the request nests {depth} levels deep; at most {max_depth} are read")
+
+
 def parse_request(data: Any) -> AnyRequest:
     """A validated request from JSON text/bytes or plain data.
 
@@ -94,12 +130,14 @@ def parse_request(data: Any) -> AnyRequest:
     RequestError
         Naming the first field at fault and what it must be.
     """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
     if isinstance(data, (bytes, bytearray)):
+        check_json_shape(bytes(data))
         try:
-            data = data.decode("utf-8")
+            data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError("the request is not UTF-8 text") from None
-    if isinstance(data, str):
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:

@@ -11,7 +11,10 @@ absolute. A request that arrives through the daemon's spool is *confined*:
 - files it reads and writes must be regular files (or folders where a folder
   is asked for): a device, a pipe or a socket is refused;
 - relative paths are taken relative to the project's folder, and refused
-  without a project (the daemon's working folder means nothing to the sender).
+  without a project (the daemon's working folder means nothing to the sender);
+- ``options.model`` may name a bundled capture (``"reabridge Crunch"``) instead of a
+  file: when no file of that name exists, the name becomes the installed package's
+  own ``.nam`` before the rules above are applied to it.
 
 Every option naming a file has one of the names in :data:`PATH_OPTIONS`, the
 same in every job, so one table says what each one is.
@@ -83,6 +86,56 @@ def _kind(path: Path) -> str | None:
     return "not a regular file"
 
 
+#: where a confined request's project may be, besides ``serve --allow`` folders and REAPER's resource path:
+#: the user's home, the temporary folder and the usual mount points of other drives
+PROJECT_ROOTS = ("~", "/media", "/mnt", "/run/media", "/Volumes")
+PROJECT_HEADER = b"<REAPER_PROJECT"
+
+
+def project_roots(extra: list[Path]) -> list[Path]:
+    """The folders a confined request's project may lie in."""
+    import tempfile
+
+    roots = [Path(r).expanduser() for r in PROJECT_ROOTS] + [Path(tempfile.gettempdir()), *extra]
+    return [Path(os.path.realpath(r)) for r in roots]
+
+
+def check_project_file(path: Path, roots: list[Path] | None, *, read: bool = True) -> None:
+    """Refuse a project that is not a REAPER project file (by extension and header) inside ``roots``.
+
+    Nothing of a refused file is quoted back: its name is all an error message shows.
+
+    Raises
+    ------
+    RequestError
+        On ``project.path``.
+    """
+    where = "project.path"
+    if not path.is_absolute():
+        raise RequestError(f"{str(path)!r} must be an absolute path", where)
+    if path.suffix.lower() != ".rpp":
+        raise RequestError(f"{path.name} is not a REAPER project (.RPP)", where)
+    real = Path(os.path.realpath(path))
+    if roots is not None and not any(_inside(real, root) for root in roots):
+        raise RequestError(f"{path} is outside the folders the daemon reads projects from (your home folder, "
+                           "other drives' mount points, the temporary folder, REAPER's resource path); "
+                           "allow its folder with 'reabridge serve --allow DIR'", where)
+    kind = _kind(path)
+    if kind is not None:
+        raise RequestError(f"{path} is {kind}, not a project file", where)
+    if not read:
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except FileNotFoundError:
+        raise RequestError(f"cannot read {path}: it does not exist", where) from None
+    except OSError as exc:
+        raise RequestError(f"cannot read {path} ({exc.strerror})", where) from None
+    if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(PROJECT_HEADER):
+        raise RequestError(f"{path} is not a REAPER project (it does not start with <REAPER_PROJECT)", where)
+
+
 @dataclass
 class PathPolicy:
     """Rules for the paths of one request.
@@ -101,6 +154,14 @@ class PathPolicy:
     allowed: list[Path] = field(default_factory=list)
     resource_path: Path | None = None
 
+    def check_project(self, value: str, *, read: bool = True) -> Path:
+        """A confined request's project path, checked (see :func:`check_project_file`); others pass as they are."""
+        path = Path(value)
+        if self.confined:
+            extra = [*self.allowed, *([self.resource_path] if self.resource_path is not None else [])]
+            check_project_file(path, project_roots(extra), read=read)
+        return path
+
     def _absolute(self, option: str, value: str, base: Path | None) -> Path:
         path = Path(value)
         if path.is_absolute():
@@ -110,6 +171,19 @@ class PathPolicy:
                 raise RequestError(f"{value!r} must be an absolute path", f"options.{option}")
             return base / path
         return Path.cwd() / path
+
+    def _capture(self, value: str, base: Path | None) -> Path:
+        """``options.model``: a ``.nam`` file, or a bundled capture by name (the installed package's own file).
+
+        A name is not a path, so it is resolved here, before the path rules: what comes out
+        is a file like any other, and the daemon's rules apply to it unchanged.
+        """
+        from bridge.amp.bundled import missing_capture, resolve_capture
+
+        path = resolve_capture(value, base if base is not None or self.confined else Path.cwd())
+        if path is None or not os.path.lexists(path):
+            raise RequestError(missing_capture(value, path), "options.model")
+        return path
 
     def _roots(self, request: AnyRequest, base: Path | None, main: Path | None) -> list[Path]:
         roots = [p.resolve() for p in self.allowed]
@@ -146,6 +220,8 @@ class PathPolicy:
                 continue
             if isinstance(value, list):
                 update[name] = [str(self._absolute(name, v, base)) for v in value]
+            elif name == "model":
+                update[name] = str(self._capture(value, base))
             else:
                 update[name] = str(self._absolute(name, value, base))
         main = next((Path(update[n]) for n in MAIN_INPUT if n in update), None)

@@ -136,6 +136,7 @@ def run_request(request: AnyRequest, session: Session | None = None, *, progress
                 outputs=Outputs(overwrite=bool(getattr(options, "overwrite", False))))
     if request.project is not None:
         if session is None:
+            paths.check_project(request.project.path)  # a confined request names a REAPER project, where allowed
             session = open_session(request)
         project = session.project
         check_identity(project, request.project)
