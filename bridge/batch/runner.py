@@ -6,20 +6,25 @@ only. ``local`` runs them in a process pool; ``dask`` submits them to a
 one thread per worker process (numba and onnxruntime are happiest that way), with
 retries for lost workers. Results come back as they finish; at the end the batch
 writes ``batch.csv`` and ``batch.png``.
+
+The local pool's workers die with the batch (:mod:`bridge.batch.lifeline`) and report
+their stages on a queue they are given when they start, so no other process (a
+multiprocessing manager) is left to outlive it. A ``LocalCluster``'s worker processes
+exit when the pipe to the process that started them closes (``distributed`` does
+that itself; tested).
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
-import queue
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.batch.lifeline import die_with_parent
 from bridge.batch.task import process_project
 from bridge.errors import ReabridgeError
 
@@ -71,29 +76,41 @@ def find_projects(inputs: Iterable[Path]) -> dict[str, Path]:
     return names
 
 
+_STAGES: Any = None  # in a local worker: the queue its stages go to (given when the worker starts)
+
+
+def _start_worker(parent: int, stages: Any) -> None:
+    """A local worker's first step: die with the batch, keep the stage queue."""
+    global _STAGES
+    die_with_parent(parent)
+    _STAGES = stages
+
+
 def _local(batch: Batch, event: Event) -> Iterable[dict[str, Any]]:
     ctx = multiprocessing.get_context("spawn")
-    manager = ctx.Manager()
-    stages = manager.Queue()
-    with ProcessPoolExecutor(max_workers=batch.jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_local, str(path), str(batch.out), name, batch.settings, stages): name
+    stages = ctx.SimpleQueue()  # a put is written before it returns: a project's last stage precedes its result
+
+    def drain() -> None:
+        while not stages.empty():
+            event(*stages.get())
+
+    with ProcessPoolExecutor(max_workers=batch.jobs, mp_context=ctx, initializer=_start_worker,
+                             initargs=(os.getpid(), stages)) as pool:
+        futures = {pool.submit(_run_local, str(path), str(batch.out), name, batch.settings): name
                    for name, path in batch.projects.items()}
         pending = set(futures)
         while pending:
-            done = {f for f in pending if f.done()}
-            while not stages.empty():
-                event(*stages.get())
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            drain()
             for future in done:
                 pending.discard(future)
                 yield _result(future, futures[future], batch)
-            if pending and not done:
-                with contextlib.suppress(queue.Empty):
-                    event(*stages.get(timeout=0.2))
-    manager.shutdown()
+    drain()
+    stages.close()
 
 
-def _run_local(project: str, out: str, name: str, settings: dict[str, Any], stages: Any) -> dict[str, Any]:
-    return process_project(project, out, name, settings, lambda n, s: stages.put((n, s)))
+def _run_local(project: str, out: str, name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    return process_project(project, out, name, settings, lambda n, s: _STAGES.put((n, s)))
 
 
 def _result(future: Any, name: str, batch: Batch) -> dict[str, Any]:
@@ -104,14 +121,40 @@ def _result(future: Any, name: str, batch: Batch) -> dict[str, Any]:
                 "reason": f"the worker running it stopped ({type(exc).__name__}: {exc})"}
 
 
-def _dask(batch: Batch, event: Event) -> Iterable[dict[str, Any]]:
+def _distributed() -> Any:
     try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
+        import distributed
     except ImportError:
         raise BatchError("--executor dask needs dask's distributed package: pip install 'dask[distributed]'") from None
+    return distributed
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse a ``--scheduler`` that is not a Dask scheduler address, before the batch starts.
+
+    Raises
+    ------
+    BatchError
+    """
+    _distributed()
+    from distributed.comm import get_address_host_port
+    from distributed.comm.addressing import normalize_address
+
+    try:
+        get_address_host_port(normalize_address(address))
+    except (ValueError, TypeError) as exc:
+        raise BatchError(f"--scheduler {address!r} is not a Dask scheduler address such as tcp://HOST:8786 "
+                         f"({exc})") from None
+
+
+def _dask(batch: Batch, event: Event) -> Iterable[dict[str, Any]]:
+    _distributed()
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
     cluster = None
     if batch.scheduler:
+        check_scheduler(batch.scheduler)
         try:
             client = Client(batch.scheduler, timeout="20s")
         except OSError as exc:

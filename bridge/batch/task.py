@@ -58,6 +58,30 @@ def input_key(project: Path, settings: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def master_choice(settings: dict[str, Any]) -> dict[str, Any]:
+    """The master request's options every project of the batch shares."""
+    return {k: settings[k] for k in ("preset", "target_lufs", "ceiling", "format") if settings.get(k) is not None}
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse, once and before any project runs, settings every project would fail on.
+
+    Raises
+    ------
+    RequestError
+        A master option out of range (``options.target_lufs: ...``).
+    PresetError
+        No bundled preset has that name.
+    """
+    from bridge.master.presets import load_preset
+    from bridge.requests import parse_request
+
+    choice = master_choice(settings)
+    parse_request({"id": "batch-settings", "job": "master", "options": {"mix": "batch.wav", **choice}})
+    if choice.get("preset"):
+        load_preset(choice["preset"])
+
+
 def outputs_for(out_dir: Path, name: str) -> dict[str, Path]:
     return {"master": out_dir / f"{name}.master.wav", "json": out_dir / f"{name}.json",
             "mix": out_dir / f"{name}.mix.wav"}
@@ -116,7 +140,7 @@ def process_project(project: str, out_dir: str, name: str, settings: dict[str, A
                             "effects_dirs": list(settings.get("effects_dirs") or [])}}), engines=engines())
             summary["render"] = {**render.data, "renderer": "offline"}
         say(name, "mastering")
-        choice = {k: settings[k] for k in ("preset", "target_lufs", "ceiling", "format") if settings.get(k) is not None}
+        choice = master_choice(settings)
         master = run_request(parse_request({
             "id": f"master-{name}"[:100], "job": "master",
             "options": {"mix": str(mix), "output": str(paths["master"]), "overwrite": True, **choice}}),

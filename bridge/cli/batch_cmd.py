@@ -38,8 +38,11 @@ def batch(
 
     Example: [bold]reabridge batch songs/ --preset streaming --out masters --jobs 2[/bold]
     """
-    from bridge.batch.runner import Batch, find_projects, run_batch
+    from bridge.batch.runner import Batch, check_scheduler, find_projects, run_batch
     from bridge.batch.summary import write_csv, write_png
+    from bridge.batch.task import check_settings
+    from bridge.cli.jobs import cli_words
+    from bridge.requests.parse import RequestError
 
     for value, name, allowed in ((renderer, "--renderer", ("offline", "reaper")),
                                  (executor, "--executor", ("local", "dask")), (missing, "--missing", ("fail", "skip")),
@@ -48,12 +51,18 @@ def batch(
             raise ReabridgeError(f"{name} must be one of {', '.join(a for a in allowed if a)}, not {value!r}")
     if scheduler and executor != "dask":
         raise ReabridgeError("--scheduler works with --executor dask")
+    if scheduler:
+        check_scheduler(scheduler)
     if out.exists() and not out.is_dir():
         raise ReabridgeError(f"--out {out} is a file, not a folder")
     projects = find_projects(inputs)
     settings = {"preset": preset, "target_lufs": target_lufs, "ceiling": ceiling, "keep_mix": keep_mix,
                 "missing": missing, "renderer": renderer, "reaper": reaper, "timeout": timeout,
                 "effects_dirs": [str(d.absolute()) for d in effects_dir or []], "format": fmt}
+    try:
+        check_settings(settings)  # once, not once per project
+    except RequestError as exc:
+        raise ReabridgeError(cli_words(str(exc))) from None
     plan = Batch(projects, out.absolute(), settings, jobs, executor, scheduler)
     err = Console(stderr=True, highlight=False)
     results = _run_with_progress(plan, run_batch, err)
