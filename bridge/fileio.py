@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "json": ("JSON", (".json",)),
     "png": ("a PNG picture", (".png",)),
     "project": ("a REAPER project", (".rpp", ".rpp-bak")),
+    "transcript": ("a transcript", (".srt", ".vtt", ".txt", ".json")),
 }
 
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bridge.amp.nam_file import NamModel
     from bridge.amp.render import AmpRenderer
+    from bridge.speech.engine import SpeechEngine
     from bridge.tempo.detect import TempoDetector
     from bridge.transcribe.engine import Transcriber
 
 log = logging.getLogger("reabridge.engines")
 
-WARMABLE = ("transcribe", "tempo", "jsfx")
+WARMABLE = ("transcribe", "tempo", "jsfx", "speech")
 
 
 class Engines:
@@ -37,6 +38,7 @@ class Engines:
     def __init__(self, captures: int = 4) -> None:
         self._transcriber: Transcriber | None = None
         self._tempo: TempoDetector | None = None
+        self._speech: SpeechEngine | None = None
         self._captures: OrderedDict[tuple[str, int, int, float], tuple[NamModel, AmpRenderer]] = OrderedDict()
         self._capture_slots = captures
         self.warmup_seconds: dict[str, float] = {}
@@ -56,6 +58,14 @@ class Engines:
 
             self._tempo = TempoDetector()
         return self._tempo
+
+    def speech(self) -> SpeechEngine:
+        """Silero VAD and Moonshine base-en in onnxruntime (loaded once)."""
+        if self._speech is None:
+            from bridge.speech.engine import SpeechEngine
+
+            self._speech = SpeechEngine()
+        return self._speech
 
     def capture(self, path: Path, size: float = 1.0) -> tuple[NamModel, AmpRenderer]:
         """A capture loaded and built, reused while the file is unchanged."""
@@ -87,6 +97,8 @@ class Engines:
                 self.tempo()
             elif name == "jsfx":
                 _warm_jsfx()
+            elif name == "speech":
+                self.speech()
             else:
                 raise ValueError(f"unknown engine {name!r}; known: {', '.join(WARMABLE)}")
             self.warmup_seconds[name] = time.perf_counter() - t0

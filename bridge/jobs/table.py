@@ -55,5 +55,6 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("jsfx_render", "bridge.jobs.jsfx:render", "Render through JSFX", "rendered", "audio"),
         JobSpec("jsfx_insert", "bridge.jobs.jsfx:insert", "Insert JSFX", "used"),
         JobSpec("render", "bridge.jobs.render:run", "Render project", "rendered", "audio"),
+        JobSpec("speech", "bridge.jobs.speech:run", "Transcribe speech", "transcribed", "transcript"),
     )
 }
