@@ -27,6 +27,7 @@ GOOD = {
                                 "sliders": {"1": -6, "ratio": 4, "mode": "Peak"}}},
     "jsfx_insert": {"project": PROJECT, "options": {"effect": "/x/e.jsfx", "track": "Drums"}},
     "render": {"options": {"project_file": "/x/song.RPP", "output": "/x/mix.wav", "region": "Verse"}},
+    "speakers": {"project": PROJECT, "items": {"guids": [GUID]}, "options": {"split": True, "speakers": 2}},
 }
 
 
