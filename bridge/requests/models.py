@@ -429,6 +429,67 @@ class JsfxInsertRequest(_Request):
         return self
 
 
+# -- speech -------------------------------------------------------------------------------
+SpeakerCount = Annotated[int, Field(ge=1, le=20)]
+
+
+def _speaker_choice(value: str | int | None) -> str | int | None:
+    if value is None or value == "auto" or (isinstance(value, int) and not isinstance(value, bool)
+                                            and 1 <= value <= 20):
+        return value
+    raise ValueError(f"'auto' or a number of speakers from 1 to 20, not {value!r}")
+
+
+SpeakerChoice = Annotated[str | int | None, AfterValidator(_speaker_choice),
+                          Field(description="'auto' (count found), a number of speakers (1-20), or null (no labels)")]
+
+
+class SpeechOptions(Strict):
+    """Speech to text (Moonshine base-en, English only).
+
+    File: the transcript is printed, or written to ``output`` (``.srt``, ``.vtt``, ``.txt``
+    or ``.json``). Project: each segment of what the items play lands ``as`` regions
+    (default), project markers, take markers or ``notes`` items on a new
+    ``<track> (transcript)`` track. ``speakers`` labels segments (``"auto"`` finds the
+    count between ``min_speakers`` and ``max_speakers``); ``vocabulary`` is a text
+    file of terms (one per line) near-misses are snapped to.
+    """
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    audio: PathText | None = None
+    output: PathText | None = None
+    overwrite: bool = False
+    as_: Literal["regions", "markers", "take-markers", "notes"] | None = Field(None, alias="as")
+    speakers: SpeakerChoice = None
+    min_speakers: SpeakerCount = 1
+    max_speakers: SpeakerCount = 8
+    vocabulary: PathText | None = None
+
+    @model_validator(mode="after")
+    def _speakers(self) -> SpeechOptions:
+        if self.min_speakers > self.max_speakers:
+            raise ValueError(f"options.min_speakers ({self.min_speakers}) must not be above options.max_speakers "
+                             f"({self.max_speakers})")
+        return self
+
+
+class SpeechRequest(_Request):
+    """Transcribe speech: a file to text/subtitles, or project items to regions, markers or notes."""
+
+    job: Literal["speech"] = "speech"
+    options: SpeechOptions = Field(default_factory=SpeechOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> SpeechRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is not None and self.options.output is not None:
+            raise ValueError("options.output: only used with options.audio (project results go into the project)")
+        if self.project is None and self.options.as_ is not None:
+            raise ValueError("options.as: only used with a project (it says how segments land in it)")
+        return self
+
+
 # -- speakers -----------------------------------------------------------------------------
 class SpeakersOptions(Strict):
     """Who speaks when: a file's turns (printed, or ``output`` as RTTM), or one project item's.
@@ -515,13 +576,13 @@ class RenderRequest(_Request):
 REQUEST_TYPES: dict[str, type[_Request]] = {
     cls.model_fields["job"].default: cls
     for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
-                MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest,
+                MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest, SpeechRequest,
                 SpeakersRequest)
 }
 
 Request = Annotated[
     TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
-    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeakersRequest,
+    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest,
     Field(discriminator="job"),
 ]
 AnyRequest = _Request
