@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "png": ("a PNG picture", (".png",)),
     "project": ("a REAPER project", (".rpp", ".rpp-bak")),
     "transcript": ("a transcript", (".srt", ".vtt", ".txt", ".json")),
+    "rttm": ("an RTTM file (speaker turns)", (".rttm",)),
 }
 
 

@@ -20,6 +20,7 @@ from bridge.cli import (
     project_cmd,
     reaper_cmd,
     render_cmd,
+    speakers_cmd,
     tempo_cmd,
     transcribe_cmd,
 )
@@ -52,6 +53,7 @@ JOB_COMMANDS = (
     ("jsfx_render", jsfx_cmd.app, "render", jsfx_cmd.render),
     ("jsfx_insert", jsfx_cmd.app, "insert", jsfx_cmd.insert),
     ("render", None, "render", render_cmd.render),
+    ("speakers", None, "speakers", speakers_cmd.speakers),
 )
 
 for job, group, name, builder in JOB_COMMANDS:

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bridge.amp.nam_file import NamModel
     from bridge.amp.render import AmpRenderer
+    from bridge.speech.encoder import SpeakerEncoder
     from bridge.speech.engine import SpeechEngine
     from bridge.tempo.detect import TempoDetector
     from bridge.transcribe.engine import Transcriber
 
 log = logging.getLogger("reabridge.engines")
 
-WARMABLE = ("transcribe", "tempo", "jsfx", "speech")
+WARMABLE = ("transcribe", "tempo", "jsfx", "speakers", "speech")
 
 
 class Engines:
@@ -41,6 +42,7 @@ class Engines:
         self._speech: SpeechEngine | None = None
         self._captures: OrderedDict[tuple[str, int, int, float], tuple[NamModel, AmpRenderer]] = OrderedDict()
         self._capture_slots = captures
+        self._speakers: SpeakerEncoder | None = None
         self.warmup_seconds: dict[str, float] = {}
 
     def transcriber(self) -> Transcriber:
@@ -58,6 +60,14 @@ class Engines:
 
             self._tempo = TempoDetector()
         return self._tempo
+
+    def speakers(self) -> SpeakerEncoder:
+        """Resemblyzer's speaker encoder in numpy (the process's shared one)."""
+        if self._speakers is None:
+            from bridge.speech.encoder import shared_encoder
+
+            self._speakers = shared_encoder()
+        return self._speakers
 
     def speech(self) -> SpeechEngine:
         """Silero VAD and Moonshine base-en in onnxruntime (loaded once)."""
@@ -97,6 +107,8 @@ class Engines:
                 self.tempo()
             elif name == "jsfx":
                 _warm_jsfx()
+            elif name == "speakers":
+                self.speakers()
             elif name == "speech":
                 self.speech()
             else:

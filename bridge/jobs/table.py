@@ -56,5 +56,6 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("jsfx_insert", "bridge.jobs.jsfx:insert", "Insert JSFX", "used"),
         JobSpec("render", "bridge.jobs.render:run", "Render project", "rendered", "audio"),
         JobSpec("speech", "bridge.jobs.speech:run", "Transcribe speech", "transcribed", "transcript"),
+        JobSpec("speakers", "bridge.jobs.speakers:run", "Split item by speaker", "analysed", "rttm"),
     )
 }

@@ -36,6 +36,8 @@ MIN_SPEAKER_SECONDS = 3.0  #: less speech than this is not a speaker of its own 
 SWITCH_COST = 0.15  #: Viterbi cost of a change of speaker inside a segment (in cosine similarity)
 JOIN_PAUSE = 0.3  #: seconds: a shorter pause between two turns of one speaker is part of the turn (NIST RT)
 TARGET_DBFS = -30.0  #: Resemblyzer's training level
+MAX_CLUSTERED = 1500  #: more windows than this are clustered in groups of neighbours (memory, time)
+MIN_SECONDS = 0.5  #: shorter audio is refused
 
 ProgressFn = Callable[[str, float | None], None]
 
@@ -174,6 +176,35 @@ def _refine(emb: np.ndarray, labels: np.ndarray, weight: np.ndarray, rounds: int
     return labels
 
 
+def _groups(windows: list[_Window], size: int) -> np.ndarray:
+    """Group numbers of runs of ``size`` neighbouring windows (never across segments)."""
+    out = np.empty(len(windows), dtype=np.int64)
+    group, run, last = -1, size, None
+    for i, w in enumerate(windows):
+        if run == size or w.segment != last:
+            group, run = group + 1, 0
+        out[i], run, last = group, run + 1, w.segment
+    return out
+
+
+def _cluster(emb: np.ndarray, seconds: np.ndarray, windows: list[_Window], speakers: int | None,
+             min_speakers: int, top: int) -> np.ndarray:
+    """Labels per window: agglomerative clustering, small clusters folded (automatic count)."""
+    groups = _groups(windows, -(-len(emb) // MAX_CLUSTERED)) if len(emb) > MAX_CLUSTERED \
+        else np.arange(len(emb))
+    count = groups.max() + 1
+    g_emb = np.zeros((count, emb.shape[1]))
+    np.add.at(g_emb, groups, emb * seconds[:, None])
+    g_emb /= np.maximum(np.linalg.norm(g_emb, axis=1, keepdims=True), 1e-12)
+    g_sec = np.bincount(groups, weights=seconds, minlength=count)
+    labels = _agglomerate(g_emb, g_sec, count=speakers, threshold=MERGE_SIMILARITY, at_most=top)
+    if speakers is None:
+        labels = _fold_small(g_emb, labels, g_sec, min_speakers)
+        if labels.max() + 1 < min_speakers:
+            labels = _agglomerate(g_emb, g_sec, count=min(min_speakers, count), threshold=0.0, at_most=top)
+    return labels[groups]
+
+
 def _viterbi(scores: np.ndarray, cost: float) -> np.ndarray:
     """The label path maximising the summed scores minus ``cost`` per change."""
     n, k = scores.shape
@@ -239,6 +270,9 @@ def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_
     _check_counts(speakers, min_speakers, max_speakers)
     report = progress or (lambda _: None)
     audio = to_16k(np.asarray(samples, dtype=np.float32).reshape(-1), rate)
+    if len(audio) < MIN_SECONDS * RATE:
+        raise ReabridgeError(f"the audio is {len(audio) / RATE:.2f} s long; finding speakers needs at least "
+                             f"{MIN_SECONDS} s")
     if speech is None:
         speech = speech_segments(audio, progress=lambda f: report(0.3 * f))
     report(0.3)
@@ -255,11 +289,7 @@ def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_
     report(0.9)
     seconds = np.array([(w.owns[1] - w.owns[0]) * HOP / RATE for w in windows])
     top = speakers if speakers is not None else max_speakers
-    labels = _agglomerate(emb, seconds, count=speakers, threshold=MERGE_SIMILARITY, at_most=top)
-    if speakers is None:
-        labels = _fold_small(emb, labels, seconds, min_speakers)
-        if labels.max() + 1 < min_speakers:
-            labels = _agglomerate(emb, seconds, count=min(min_speakers, len(emb)), threshold=0.0, at_most=top)
+    labels = _cluster(emb, seconds, windows, speakers, min_speakers, top)
     labels = _refine(emb, labels, seconds)
     cents = _centroids(emb, labels, seconds, labels.max() + 1)
     scores = emb @ cents.T
