@@ -22,6 +22,7 @@
 --   [main] reabridge_Detect tempo from selected item and write tempo map.lua
 --   [main] reabridge_Show reabridge jobs.lua
 --   [main] reabridge_Start or stop reabridge daemon.lua
+--   [main] reabridge_Split selected item by speaker.lua
 --   [main] reabridge_server.py
 -- @changelog
 --   First release.

@@ -67,6 +67,7 @@ ACTIONS: tuple[Action, ...] = (
            "Detect tempo from selected item and write tempo map", "B"),
     Action("reabridge_Show reabridge jobs.lua", "Show reabridge jobs", "J"),
     Action("reabridge_Start or stop reabridge daemon.lua", "Start/stop reabridge daemon"),
+    Action("reabridge_Split selected item by speaker.lua", "Split selected item by speaker"),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
