@@ -14,6 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 # checks the compiled tier gives the same samples
 os.environ.setdefault("REABRIDGE_JSFX_NATIVE", "never")
 CORPUS = Path(os.environ.get("REABRIDGE_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+HAVE_CORPUS = (CORPUS / "MANIFEST.tsv").is_file()
+#: CI (and anyone who sets REABRIDGE_REQUIRE_CORPUS=1) runs every test or none
+REQUIRE_CORPUS = os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("REABRIDGE_REQUIRE_CORPUS") == "1"
+_USES_CORPUS = ("CORPUS", "corpus_rpp", "corpus_files", "RPP_FILES", "project_copy")
+_LEFT_OUT: list[str] = []
 
 settings.register_profile(
     "reabridge", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
@@ -29,7 +34,32 @@ def corpus_files(kind: str, *suffixes: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
 
 
-RPP_FILES = corpus_files("rpp", ".rpp")
+RPP_FILES = corpus_files("rpp", ".rpp") if HAVE_CORPUS else []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not HAVE_CORPUS and REQUIRE_CORPUS:
+        raise pytest.UsageError(f"the test corpus is missing (looked in {CORPUS}); CI runs every test, so it is "
+                                "required: set REABRIDGE_CORPUS")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without the corpus (and outside CI), test modules that read it are left out rather than failed."""
+    if HAVE_CORPUS or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    text = collection_path.read_text(encoding="utf-8", errors="replace")
+    if any(word in text for word in _USES_CORPUS):
+        _LEFT_OUT.append(collection_path.stem)
+        return True
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _LEFT_OUT:
+        terminalreporter.write_line(
+            f"left out {len(_LEFT_OUT)} test modules that read the test corpus ({', '.join(sorted(_LEFT_OUT))}): "
+            f"it is not at {CORPUS}; to run them, set REABRIDGE_CORPUS to a copy of the corpus (in this project's "
+            "workspace it is ../shared/corpus beside the clone)")
 
 
 def corpus_rpp(name: str) -> Path:

@@ -16,7 +16,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -242,11 +241,10 @@ def test_sigterm_during_master_leaves_nothing(tmp_path):
     sf.write(kit / "long.wav", long, 44100, subtype="PCM_24")
     before = snapshot(kit)
     proc = subprocess.Popen([sys.executable, "-m", "bridge", "master", "long.wav", "--report", "rep"], cwd=kit,
-                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not any(p.name.startswith(".long-master") for p in kit.iterdir()):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.02)
+                            env={**env(), "REABRIDGE_PROGRESS": "lines"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()  # the job's first progress line: it has started, and is far from done
+    assert first.startswith("progress: "), (first, proc.communicate())
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -86,3 +86,17 @@ def test_project_apply_is_idempotent(project_copy, tmp_path):
     second = run("project", "apply", str(target), str(cs))
     assert second.returncode == 0 and "already applied" in second.stdout
     assert target.read_bytes().count(b"NAME \"From CLI\"") == 1
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_project_info_tables_fit_the_terminal(columns):
+    path = corpus_rpp("permaRED.rpp")
+    out = subprocess.run([sys.executable, "-m", "bridge", "project", "info", str(path), "--items"],
+                         capture_output=True, text=True, env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin"},
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    tables = [line for line in lines if not line.startswith(str(path))]  # the title line is the path itself
+    assert max(len(line.rstrip()) for line in tables) <= columns
+    assert any("{29E6A51D-C6CC-47E2-91A0-471F67902D4E}" in line for line in lines)  # GUIDs whole, on one line
+    assert any(line.split()[:2] == ["track", "position"] for line in lines)  # headers never broken mid-word

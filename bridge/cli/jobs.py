@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import sys
 import typing
@@ -52,12 +53,30 @@ def build(builder: Builder, kwargs: dict[str, Any]) -> AnyRequest:
         raise ReabridgeError(cli_words(str(exc))) from None
 
 
+def _progress_lines(err: Console) -> ProgressFn:
+    """Progress as plain lines (``REABRIDGE_PROGRESS=lines``): each new stage, then every tenth of the way."""
+    last: list[object] = [None, -1]
+
+    def show(p: JobProgress) -> None:
+        tenth = int(p.fraction * 10) if p.fraction is not None else -1
+        if p.stage != last[0] or tenth > last[1]:
+            last[:] = [p.stage, tenth]
+            percent = f" {round(100 * p.fraction)}%" if p.fraction is not None else ""
+            err.print(f"progress: {p.stage}{percent} {p.message}".rstrip(), markup=False, soft_wrap=True)
+
+    return show
+
+
 @contextmanager
 def progress_display(console: Console | None = None) -> Iterator[ProgressFn]:
-    """A progress bar on stderr while a job runs (nothing when stderr is not a terminal)."""
+    """A progress bar on stderr while a job runs.
+
+    When stderr is not a terminal nothing is shown, unless ``REABRIDGE_PROGRESS=lines`` asks for plain
+    lines (for logs and scripts that watch a long job).
+    """
     err = console or Console(stderr=True, highlight=False)
     if not err.is_terminal:
-        yield lambda _: None
+        yield _progress_lines(err) if os.environ.get("REABRIDGE_PROGRESS") == "lines" else (lambda _: None)
         return
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
                    console=err, transient=True)

@@ -42,6 +42,32 @@ def _pan(pan: float) -> str:
     return f"{abs(pan) * 100:.0f}{'L' if pan < 0 else 'R'}"
 
 
+def _fitted(width: int, columns: list[tuple[str, int | None, int]], rows: list[list[str]]) -> Table:
+    """A table that fits ``width`` columns of text.
+
+    Each column is ``(header, limit, keep)``: numbers and GUIDs (``limit`` None) never wrap; names are
+    cut with '…' at ``limit`` characters; when even that is too wide, the columns with the lowest ``keep``
+    are left out (say the track and GUID stay, the FX list goes).
+    """
+    from rich.text import Text
+
+    def natural(i: int) -> int:
+        header, limit, _ = columns[i]
+        longest = max([len(header), *(Text.from_markup(r[i]).cell_len for r in rows)])
+        return min(longest, limit) if limit is not None else longest
+
+    shown = list(range(len(columns)))
+    while len(shown) > 1 and sum(natural(i) + 2 for i in shown) > width:
+        shown.remove(min(shown, key=lambda i: columns[i][2]))
+    table = Table(box=None, header_style="bold underline", padding=(0, 2, 0, 0), pad_edge=False)
+    for i in shown:
+        header, limit, _ = columns[i]
+        table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=limit)
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
+    return table
+
+
 @app.command("info")
 def info(
     project: Path = typer.Argument(..., help="The .RPP file.", exists=False),
@@ -65,33 +91,29 @@ def info(
               f"sample rate {summary['sample_rate'] or 'REAPER default'}", markup=False)
     if summary["master_fx"]:
         out.print("master FX: " + ", ".join(f["name"] for f in summary["master_fx"]), markup=False)
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("#", "track", "volume", "pan", "M/S", "items", "sources", "FX", "missing"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for t in summary["tracks"]:
         name = "  " * t["depth"] + (t["name"] or f"Track {t['index'] + 1}") + (" /" if t["folder"] else "")
         flags = ("M" if t["mute"] else "") + ("S" if t["solo"] else "")
         missing = _missing(t)
-        table.add_row(
-            str(t["index"] + 1), escape(name), _db(t["volume"]), _pan(t["pan"]), flags, str(t["item_count"]),
-            _sources(t), escape(", ".join(f["name"] for f in t["fx"]) or "-"),
-            f"[red]{missing}[/red]" if missing else "",
-        )
-    out.print(table)
+        rows.append([str(t["index"] + 1), escape(name), _db(t["volume"]), _pan(t["pan"]), flags,
+                     str(t["item_count"]), _sources(t), escape(", ".join(f["name"] for f in t["fx"]) or "-"),
+                     f"[red]{missing}[/red]" if missing else ""])
+    out.print(_fitted(out.width, [("#", None, 9), ("track", 24, 10), ("volume", None, 7), ("pan", None, 6),
+                                  ("M/S", None, 5), ("items", None, 4), ("sources", 16, 1), ("FX", 30, 2),
+                                  ("missing", None, 8)], rows))
     count = sum(t["item_count"] for t in summary["tracks"])
     if items or 0 < count <= 40:
-        listing = Table(header_style="bold")
-        for col in ("track", "position", "length", "take"):
-            listing.add_column(col, overflow="fold")
-        listing.add_column("GUID (for --item)", no_wrap=True, min_width=38)
+        rows = []
         for t in summary["tracks"]:
             for it in t["items"]:
                 take = next((k for k in it["takes"] if k["active"]), None)
                 label = (take["name"] or take["file"] or "") if take else "(empty)"
-                listing.add_row(escape(t["name"] or f"Track {t['index'] + 1}"), f"{it['position']:.3f}",
-                                f"{it['length']:.3f}", escape(label) + (" [selected]" if it["selected"] else ""),
-                                it["guid"])
-        out.print(listing)
+                rows.append([escape(t["name"] or f"Track {t['index'] + 1}"), f"{it['position']:.3f}",
+                             f"{it['length']:.3f}", escape(label) + (" [selected]" if it["selected"] else ""),
+                             it["guid"]])
+        out.print(_fitted(out.width, [("track", 20, 8), ("position", None, 7), ("length", None, 3), ("take", 30, 2),
+                                      ("GUID (for --item)", None, 10)], rows))
     elif count:
         out.print(f"{count} items: --items lists them with the GUIDs --item takes", markup=False)
     markers = summary["markers"]

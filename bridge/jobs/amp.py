@@ -15,7 +15,7 @@ from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError
 from bridge.audio.resample import resampled_length
 from bridge.audio.sink import SUBTYPES
-from bridge.changes.ops import ChangeSet, Op
+from bridge.changes.ops import AddAudioTake, ChangeSet, Op
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import rendered_take, replace_take, take_file
 from bridge.jobs.work import Work
@@ -100,8 +100,9 @@ def run(request: AmpRenderRequest, work: Work, progress: ProgressFn) -> JobResul
         result.done.append(ItemNote(where, f"rendered {target}", item.guid))
         ops += replace_take(records, "amp_render", item, key, rendered_take(item, plan, target, model.name, request.id),
                             take)
-    result.changes = ChangeSet(request.id, tuple(ops), f"Render {len(ops)} item(s) through {model.name}",
+    takes = sum(isinstance(op, AddAudioTake) for op in ops)
+    result.changes = ChangeSet(request.id, tuple(ops), f"Render {takes} item(s) through {model.name}",
                                request.created)
-    result.summary = f"added {len(result.files)} take(s) named '{model.name}'"
+    result.summary = f"added {takes} take(s) named '{model.name}'"
     result.data = {"files": [str(f) for f in result.files]}
     return result

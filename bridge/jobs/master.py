@@ -8,7 +8,7 @@ from bridge.audio.item_audio import NoAudioError, describe, plan_item_audio
 from bridge.audio.reader import AudioError, audio_info
 from bridge.audio.sink import FileSink, choose_subtype
 from bridge.audio.source import AudioSource
-from bridge.changes.ops import ChangeSet, Op
+from bridge.changes.ops import AddAudioTake, ChangeSet, Op
 from bridge.jobs.result import ItemNote, JobResult, Progress, ProgressFn
 from bridge.jobs.takes import rendered_take, replace_take, take_file
 from bridge.jobs.work import Work
@@ -110,8 +110,8 @@ def run(request: MasterRequest, work: Work, progress: ProgressFn) -> JobResult:
         figures[item.guid] = _figures(mastered)
         ops += replace_take(records, "master", item, preset.name,
                             rendered_take(item, plan, target, f"Master ({preset.name})", request.id), take)
-    result.changes = ChangeSet(request.id, tuple(ops), f"Master {len(ops)} item(s) with {preset.name}",
-                               request.created)
-    result.summary = f"added {len(ops)} take(s) 'Master ({preset.name})'"
+    takes = sum(isinstance(op, AddAudioTake) for op in ops)
+    result.changes = ChangeSet(request.id, tuple(ops), f"Master {takes} item(s) with {preset.name}", request.created)
+    result.summary = f"added {takes} take(s) 'Master ({preset.name})'"
     result.data = {"items": figures}
     return result
