@@ -49,6 +49,8 @@ def render(
     fmt: str | None = typer.Option(None, "--format", help="16, 24 or 32f (default: 32-bit float, or 24-bit where "
                                    "the output's format cannot hold float)."),
     effects_dir: list[Path] | None = typer.Option(None, "--effects-dir", help="Where imports are also looked for."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Stop after this many seconds, writing nothing "
+                                         "(default: no limit; the daemon's applies there)."),
 ) -> AnyRequest:
     """Run an audio file through a JSFX, offline, at the file's rate.
 
@@ -57,7 +59,7 @@ def render(
     options = {"effect": absolute(effect_path), "audio": absolute(source), "output": absolute(output),
                "overwrite": overwrite,
                "sliders": _sliders(slider), "block": block, "tempo": tempo, "channels": channels, "format": fmt,
-               "effects_dirs": [absolute(p) for p in effects_dir or []]}
+               "effects_dirs": [absolute(p) for p in effects_dir or []], "timeout": timeout}
     return make_request("jsfx_render", options)
 
 

@@ -30,6 +30,8 @@ def render(
                                               "folder is searched)."),
     force: bool = typer.Option(False, "--force", help="Render even past a day of audio or the free disk space "
                                "(reabridge refuses those by default)."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Stop after this many seconds, writing nothing "
+                                         "(default: no limit; the daemon's applies there)."),
 ) -> AnyRequest:
     """Render a project's mix to an audio file, without REAPER.
 
@@ -39,5 +41,5 @@ def render(
         "project_file": absolute(project), "output": absolute(output), "overwrite": overwrite, "start": start,
         "end": end, "region": region, "missing": missing, "report": absolute(report), "format": fmt,
         "sample_rate": sample_rate, "effects_dirs": [absolute(d) for d in effects_dir or []] or None,
-        "resource_path": absolute(resource_path), "force": force or None})
+        "resource_path": absolute(resource_path), "force": force or None, "timeout": timeout})
 

@@ -10,6 +10,7 @@ from bridge.jobs.work import Work
 from bridge.jsfx.effect import Effect, load_effect
 from bridge.jsfx.errors import JsfxError
 from bridge.jsfx.install import SUBFOLDER, install
+from bridge.jsfx.interrupt import time_limit
 from bridge.reaper.paths import default_resource_path
 from bridge.requests.models import JsfxInsertRequest, JsfxRenderRequest
 
@@ -49,14 +50,15 @@ def render(request: JsfxRenderRequest, work: Work, progress: ProgressFn) -> JobR
 
     o = request.options
     source, output = Path(o.audio), work.outputs.target(Path(o.output), "audio", "the output")
-    effect = load_effect(Path(o.effect), effects_dirs(o.effects_dirs, work.resource_path))
-    notices: list[str] = []
-    sliders = slider_values(effect, o.sliders, notices)
-    label = effect.desc or Path(o.effect).name
-    progress(Progress("compiling", None, label))  # a big effect takes seconds the first time
-    result = render_file(effect, source, output, sliders, o.block, SUBTYPES[o.format or "32f"],
-                         lambda f: progress(Progress("rendering", f, label)), o.tempo, o.channels,
-                         strict=o.format is not None, outputs=work.outputs)
+    with time_limit(o.timeout):  # the effect's <? ?> blocks, @init and every block count
+        effect = load_effect(Path(o.effect), effects_dirs(o.effects_dirs, work.resource_path))
+        notices: list[str] = []
+        sliders = slider_values(effect, o.sliders, notices)
+        label = effect.desc or Path(o.effect).name
+        progress(Progress("compiling", None, label))  # a big effect takes seconds the first time
+        result = render_file(effect, source, output, sliders, o.block, SUBTYPES[o.format or "32f"],
+                             lambda f: progress(Progress("rendering", f, label)), o.tempo, o.channels,
+                             strict=o.format is not None, outputs=work.outputs)
     return JobResult("jsfx_render", f"wrote {output} ({result.frames} frames; compiled in "
                                     f"{result.compile_seconds:.2f} s)",
                      files=[output], notices=notices + list(result.notices),

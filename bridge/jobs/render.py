@@ -8,6 +8,7 @@ from pathlib import Path
 from bridge.jobs.jsfx import effects_dirs
 from bridge.jobs.result import JobResult, Progress, ProgressFn
 from bridge.jobs.work import Work
+from bridge.jsfx.interrupt import time_limit
 from bridge.requests.models import RenderRequest
 
 
@@ -30,10 +31,11 @@ def run(request: RenderRequest, work: Work, progress: ProgressFn) -> JobResult:
     enclosing = next((p for p in project.resolve().parents if p.name == "Effects"), None)
     if enclosing is not None and enclosing not in dirs:
         dirs.append(enclosing)
-    result = render_project(project, output, outputs=work.outputs, start=o.start, end=o.end, region=o.region,
-                            missing=o.missing, subtype=SUBTYPES[o.format or "32f"], sample_rate=o.sample_rate,
-                            effects_dirs=dirs, strict_format=o.format is not None,
-                            progress=lambda f: progress(Progress("rendering", f, project.name)), force=o.force)
+    with time_limit(o.timeout):  # JS effects and every mixed block stop at the time-out
+        result = render_project(project, output, outputs=work.outputs, start=o.start, end=o.end, region=o.region,
+                                missing=o.missing, subtype=SUBTYPES[o.format or "32f"], sample_rate=o.sample_rate,
+                                effects_dirs=dirs, strict_format=o.format is not None,
+                                progress=lambda f: progress(Progress("rendering", f, project.name)), force=o.force)
     files = [output]
     if report_path is not None:
         work.outputs.write_bytes(report_path, (json.dumps(result.report, indent=1) + "\n").encode(), "json",

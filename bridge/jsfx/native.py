@@ -28,7 +28,7 @@ import numpy as np
 from bridge.jsfx import vm
 from bridge.jsfx.bytecode import Linked
 
-VERSION = "2"
+VERSION = "3"
 MAX_ROWS = 40000  # bigger effects stay on the interpreter (numba would take too long and too much memory)
 _SECTIONS = ("init", "slider", "block", "sample")
 _TEMPLATES = {
@@ -160,14 +160,16 @@ class _Writer:
                     cond = f"abs({self.operand(b)}) >= bi.CLOSE"
                     out.append(f"{body}pc = {a} if {'not ' if op == vm.JZ else ''}({cond}) else {nxt}")
                     break
-                if op == vm.LOOPNEXT:
+                if op == vm.LOOPNEXT:  # every iteration looks at the stop flag, as the interpreter does
                     k = self.ref(b)
                     out += [f"{body}if {k} <= 0.0:", f"{body}    pc = {a}", f"{body}else:", f"{body}    {k} -= 1.0",
+                            f"{body}    if vm.stop_requested(halt) != 0:", f"{body}        return vm.STOPPED",
                             f"{body}    pc = {nxt}"]
                     break
                 if op == vm.WHILESTEP:
                     out += [f"{body}if {self.ref(b)} >= bi.LOOP_LIMIT:", f"{body}    {self.ref(c)} = {float(d)!r}",
-                            f"{body}    pc = {a}", f"{body}else:", f"{body}    pc = {nxt}"]
+                            f"{body}    pc = {a}", f"{body}elif vm.stop_requested(halt) != 0:",
+                            f"{body}    return vm.STOPPED", f"{body}else:", f"{body}    pc = {nxt}"]
                     break
                 if op == vm.JSR:
                     out += [f"{body}stack[sp] = {nxt}", f"{body}sp += 1", f"{body}pc = {a}"]
@@ -195,7 +197,7 @@ class _Writer:
         out = ["import math", "", "import numpy as np", "from numba import njit", "",
                "import bridge.jsfx.builtins as bi", "import bridge.jsfx.vm as vm", "", "",
                '@njit(cache=True, error_model="numpy", nogil=True)',
-               "def run(entry, v, mem, gmem, rng, sliders, stack):"]
+               "def run(entry, v, mem, gmem, rng, sliders, stack, halt):"]
         out += load or ["    pass"]
         for n, name in enumerate(("init", "slider")):
             start = linked.entries[name]
@@ -204,18 +206,20 @@ class _Writer:
         out += store
         out += ["    return 0", "", "",
                 '@njit(cache=True, error_model="numpy", nogil=True)',
-                "def process(v, mem, gmem, rng, sliders, stack, buf, n, nch, block, reach, special):"]
+                "def process(v, mem, gmem, rng, sliders, stack, buf, n, nch, block, reach, special, halt):"]
         out += load or ["    pass"]
         sb, pp, bp, sr, tp = (self.ref(linked.slots[x]) for x in ("samplesblock", "play_position", "beat_position",
                                                                    "srate", "tempo"))
         nodenorm = self.ref(linked.slots["ext_nodenorm"])
         out += ["    pos = 0", "    frame_channels = min(nch, 64)", "    while pos < n:",
-                "        m = min(block, n - pos)", f"        {sb} = float(m)"]
+                "        m = min(block, n - pos)", f"        {sb} = float(m)",
+                "        if vm.stop_requested(halt) != 0:", "            return vm.STOPPED"]
         if linked.entries["block"] >= 0:
             out += self.machine(linked.entries["block"], "        ")
         if linked.entries["sample"] >= 0:
             out.append(f"        dc = 0.0 if {nodenorm} > 0.5 else {vm.DENORMAL_DC!r}")
-            out.append("        for i in range(pos, pos + m):")
+            out += ["        for i in range(pos, pos + m):", "            if vm.stop_requested(halt) != 0:",
+                    "                return vm.STOPPED"]
             if self.spl_local:
                 for k in range(linked.reach):
                     x = f"x{self.spl0 + k}"
@@ -254,9 +258,10 @@ def module_path(linked: Linked) -> Path | None:
 
 
 def _fingerprint() -> str:
-    from bridge.jsfx import builtins
+    from bridge.jsfx import builtins, interrupt
 
     return hashlib.sha1(Path(builtins.__file__).read_bytes() + Path(vm.__file__).read_bytes()
+                        + Path(interrupt.__file__).read_bytes()
                         + Path(__file__).read_bytes()).hexdigest()
 
 
@@ -295,9 +300,9 @@ def compile_module(module: ModuleType) -> None:
     from numba import typeof, types
 
     f64, u32, i64 = typeof(np.zeros(1)), typeof(np.zeros(1, dtype=np.uint32)), typeof(np.zeros(1, dtype=np.int64))
-    module.run.compile((types.int64, f64, f64, f64, u32, i64, i64))
+    module.run.compile((types.int64, f64, f64, f64, u32, i64, i64, i64))
     module.process.compile((f64, f64, f64, u32, i64, i64, typeof(np.zeros((1, 1))), types.int64, types.int64,
-                            types.int64, types.int64, i64))
+                            types.int64, types.int64, i64, i64))
 
 
 def available(program: Linked) -> ModuleType | None:

@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from bridge.jsfx import interrupt
 from bridge.jsfx.bytecode import BytecodeCompiler
 from bridge.jsfx.errors import JsfxError, where
 from bridge.jsfx.lexer import Code
@@ -91,11 +92,14 @@ def preprocess(text: str, file: str, variables: dict[str, float]) -> str:
     rng = np.zeros(625, dtype=np.uint32)
     strings = Strings(linked.literals)
     suppress = linked.slots.get("_suppress")
+    halt = interrupt.new_flag()
 
     out = [literals[0]]
     for k, block in enumerate(blocks):
         strings.printed = bytearray()
-        execute_py(linked.code, linked.entries[str(k)], values, memory, gmem, rng, linked.sliders, strings)
+        entry = linked.entries[str(k)]
+        interrupt.run(lambda pc=entry: execute_py(linked.code, pc, values, memory, gmem, rng, linked.sliders, strings,
+                                                  halt), halt)  # Ctrl-C and the time-out stop a block that loops
         printed = strings.printed.decode("utf-8", "replace")
         out.append(printed + "\n" * max(0, block.text.count("\n") - printed.count("\n")))
         following = literals[k + 1]

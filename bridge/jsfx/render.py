@@ -13,6 +13,7 @@ from bridge.audio.source import AudioSource
 from bridge.fileio import Outputs
 from bridge.jsfx.effect import Effect
 from bridge.jsfx.errors import JsfxError
+from bridge.jsfx.interrupt import check_time
 from bridge.jsfx.runtime import JsfxProcessor
 
 
@@ -58,6 +59,7 @@ def render_file(effect: Effect, source: Path, target: Path, sliders: dict[int, f
                 skip = _emit(processor.process(pending[:whole]), skip, sink)
                 pending = pending[whole:]
             done += len(data)
+            check_time()  # a long file through a slow effect stops at the time limit too
             if progress:
                 progress(done / max(1, audio.frames))
         tail = np.concatenate([pending, np.zeros((latency, nch))])

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bridge.jsfx import vm
+from bridge.jsfx import interrupt, vm
 from bridge.jsfx.bytecode import BytecodeCompiler, Linked
 from bridge.jsfx.effect import RUN_SECTIONS, Effect
 from bridge.jsfx.errors import JsfxError
@@ -63,12 +63,14 @@ def deep(work: Callable[[], T]) -> T:
 
     previous = threading.stack_size()
     threading.stack_size(DEEP_STACK)
-    try:
-        thread = threading.Thread(target=run, name="reabridge-jsfx-compile")
+    try:  # a daemon thread: Ctrl-C while a big effect compiles ends the process without waiting for it
+        thread = threading.Thread(target=run, name="reabridge-jsfx-compile", daemon=True)
         thread.start()
     finally:
         threading.stack_size(previous)
-    thread.join()
+    while thread.is_alive():
+        thread.join(interrupt.POLL)
+        interrupt.check_time()
     if failure:
         if isinstance(failure[0], RecursionError):
             raise JsfxError("the effect's code is nested too deeply to compile") from None
@@ -183,6 +185,7 @@ class JsfxProcessor:
         self.gmem = np.zeros(GMEM_WORDS)
         self.rng = np.zeros(625, dtype=np.uint32)  # EEL2's generator, seeded on first use
         self.stack = np.zeros(vm.STACK, dtype=np.int64)
+        self.halt = interrupt.new_flag()  # set by interrupt.run to stop the code (signal, cancel, time-out)
         self.strings = Strings(self.program.literals)
         self.strings.files = Files(effect.path.parent, effect.data_dir, effect.filenames,
                                    {n: s.folder for n, s in effect.sliders.items() if s.shape == "file"},
@@ -210,12 +213,15 @@ class JsfxProcessor:
         if pc < 0:
             return
         args = (self.program.code, pc, self.vars, self.memory, self.gmem, self.rng)
-        if self.native is not None:
-            self.native.run(pc, self.vars, self.memory, self.gmem, self.rng, self.program.sliders, self.stack)
+        sliders, stack, halt, native = self.program.sliders, self.stack, self.halt, self.native
+        if native is not None:
+            got = interrupt.run(lambda: native.run(pc, self.vars, self.memory, self.gmem, self.rng, sliders, stack,
+                                                   halt), halt)
         elif self.program.strings_in[name]:
-            execute_py(*args, self.program.sliders, self.strings)
-        elif vm.execute(*args, self.program.sliders, self.stack) != 0:
-            raise JsfxError("internal error: a string operation outside the string interpreter")
+            got = interrupt.run(lambda: execute_py(*args, sliders, self.strings, halt), halt)
+        else:
+            got = interrupt.run(lambda: vm.execute(*args, sliders, stack, halt), halt)
+        _check(got)
 
     def var(self, name: str) -> float:
         """The current value of an EEL2 variable (0 if the code never uses it)."""
@@ -259,14 +265,27 @@ class JsfxProcessor:
             self.vars[self.special[1]] += n / self.vars[self.special[3]]
             self.vars[self.special[2]] = self.vars[self.special[1]] * self.vars[self.special[4]] / 60.0
             return buf.T
-        if self.native is not None:
-            self.native.process(self.vars, self.memory, self.gmem, self.rng, p.sliders, self.stack, buf, buf.shape[1],
-                                buf.shape[0], self.block, reach, self.special)
+        state = (self.vars, self.memory, self.gmem, self.rng)
+        native, n, nch, halt = self.native, buf.shape[1], buf.shape[0], self.halt
+        if native is not None:
+            got = interrupt.run(lambda: native.process(*state, p.sliders, self.stack, buf, n, nch, self.block, reach,
+                                                       self.special, halt), halt)
         elif p.strings_in["block"] or p.strings_in["sample"]:
-            process_py(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       p.sliders, self.strings, buf, buf.shape[1], buf.shape[0], self.block, reach, self.special)
+            got = interrupt.run(lambda: process_py(p.code, p.entries["block"], p.entries["sample"], *state, p.sliders,
+                                                   self.strings, buf, n, nch, self.block, reach, self.special, halt),
+                                halt)
         else:
-            vm.process(p.code, p.entries["block"], p.entries["sample"], self.vars, self.memory, self.gmem, self.rng,
-                       p.sliders, self.stack, buf, buf.shape[1], buf.shape[0], self.block, reach, self.special)
+            got = interrupt.run(lambda: vm.process(p.code, p.entries["block"], p.entries["sample"], *state, p.sliders,
+                                                   self.stack, buf, n, nch, self.block, reach, self.special, halt),
+                                halt)
+        _check(got)
         buf[passed:] = through
         return buf.T
+
+
+def _check(got: int) -> None:
+    """What the code returned: 0 when it finished (:func:`interrupt.run` raises for a stop it asked for)."""
+    if got == interrupt.STOPPED:
+        raise JsfxError("the effect's code was stopped")
+    if got != 0:
+        raise JsfxError("internal error: a string operation outside the string interpreter")

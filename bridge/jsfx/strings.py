@@ -20,6 +20,7 @@ import numpy as np
 from bridge.jsfx import builtins as bi
 from bridge.jsfx import vm
 from bridge.jsfx.files import Files, file_op
+from bridge.jsfx.interrupt import STOPPED
 
 _SPEC = re.compile(rb"%([-+ #0]*)(\d+|\*)?(?:\.(\d+|\*))?([diuxXocsSfFeEgG%])")
 
@@ -218,8 +219,11 @@ def string_op(op: int, args: list[float], strings: Strings, v: np.ndarray, captu
 
 
 def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray, rng: np.ndarray,
-               sliders: np.ndarray, strings: Strings) -> None:
-    """The interpreter in Python, string operations included (same operations as :func:`vm.execute`)."""
+               sliders: np.ndarray, strings: Strings, halt: np.ndarray) -> int:
+    """The interpreter in Python, string operations included (same operations as :func:`vm.execute`).
+
+    Returns 0, or :data:`~bridge.jsfx.interrupt.STOPPED` when ``halt`` was set during a loop.
+    """
     stack: list[int] = []
     rows = code.tolist()
     close = bi.CLOSE
@@ -227,7 +231,7 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
         op, a, b, c, d = rows[pc]
         pc += 1
         if op == vm.HALT:
-            return
+            return 0
         if op == vm.MOV:
             v[a] = v[b]
         elif op in _BINARY:
@@ -265,10 +269,14 @@ def execute_py(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: 
                 pc = a
             else:
                 v[b] -= 1.0
+                if halt[0]:
+                    return STOPPED
         elif op == vm.WHILESTEP:
             if v[b] >= bi.LOOP_LIMIT:
                 v[c] = float(d)
                 pc = a
+            elif halt[0]:
+                return STOPPED
         elif op == vm.SPLREAD:
             k = bi.to_int32(v[b])
             v[a] = v[c + k] if 0 <= k < 64 else 0.0
@@ -336,23 +344,27 @@ def _div(x: float, y: float) -> float:
 
 def process_py(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray,
                rng: np.ndarray, sliders: np.ndarray, strings: Strings, buf: np.ndarray, n: int, nch: int, block: int,
-               reach: int, special: np.ndarray) -> None:
-    """:func:`vm.process` in Python, for effects whose @block or @sample uses strings."""
+               reach: int, special: np.ndarray, halt: np.ndarray) -> int:
+    """:func:`vm.process` in Python, for effects whose @block or @sample uses strings (0, or STOPPED)."""
     pos = 0
     spl = int(special[5])
     frame_channels = min(nch, 64)
     while pos < n:
         m = min(block, n - pos)
         v[special[0]] = float(m)
-        if block_pc >= 0:
-            execute_py(code, block_pc, v, mem, gmem, rng, sliders, strings)
+        if halt[0]:
+            return STOPPED
+        if block_pc >= 0 and execute_py(code, block_pc, v, mem, gmem, rng, sliders, strings, halt):
+            return STOPPED
         if sample_pc >= 0:
             dc = 0.0 if v[special[6]] > 0.5 else vm.DENORMAL_DC
             for i in range(pos, pos + m):
                 v[spl:spl + frame_channels] = buf[:frame_channels, i] + dc
                 v[spl + frame_channels:spl + max(frame_channels, reach)] = dc
-                execute_py(code, sample_pc, v, mem, gmem, rng, sliders, strings)
+                if halt[0] or execute_py(code, sample_pc, v, mem, gmem, rng, sliders, strings, halt):
+                    return STOPPED
                 buf[:frame_channels, i] = v[spl:spl + frame_channels]
         v[special[1]] += m / v[special[3]]
         v[special[2]] = v[special[1]] * v[special[4]] / 60.0
         pos += m
+    return 0

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from bridge.jsfx import builtins as bi
+from bridge.jsfx.interrupt import STOPPED, stop_requested
 
 # -- the instruction set ----------------------------------------------------------------------
 (HALT, MOV, ADD, SUB, MUL, DIV, POW, MOD, SHL, SHR, BAND, BOR, BXOR, LT, GT, LE, GE, EQ, NE, EQX, NEX, NEG, NOT, BOOL,
@@ -76,10 +77,14 @@ def _math1(which: int, x: float) -> float:
     return x * x
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.ndarray, rng: np.ndarray,
-            sliders: np.ndarray, stack: np.ndarray) -> int:
-    """Run from ``pc`` to the next ``HALT``; returns 0 (or, for a string operation, minus its position + 1)."""
+            sliders: np.ndarray, stack: np.ndarray, halt: np.ndarray) -> int:
+    """Run from ``pc`` to the next ``HALT``; returns 0 (or, for a string operation, minus its position + 1).
+
+    Every loop iteration looks at ``halt`` (:mod:`bridge.jsfx.interrupt`): when it is set,
+    the code stops where it is and :data:`STOPPED` is returned.
+    """
     sp = 0
     while True:
         op = code[pc, 0]
@@ -164,10 +169,14 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
                 pc = a
             else:
                 v[b] -= 1.0
+                if stop_requested(halt) != 0:
+                    return STOPPED
         elif op == WHILESTEP:  # REAPER's iteration limit reached: note the line and leave the loop
             if v[b] >= bi.LOOP_LIMIT:
                 v[c] = float(code[pc - 1, 4])
                 pc = a
+            elif stop_requested(halt) != 0:
+                return STOPPED
         elif op == SPLREAD:  # spl(n): the 64 channel slots start at c
             k = bi.to_int32(v[b])
             v[a] = v[c + k] if 0 <= k < 64 else 0.0
@@ -211,14 +220,16 @@ def execute(code: np.ndarray, pc: int, v: np.ndarray, mem: np.ndarray, gmem: np.
             return -pc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem: np.ndarray,
             gmem: np.ndarray, rng: np.ndarray, sliders: np.ndarray, stack: np.ndarray,
-            buf: np.ndarray, n: int, nch: int, block: int, reach: int, special: np.ndarray) -> int:
+            buf: np.ndarray, n: int, nch: int, block: int, reach: int, special: np.ndarray, halt: np.ndarray) -> int:
     """``@block`` every ``block`` frames and ``@sample`` per frame over ``buf`` (channels x frames), in place.
 
     ``special``: the slots of samplesblock, play_position, beat_position, srate, tempo, spl0 and ext_nodenorm.
     Inputs get REAPER's anti-denormal DC offset (DENORMAL_DC) unless the effect sets ``ext_nodenorm``.
+    ``halt`` is looked at before every block and sample frame (and in every loop): set, it stops the
+    code and :data:`STOPPED` is returned.
     """
     pos = 0
     spl = special[5]
@@ -226,8 +237,10 @@ def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem:
     while pos < n:
         m = min(block, n - pos)
         v[special[0]] = float(m)
+        if stop_requested(halt) != 0:
+            return STOPPED
         if block_pc >= 0:
-            got = execute(code, block_pc, v, mem, gmem, rng, sliders, stack)
+            got = execute(code, block_pc, v, mem, gmem, rng, sliders, stack, halt)
             if got != 0:
                 return got
         if sample_pc >= 0:
@@ -237,7 +250,9 @@ def process(code: np.ndarray, block_pc: int, sample_pc: int, v: np.ndarray, mem:
                     v[spl + k] = buf[k, i] + dc
                 for k in range(frame_channels, reach):  # input pins the host has no channel for
                     v[spl + k] = dc
-                got = execute(code, sample_pc, v, mem, gmem, rng, sliders, stack)
+                if stop_requested(halt) != 0:
+                    return STOPPED
+                got = execute(code, sample_pc, v, mem, gmem, rng, sliders, stack, halt)
                 if got != 0:
                     return got
                 for k in range(frame_channels):

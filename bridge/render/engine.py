@@ -12,6 +12,7 @@ import numpy as np
 
 from bridge.audio.sink import FileSink
 from bridge.fileio import Outputs
+from bridge.jsfx.interrupt import check_time
 from bridge.project.project import Project
 from bridge.render.budget import check_output
 from bridge.render.mixer import Mixer, fx_problem
@@ -79,6 +80,7 @@ def render_project(path: Path, output: Path, *, outputs: Outputs, start: float |
     with FileSink(output, plan.sample_rate, mixer.channels, subtype, strict=strict_format, outputs=outputs,
                   source=f"the render of {path.name}") as sink:
         for block in mixer.blocks(progress):
+            check_time()  # the request's time-out (bridge.jsfx.interrupt.time_limit), between blocks
             if len(block):
                 peak = max(peak, float(np.max(np.abs(block))))
             sink.write(block)

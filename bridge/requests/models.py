@@ -373,6 +373,10 @@ SliderValue = Annotated[float, Field(ge=-1e12, le=1e12)] | Annotated[str, String
 SliderKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
 
 
+RenderTimeout = Annotated[float, Field(gt=0.0, le=7 * 86400.0, description="seconds the render may take before it is "
+                                      "stopped and nothing is written (an effect whose code never finishes)")]
+
+
 class JsfxRenderOptions(Strict):
     """Running a JSFX offline. ``sliders`` maps a slider number or variable name to a value or enum label."""
 
@@ -386,6 +390,7 @@ class JsfxRenderOptions(Strict):
     channels: Annotated[int, Field(ge=1, le=64)] | None = None
     format: Format | None = None
     effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
+    timeout: RenderTimeout | None = None
 
 
 class JsfxRenderRequest(_Request):
@@ -553,6 +558,7 @@ class RenderOptions(Strict):
     effects_dirs: list[PathText] = Field(default_factory=list, max_length=64)
     resource_path: PathText | None = None
     force: bool = False
+    timeout: RenderTimeout | None = None
 
 
 class RenderRequest(_Request):
