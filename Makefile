@@ -15,10 +15,11 @@ install: $(STAMP)
 # on Linux. We only need its ONNX model and reference code, so it goes in with
 # --no-deps; its real runtime needs are in pyproject.toml. See DEVELOPERS.md.
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@# Debian packages the tests use: ffmpeg (the independent loudness meter), lua5.4 (the REAPER actions parse)
-	@{ command -v ffmpeg && command -v luac5.4; } >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg lua5.4 >/dev/null; } || \
-		echo "note: install ffmpeg and lua5.4 (apt-get install ffmpeg lua5.4) for the tests"
+	@# Debian packages the tests use: ffmpeg (the independent loudness meter), lua5.4 (the REAPER actions parse),
+	@# espeak-ng (speech in other languages for the English-only guard)
+	@{ command -v ffmpeg && command -v luac5.4 && command -v espeak-ng; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg lua5.4 espeak-ng >/dev/null; } || \
+		echo "note: install ffmpeg, lua5.4 and espeak-ng (apt-get install ffmpeg lua5.4 espeak-ng) for the tests"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<82" wheel
 	$(BIN)/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -c requirements/constraints.txt -e ".[dev]"

@@ -21,6 +21,7 @@ from bridge.cli import (
     reaper_cmd,
     render_cmd,
     speakers_cmd,
+    speech_cmd,
     tempo_cmd,
     transcribe_cmd,
 )
@@ -54,12 +55,14 @@ JOB_COMMANDS = (
     ("jsfx_insert", jsfx_cmd.app, "insert", jsfx_cmd.insert),
     ("render", None, "render", render_cmd.render),
     ("speakers", None, "speakers", speakers_cmd.speakers),
+    ("speech", None, "speech", speech_cmd.speech),
 )
 
 for job, group, name, builder in JOB_COMMANDS:
     if name is not None:
         (group or app).command(name)(run_command(builder))
     daemon_cmd.submit_app.command(job)(submit_command(builder))
+speech_cmd.add_find(app)  # `reabridge speech find TEXT --project SONG.RPP`
 
 app.add_typer(project_cmd.app, name="project")
 app.add_typer(amp_cmd.app, name="amp")

@@ -4,10 +4,11 @@ Moonshine decodes one piece of audio per call; past ~20-30 s its output degrades
 and its memory grows with the square of the length. :func:`speech_chunks` reads
 16 kHz audio block by block, runs the VAD (:mod:`bridge.speech.vad`) over it, and
 yields each speech segment with its samples as soon as the segment has ended:
-a segment longer than ``max_length`` is cut at its quietest moment, and a very
-short segment (a word or two) is joined to the next when the pause between them
-is short, since the model does better with a little context. Only the audio of
-the segment being tracked is kept, so an hour needs the memory of a minute.
+a segment longer than ``max_length`` is cut at its quietest moment, and segments
+are joined to the next while the pause between them is short and the result at
+most ~12 s (the model does better with context, and a subtitle with a whole
+phrase). Only the audio of the segment being tracked is kept, so an hour needs
+the memory of a minute.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from bridge.speech.vad import RATE, WINDOW, SileroVad, Span, SpeechTracker, VadP
 
 #: the recogniser's settings: longer pauses and padding than silero-vad's defaults keep words whole
 SPEECH_VAD = VadParams(threshold=0.5, min_silence=0.3, min_speech=0.25, pad=0.15, max_length=20.0)
-JOIN_SHORTER = 1.5  #: seconds: a segment shorter than this is joined to the next ...
-JOIN_GAP = 1.0  #: ... when the pause before it is at most this long
+JOIN_UP_TO = 12.0  #: seconds: segments are joined while the result is no longer than this ...
+JOIN_GAP = 0.8  #: ... and the pause between them at most this long
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,12 @@ class _Audio:
             self.start += len(self._blocks.pop(0))
 
 
-def join_short(spans: Iterable[Span], shorter: float = JOIN_SHORTER, gap: float = JOIN_GAP,
-               max_length: float = 20.0) -> Iterator[Span]:
-    """Spans with each short one joined to the next when the pause is short and the result not too long."""
+def join_short(spans: Iterable[Span], up_to: float = JOIN_UP_TO, gap: float = JOIN_GAP) -> Iterator[Span]:
+    """Spans joined to the next while the pause is short and the result not too long (a phrase, not a word)."""
     held: Span | None = None
     for span in spans:
         if held is not None:
-            short = (held.end - held.start) < shorter * RATE or (span.end - span.start) < shorter * RATE
-            if short and span.start - held.end <= gap * RATE and span.end - held.start <= max_length * RATE:
+            if span.start - held.end <= gap * RATE and span.end - held.start <= up_to * RATE:
                 held = Span(held.start, span.end)
                 continue
             yield held
@@ -123,7 +122,7 @@ def speech_chunks(blocks: Iterable[np.ndarray], *, params: VadParams = SPEECH_VA
     margin = int(params.pad * RATE) + 2 * WINDOW  # a segment starting in the next block reaches back this far
 
     def ready(final: bool) -> Iterator[Chunk]:
-        spans = list(join_short(pending, max_length=max_length)) if join else list(pending)
+        spans = list(join_short(pending, min(JOIN_UP_TO, max_length))) if join else list(pending)
         keep = [] if final or not spans else [spans.pop()]  # the last may still take the next one in
         for span in spans:
             yield Chunk(span, audio.get(span.start, span.end))

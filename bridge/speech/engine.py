@@ -122,6 +122,7 @@ class SpeechEngine:
         check_recording(duration, speech, trusted, untrusted, empty)
         transcript = Transcript(duration, segments, [], left_out, speech)
         if vocabulary is not None:
+            vocabulary.common = self.model.tokenizer.words
             transcript = vocabulary.apply(transcript)
         if speakers is not None and kept is not None:
             transcript.segments = self._speakers(np.concatenate(kept) if kept else np.zeros(0, np.float32),

@@ -62,6 +62,9 @@ class Tokenizer:
         except OSError as exc:
             raise SpeechModelError(f"cannot read the tokenizer {path}: {exc.strerror}") from None
         self.pieces = read_tokens(data)
+        #: the words the model has a whole token for (lower case), its common vocabulary
+        self.words = frozenset(p[len(SPACE):].decode("utf-8", errors="replace").lower() for p in self.pieces
+                               if p.startswith(SPACE) and len(p) > len(SPACE) + 1)
 
     def __len__(self) -> int:
         return len(self.pieces)

@@ -6,7 +6,9 @@ run of one to (words in the term + 1) transcript words is compared with each
 term: by spelling (edit distance over the letters, spaces ignored) and by sound
 (the same over a phonetic key that folds English spellings of one sound together:
 ``ph``/``f``, ``c``/``k``/``q``, silent letters, vowels after the first letter).
-A run is replaced when both agree well enough (:data:`MIN_SCORE`), the best
+A run is replaced when both agree well enough (:data:`MIN_SCORE`) -- a common word
+the model wrote whole (one of its whole-word tokens, "country") only for a term spelled
+nearly the same --, the best
 candidate first, never overlapping another replacement; every replacement is
 listed (``--json``: ``replacements``) so the user can check it.
 """
@@ -23,6 +25,7 @@ from bridge.speech.transcript import Replacement, Segment, Transcript
 
 MIN_SCORE = 0.75  #: 0.4 x spelling + 0.6 x sound similarity a replacement needs
 MIN_SPELLING = 0.5  #: ... with the spelling alone at least this similar
+COMMON_SPELLING = 0.85  #: a common word the model wrote (one of its whole-word tokens) needs this close a spelling
 SHORT_SPELLING = 0.75  #: terms under 6 letters sound like too many common words: spelling must be this close
 MAX_TERMS = 5000
 MAX_BYTES = 1 << 20
@@ -88,6 +91,7 @@ class Vocabulary:
     """
 
     def __init__(self, terms: list[str]) -> None:
+        self.common: frozenset[str] = frozenset()  #: words the model knows whole (set by the engine)
         self.terms = [Term(t, _letters(t), sound_key(t), len(t.split())) for t in terms if _letters(t)]
         if not self.terms:
             raise VocabularyError("the vocabulary holds no terms (one term per line)")
@@ -136,6 +140,8 @@ class Vocabulary:
             spelling = similarity(letters, term.letters)
             if spelling < (MIN_SPELLING if len(term.letters) >= 6 else SHORT_SPELLING):
                 continue
+            if spelling < COMMON_SPELLING and run.lower() in self.common:
+                continue  # a word the model knows well is taken at its word unless the term is spelled nearly so
             score = 0.4 * spelling + 0.6 * similarity(sound, term.sound)
             if score >= MIN_SCORE and score > best:
                 best, best_term = score, term
