@@ -45,6 +45,7 @@ PATH_OPTIONS: dict[str, PathRole] = {
     "preset_file": "input",
     "effect": "input",
     "project_file": "input",
+    "vocabulary": "input",
     "effects_dirs": "input_dir",
     "output": "output",
     "report": "output_dir",
