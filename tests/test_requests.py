@@ -28,6 +28,8 @@ GOOD = {
     "jsfx_insert": {"project": PROJECT, "options": {"effect": "/x/e.jsfx", "track": "Drums"}},
     "render": {"options": {"project_file": "/x/song.RPP", "output": "/x/mix.wav", "region": "Verse"}},
     "speakers": {"project": PROJECT, "items": {"guids": [GUID]}, "options": {"split": True, "speakers": 2}},
+    "speech": {"project": PROJECT, "items": {"selected": True}, "options": {"as": "notes", "speakers": "auto",
+                                                                            "vocabulary": "/x/terms.txt"}},
 }
 
 
