@@ -151,7 +151,8 @@ def test_doctor_before_and_after_install(resource, tmp_path):
     assert out.returncode == 0, out.stdout
     status = _lines(out)
     assert status == {"resource path": "ok", "scripts": "ok", "actions": "ok", "REAPER's Python": "ok",
-                      "server": "warn", "token": "ok", "daemon": "warn", "models": "ok", "ffmpeg": "ok"}
+                      "server": "warn", "token": "ok", "daemon": "warn", "models": "ok", "training": "ok",
+                      "ffmpeg": "ok"}
 
     project, _ = song(tmp_path / "song")
     stand_in = StandIn(project, resource, 0.005).start()

@@ -13,6 +13,10 @@ PyTorch Lightning on the CPU. reabridge adds what a project needs around them:
   ratio (ESR) is reported with neural-amp-modeler's own grading;
 - the ``.nam`` carries metadata: name, date, validation ESR, architecture,
   measured latency, the model's loudness and the tool that made it.
+
+Training is the one job that needs PyTorch and neural-amp-modeler; they are the
+``train`` extra (``pip install 'reabridge[train]'``), left out of a plain install.
+:func:`require_training` says what to install before any work is done.
 """
 
 from __future__ import annotations
@@ -60,6 +64,41 @@ SIZES: dict[str, list[dict[str, Any]]] = {
 
 class CaptureError(ReabridgeError):
     """The DI and re-amp cannot be used to train a capture."""
+
+
+#: import name -> distribution, for what training needs beyond a plain install (the ``train`` extra)
+TRAINING_PACKAGES = {"torch": "torch", "nam": "neural-amp-modeler", "pytorch_lightning": "pytorch-lightning"}
+#: how to get them
+TRAIN_EXTRA = "pip install 'reabridge[train]'"
+
+
+def missing_training() -> list[str]:
+    """The training packages that are not installed (looked up, never imported)."""
+    import importlib.util
+
+    missing = []
+    for module, distribution in TRAINING_PACKAGES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(distribution)
+    return missing
+
+
+def require_training() -> None:
+    """Refuse, with what to install, when this install cannot train captures.
+
+    Raises
+    ------
+    CaptureError
+        PyTorch, neural-amp-modeler or pytorch-lightning is missing.
+    """
+    missing = missing_training()
+    if missing:
+        raise CaptureError(f"creating a capture needs {', '.join(missing)} (training only; rendering does not): "
+                           f"install them with {TRAIN_EXTRA} (in reabridge's environment; about 1.5 GB)")
 
 
 @dataclass(frozen=True)
@@ -182,6 +221,7 @@ def train_capture(di: np.ndarray, reamp: np.ndarray, rate: float, output: Path, 
         Learning rate (neural-amp-modeler's default 0.004) and output samples per
         training example (8192).
     """
+    require_training()
     if size not in SIZES:
         raise CaptureError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
     if epochs < 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.amp.capture import train_capture
+from bridge.amp.capture import require_training, train_capture
 from bridge.audio.item_audio import plan_item_audio
 from bridge.audio.reader import read_audio
 from bridge.errors import ReabridgeError
@@ -16,6 +16,7 @@ from bridge.requests.models import AmpCaptureRequest
 def run(request: AmpCaptureRequest, work: Work, progress: ProgressFn) -> JobResult:
     """Train the capture and write it to ``options.output``."""
     o = request.options
+    require_training()  # before any audio is read: a plain install says what to add
     output = work.outputs.target(Path(o.output), "nam", "the output")
     if work.project is not None:
         signals = []

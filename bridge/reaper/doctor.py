@@ -42,10 +42,26 @@ class Check:
 
 
 def _read(path: Path) -> str:
+    """A text file in its own encoding (what install reads and writes); empty when it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return ini.decode(path.read_bytes(), path.name).text
+    except (OSError, ini.IniEncodingError):
         return ""
+
+
+def _unusable(path: Path) -> str | None:
+    """Why install could not edit one of REAPER's files (a link, not text it can write back), or None."""
+    if path.is_symlink():
+        return f"{path.name} is a link to {os.path.realpath(path)}; reabridge install will not write through it"
+    try:
+        ini.decode(path.read_bytes(), path.name)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{path.name} cannot be read ({exc.strerror})"
+    except ini.IniEncodingError as exc:
+        return str(exc)
+    return None
 
 
 def check_resource(resource: Path, how: str) -> Check:
@@ -75,6 +91,10 @@ def check_scripts(resource: Path) -> Check:
 
 
 def check_registered(resource: Path) -> Check:
+    problem = _unusable(resource / KB_INI)
+    if problem is not None:
+        return Check(FAIL, "actions", problem, "replace it with a plain UTF-8 file (REAPER's own form; the link's "
+                     "target or a copy), quit REAPER, then reabridge install")
     text = _read(resource / KB_INI)
     rows = ini.lines(text)
     missing = [a for a in ACTIONS if not any(r.startswith("SCR ") and f" {a.command_id} " in r for r in rows)]
@@ -210,6 +230,17 @@ def check_models() -> Check:
     return Check(OK, "models", "basic-pitch's model, amp captures and mastering presets are present")
 
 
+def check_training() -> Check:
+    from bridge.amp.capture import TRAIN_EXTRA, missing_training
+
+    missing = missing_training()
+    if missing:
+        return Check(WARN, "training", f"{', '.join(missing)} not installed: 'amp capture' (creating captures) "
+                     "cannot run; rendering through captures and every other job work",
+                     f"{TRAIN_EXTRA} (PyTorch and neural-amp-modeler; about 1.5 GB)")
+    return Check(OK, "training", "PyTorch and neural-amp-modeler are installed ('amp capture' can train captures)")
+
+
 def check_ffmpeg() -> Check:
     found = shutil.which("ffmpeg")
     if found is None:
@@ -223,11 +254,11 @@ def doctor(resource: Path, how: str) -> list[Check]:
     """Every check, in the order a user fixes them."""
     first = check_resource(resource, how)
     if first.status == FAIL:
-        return [first, check_models(), check_ffmpeg()]
+        return [first, check_models(), check_training(), check_ffmpeg()]
     checks: list[Callable[[], Check]] = [
         lambda: check_scripts(resource), lambda: check_registered(resource), lambda: check_python(resource),
         lambda: check_server(resource), lambda: check_token(resource), lambda: check_daemon(resource),
-        check_models, check_ffmpeg,
+        check_models, check_training, check_ffmpeg,
     ]
     return [first, *(c() for c in checks)]
 
