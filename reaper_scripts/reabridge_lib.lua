@@ -23,6 +23,9 @@
 --   [main] reabridge_Show reabridge jobs.lua
 --   [main] reabridge_Start or stop reabridge daemon.lua
 --   [main] reabridge_Split selected item by speaker.lua
+--   [main] reabridge_Transcribe speech in selected items.lua
+--   [main] reabridge_Find in transcript.lua
+--   [main] reabridge_Export transcript as SRT.lua
 --   [main] reabridge_server.py
 -- @changelog
 --   First release.
@@ -926,6 +929,66 @@ function rb.action(body)
     reaper.ShowConsoleMsg("reabridge: " .. tostring(err) .. "\n")
     rb.message("reabridge: " .. tostring(err):match("^[^\n]*"):gsub("^.-:%d+: ", ""))
   end
+end
+
+--------------------------------------------------------------------------------------------
+-- Transcripts (the speech job's regions, markers, take markers and notes items)
+--------------------------------------------------------------------------------------------
+local function unescape(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local function item_number(chunk, key)
+  return tonumber(chunk:match("\n%s*" .. key .. " ([^%s]+)")) or 0
+end
+
+--- Every transcript entry reabridge's speech job made that is still in the project, in time order:
+--- {time, stop (nil for markers), text}. Found through the job's records (REABRIDGE ext state
+--- 'made.<GUID>'), so other regions and markers are left out; names edited since are read as they are.
+function rb.transcript(proj)
+  local items = {}
+  for t = 0, reaper.CountTracks(proj) - 1 do
+    local track = reaper.GetTrack(proj, t)
+    for j = 0, reaper.CountTrackMediaItems(track) - 1 do
+      local item = reaper.GetTrackMediaItem(track, j)
+      items[norm(rb.item_guid(item))] = item
+    end
+  end
+  local entries, i = {}, 0
+  while true do
+    local ok, key, value = reaper.EnumProjExtState(proj, "REABRIDGE", i)
+    if not ok then break end
+    i = i + 1
+    local guid = key:match("^made%.(.+)$")
+    local job, source, _, what = (value or ""):match("^(%S+) (%S+) (%S+) (%S+)$")
+    if guid and job == "speech" then
+      what = unescape(what)
+      if what == "regions" or what == "markers" then
+        local index = marker_index(proj, guid)
+        if index >= 0 then
+          local _, isrgn, pos, stop, name = reaper.EnumProjectMarkers3(proj, index)
+          entries[#entries + 1] = {time = pos, stop = isrgn and stop or nil, text = name}
+        end
+      elseif what == "notes" and items[norm(guid)] then
+        local item = items[norm(guid)]
+        local _, notes = reaper.GetSetMediaItemInfo_String(item, "P_NOTES", "", false)
+        local _, chunk = reaper.GetItemStateChunk(item, "", false)
+        local pos = item_number(chunk, "POSITION")
+        entries[#entries + 1] = {time = pos, stop = pos + item_number(chunk, "LENGTH"), text = notes}
+      elseif items[norm(source)] then
+        local srcpos, name = what:match("^take%-marker (%S+) (.*)$")
+        if srcpos then
+          local _, chunk = reaper.GetItemStateChunk(items[norm(source)], "", false)
+          local rate = item_number(chunk, "PLAYRATE")
+          local pos = item_number(chunk, "POSITION") + (tonumber(srcpos) - item_number(chunk, "SOFFS")) /
+            (rate > 0 and rate or 1)
+          entries[#entries + 1] = {time = pos, text = unescape(name)}
+        end
+      end
+    end
+  end
+  table.sort(entries, function(a, b) return a.time < b.time end)
+  return entries
 end
 
 return rb

@@ -68,6 +68,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("reabridge_Show reabridge jobs.lua", "Show reabridge jobs", "J"),
     Action("reabridge_Start or stop reabridge daemon.lua", "Start/stop reabridge daemon"),
     Action("reabridge_Split selected item by speaker.lua", "Split selected item by speaker"),
+    Action("reabridge_Transcribe speech in selected items.lua", "Transcribe speech in selected items..."),
+    Action("reabridge_Find in transcript.lua", "Find in transcript..."),
+    Action("reabridge_Export transcript as SRT.lua", "Export transcript as SRT..."),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
