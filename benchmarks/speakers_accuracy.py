@@ -167,7 +167,7 @@ def build(name: str, voices: list[Voice], rng: np.random.Generator, seconds: flo
             truth = sorted(moved)
             shift += len(insert)
     noise = np.random.default_rng(1).normal(0, 10 ** (-65 / 20), len(audio)).astype(np.float32)
-    return Mixture(name, audio + noise, truth, len(voices))
+    return Mixture(name, audio + noise, truth, len({t[2] for t in truth}))
 
 
 def mixtures(ids: tuple[str, ...], label: str, per_k: int, seed: int) -> list[Mixture]:

@@ -6,16 +6,21 @@
 2. the speech brought to Resemblyzer's level (-30 dBFS RMS over the speech), its mel frames;
 3. windows of 1.6 s every 0.4 s inside each segment (a shorter segment is one window
    of its own length), each embedded by :class:`bridge.speech.encoder.SpeakerEncoder`;
-4. agglomerative clustering of the windows (average linkage on cosine similarity):
-   with the count found automatically, merging stops when the closest two clusters
-   are less similar than :data:`MERGE_SIMILARITY` (calibrated on mixtures of held-in
-   LibriSpeech speakers, see ``benchmarks/speakers_accuracy.py``); with a fixed count,
-   at that count;
+4. the windows of at least 1 s are clustered (shorter ones are too noisy to shape a
+   cluster and join the closest one). With the count found automatically: average-linkage
+   clustering on cosine similarity, merging until the closest two clusters are less
+   similar than :data:`MERGE_SIMILARITY` (calibrated on mixtures of held-in LibriSpeech
+   speakers, see ``benchmarks/speakers_accuracy.py``); when the eigengap of the refined
+   affinity (Wang et al., ICASSP 2018: neighbours kept, symmetrised, diffused,
+   normalised) says more speakers -- a phone line or a far microphone makes every voice
+   alike in absolute terms -- spectral clustering at that count is taken instead. With a
+   fixed count, spectral clustering at that count;
 5. a cluster with less than :data:`MIN_SPEAKER_SECONDS` of speech is not a speaker
    of its own (a back-channel "yeah" or a cough joins the closest voice), then each
    window is given the closest speaker again (k-means on the centroids);
 6. inside each segment, a Viterbi pass over the windows' similarities with a cost for
-   every change of speaker, so a turn lasts at least about a window;
+   every change of speaker, so a turn lasts at least about a window; pauses under
+   0.3 s between two turns of one speaker are part of the turn (NIST RT's convention);
 7. turns labelled ``S1``, ``S2``... in order of first appearance.
 """
 
@@ -36,6 +41,8 @@ MIN_SPEAKER_SECONDS = 3.0  #: less speech than this is not a speaker of its own 
 SWITCH_COST = 0.15  #: Viterbi cost of a change of speaker inside a segment (in cosine similarity)
 JOIN_PAUSE = 0.3  #: seconds: a shorter pause between two turns of one speaker is part of the turn (NIST RT)
 TARGET_DBFS = -30.0  #: Resemblyzer's training level
+NEIGHBOURS = 0.3  #: share of each window's most similar windows kept in the spectral affinity
+CLUSTERED_FRAMES = 100  #: windows shorter than this (1 s) are too noisy to shape clusters; they join the closest
 MAX_CLUSTERED = 1500  #: more windows than this are clustered in groups of neighbours (memory, time)
 MIN_SECONDS = 0.5  #: shorter audio is refused
 
@@ -189,6 +196,20 @@ def _groups(windows: list[_Window], size: int) -> np.ndarray:
 
 def _cluster(emb: np.ndarray, seconds: np.ndarray, windows: list[_Window], speakers: int | None,
              min_speakers: int, top: int) -> np.ndarray:
+    """Labels per window: the windows of at least 1 s are clustered, the shorter ones join the closest cluster."""
+    solid = np.array([w.length >= CLUSTERED_FRAMES for w in windows])
+    if solid.sum() < 2 or solid.all():
+        return _cluster_all(emb, seconds, windows, speakers, min_speakers, top)
+    picked = np.flatnonzero(solid)
+    some = _cluster_all(emb[picked], seconds[picked], [windows[i] for i in picked], speakers, min_speakers, top)
+    cents = _centroids(emb[picked], some, seconds[picked], some.max() + 1)
+    labels = np.argmax(emb @ cents.T, axis=1)
+    labels[picked] = some
+    return labels
+
+
+def _cluster_all(emb: np.ndarray, seconds: np.ndarray, windows: list[_Window], speakers: int | None,
+                 min_speakers: int, top: int) -> np.ndarray:
     """Labels per window: agglomerative clustering, small clusters folded (automatic count)."""
     groups = _groups(windows, -(-len(emb) // MAX_CLUSTERED)) if len(emb) > MAX_CLUSTERED \
         else np.arange(len(emb))
@@ -197,12 +218,82 @@ def _cluster(emb: np.ndarray, seconds: np.ndarray, windows: list[_Window], speak
     np.add.at(g_emb, groups, emb * seconds[:, None])
     g_emb /= np.maximum(np.linalg.norm(g_emb, axis=1, keepdims=True), 1e-12)
     g_sec = np.bincount(groups, weights=seconds, minlength=count)
-    labels = _agglomerate(g_emb, g_sec, count=speakers, threshold=MERGE_SIMILARITY, at_most=top)
-    if speakers is None:
-        labels = _fold_small(g_emb, labels, g_sec, min_speakers)
-        if labels.max() + 1 < min_speakers:
-            labels = _agglomerate(g_emb, g_sec, count=min(min_speakers, count), threshold=0.0, at_most=top)
+    affinity = _refined_affinity(g_emb)
+    if speakers is not None:
+        return _partition(g_emb, g_sec, affinity, min(speakers, count))[groups]
+    labels = _agglomerate(g_emb, g_sec, count=None, threshold=MERGE_SIMILARITY, at_most=top)
+    # a channel (a phone line, a far microphone) squeezes every similarity upwards, so the threshold can
+    # find one voice where there are several: then the eigengap of the refined affinity gives the count
+    spectral = min(top, _eigengap_count(affinity, top))
+    if spectral > 1 and labels.max() == 0:
+        labels = _partition(g_emb, g_sec, affinity, spectral)
+    labels = _fold_small(g_emb, labels, g_sec, min_speakers)
+    if labels.max() + 1 < min_speakers:
+        labels = _partition(g_emb, g_sec, affinity, min(min_speakers, count))
     return labels[groups]
+
+
+def _partition(emb: np.ndarray, seconds: np.ndarray, affinity: np.ndarray, k: int) -> np.ndarray:
+    """k clusters: average linkage or spectral clustering, whichever fits tighter after refinement.
+
+    The fit is the k-means objective (speech-weighted cosine similarity of each window to its
+    cluster's centroid). Average linkage does best on clean voices; where a channel makes voices
+    alike it tends to split off a few odd windows, and spectral clustering does better.
+    """
+    best, score = None, -np.inf
+    for labels in (_agglomerate(emb, seconds, count=k, threshold=0.0, at_most=k), _spectral_labels(affinity, k)):
+        labels = _refine(emb, labels, seconds)
+        cents = _centroids(emb, labels, seconds, labels.max() + 1)
+        fit = float(np.sum(seconds * np.sum(emb * cents[labels], axis=1)))
+        if labels.max() + 1 == k and fit > score:
+            best, score = labels, fit
+    return best if best is not None else _agglomerate(emb, seconds, count=k, threshold=0.0, at_most=k)
+
+
+def _refined_affinity(emb: np.ndarray) -> np.ndarray:
+    """Cosine affinity refined as Wang et al. (ICASSP 2018) do for LSTM speaker embeddings.
+
+    Each row's values outside its :data:`NEIGHBOURS` share of largest are kept at 1 %,
+    then the matrix is symmetrised (max), diffused (``A @ A.T``) and row-normalised.
+    """
+    n = len(emb)
+    affinity = np.clip(emb @ emb.T, 0.0, 1.0)
+    keep = max(3, int(np.ceil(NEIGHBOURS * n)))
+    floor = np.sort(affinity, axis=1)[:, -min(keep, n)][:, None]
+    affinity = np.where(affinity >= floor, affinity, affinity * 0.01)
+    affinity = np.maximum(affinity, affinity.T)
+    affinity = affinity @ affinity.T
+    affinity /= np.maximum(affinity.max(axis=1, keepdims=True), 1e-12)
+    return (affinity + affinity.T) / 2
+
+
+def _eigengap_count(affinity: np.ndarray, most: int) -> int:
+    """Where the ratio of consecutive eigenvalues of the refined affinity is largest."""
+    n = len(affinity)
+    if n < 3:
+        return 1
+    values = np.maximum(np.sort(np.linalg.eigvalsh(affinity))[::-1], 1e-9)
+    top = min(most, n - 1)
+    return int(np.argmax(values[:top] / values[1:top + 1])) + 1
+
+
+def _spectral_labels(affinity: np.ndarray, k: int) -> np.ndarray:
+    """k clusters of the rows of the refined affinity's top-k eigenvectors (k-means, farthest-point start)."""
+    _, vectors = np.linalg.eigh(affinity)
+    points = vectors[:, ::-1][:, :k]
+    points = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+    centres = [points[int(np.argmax(np.linalg.norm(points - points.mean(axis=0), axis=1)))]]
+    while len(centres) < k:
+        far = np.min([np.linalg.norm(points - c, axis=1) for c in centres], axis=0)
+        centres.append(points[int(np.argmax(far))])
+    labels = np.zeros(len(points), dtype=np.int64)
+    for _ in range(50):
+        new = np.argmin(np.stack([np.linalg.norm(points - c, axis=1) for c in centres], axis=1), axis=1)
+        if _ and np.array_equal(new, labels):
+            break
+        labels = new
+        centres = [points[labels == c].mean(axis=0) if np.any(labels == c) else centres[c] for c in range(k)]
+    return _relabel(labels)
 
 
 def _viterbi(scores: np.ndarray, cost: float) -> np.ndarray:
