@@ -54,8 +54,9 @@ def _diarize(request: SpeakersRequest, samples16k: np.ndarray, progress: Progres
     def report(fraction: float) -> None:
         progress(Progress("finding speakers", fraction))
 
+    work.engines.speakers()  # loaded once per process (the daemon's workers keep it); diarize uses that one
     return diarize(samples16k, RATE, speakers=o.count, min_speakers=o.min_speakers, max_speakers=o.max_speakers,
-                   progress=report, encoder=work.engines.speakers())
+                   progress=report)
 
 
 def _file(request: SpeakersRequest, work: Work, progress: ProgressFn) -> JobResult:

@@ -325,7 +325,7 @@ def _level(samples16k: np.ndarray, segments: list[tuple[int, int]]) -> float:
 
 def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_speakers: int = 1,
             max_speakers: int = 8, speech: list[tuple[float, float]] | None = None,
-            progress: Callable[[float], None] | None = None, encoder: SpeakerEncoder | None = None) -> list[Turn]:
+            progress: Callable[[float], None] | None = None) -> list[Turn]:
     """Speaker turns of mono audio.
 
     Parameters
@@ -343,8 +343,6 @@ def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_
         Speech segments in seconds (the VAD's by default).
     progress : callable, optional
         Called with the fraction done (0-1).
-    encoder : SpeakerEncoder, optional
-        A loaded encoder (one shared per process by default).
 
     Returns
     -------
@@ -376,7 +374,7 @@ def diarize(samples: np.ndarray, rate: int, *, speakers: int | None = None, min_
     gain = _level(audio, [(s * HOP, e * HOP) for s, e in segments])
     mel = mel_frames(audio * np.float32(gain))
     report(0.4)
-    emb = _embed(encoder or shared_encoder(), mel, windows)
+    emb = _embed(shared_encoder(), mel, windows)  # the process's one encoder (Engines.speakers() keeps it warm)
     report(0.9)
     seconds = np.array([(w.owns[1] - w.owns[0]) * HOP / RATE for w in windows])
     top = speakers if speakers is not None else max_speakers
