@@ -1,0 +1,505 @@
+"""The clean-up chain: de-hum -> de-click -> denoise -> de-reverb -> loudness, streamed in overlapping blocks.
+
+Two passes over the input, each one block at a time:
+
+1. **survey** (the channels' mean): the hum's long spectra, 50 ms levels, and a noise
+   profile (the mean spectrum of the quietest frames, kept in a bounded heap, or of
+   the range the user named). It refuses what cannot be cleaned -- silence, noise
+   alone, too short -- before anything is written.
+2. **clean**: blocks of 20 s are processed with 1.5 s of the input either side, so
+   every stage sees the signal around its edges (the noise tracker and RNNoise have
+   settled, the hum's smoothing window is full); the middle of each block is kept and
+   neighbouring blocks are cross-faded over 50 ms. Every stage is sample-aligned
+   (centred STFT frames, RNNoise's two frames of latency removed, zero-phase hum
+   smoothing), so the output has the input's length, rate and channels, sample for
+   sample. Memory follows the block, not the file.
+
+The stages are the functions of :mod:`bridge.clean.dehum`, :mod:`~bridge.clean.declick`,
+:mod:`~bridge.clean.mmse` (with :mod:`~bridge.clean.rnnoise`), :mod:`~bridge.clean.spectral`
+and :mod:`~bridge.clean.dereverb`; loudness is the mastering engine's exact meter and
+true-peak limiter (:func:`bridge.master.engine.master_source` with a limiter-only chain).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bridge.audio.resample import resample_stream
+from bridge.audio.sink import Sink
+from bridge.audio.source import AudioSource
+from bridge.clean import measure
+from bridge.clean.declick import declick
+from bridge.clean.dehum import Hum, HumSurvey, find_hum, remove_hum
+from bridge.clean.stft import frame_length, istft, stft
+from bridge.errors import ReabridgeError
+
+BLOCK_S = 20.0
+CONTEXT_S = 1.5
+FADE_S = 0.05
+MIN_SECONDS = 2.0
+SILENT_DB = -80.0
+STEADY_DB = 4.0
+MAX_REDUCTION_DB = 40.0
+QUIET_FRAMES = 0.1
+HEAP_FRAMES = 3000
+PICTURE_COLUMNS = 600
+PICTURE_FFT = 1024
+ORDER = ("dehum", "declick", "denoise", "dereverb", "loudness")
+
+Progress = Callable[[str, float], None]
+
+
+class CleanError(ReabridgeError):
+    """Audio that cannot be cleaned (silent, noise alone, too short, a range outside it)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to do, in the fixed order of :data:`ORDER`.
+
+    Attributes
+    ----------
+    denoise : str
+        ``"voice"`` (statistical estimator + RNNoise), ``"broadband"`` (spectral gate) or ``"off"``.
+    strength : float
+        0-1: the most the noise is lowered, ``40 dB * strength``.
+    dehum : str
+        ``"auto"``, ``"50"``, ``"60"`` or ``"off"``.
+    declick, dereverb : bool
+    loudness : float or None
+        Integrated loudness target (LUFS), with a -1 dBTP true-peak ceiling.
+    noise_from : tuple of float or None
+        Seconds (start, end) of the input to learn the noise from.
+    """
+
+    denoise: str = "voice"
+    strength: float = 0.5
+    dehum: str = "auto"
+    declick: bool = True
+    dereverb: bool = False
+    loudness: float | None = None
+    noise_from: tuple[float, float] | None = None
+
+    @property
+    def stages(self) -> list[str]:
+        """The stages asked for, in processing order."""
+        asked = {"dehum": self.dehum != "off", "declick": self.declick, "denoise": self.denoise != "off",
+                 "dereverb": self.dereverb, "loudness": self.loudness is not None}
+        return [s for s in ORDER if asked[s]]
+
+    @property
+    def floor(self) -> float:
+        """The smallest denoise gain (linear)."""
+        return float(10 ** (-MAX_REDUCTION_DB * self.strength / 20))
+
+
+@dataclass
+class Survey:
+    """What the first pass found."""
+
+    rate: float
+    frames: int
+    hum: Hum | None
+    hum_survey: HumSurvey | None
+    levels: np.ndarray
+    profile: np.ndarray | None
+    fft: int
+
+
+@dataclass
+class CleanReport:
+    """What the chain did and measured (the report's figures)."""
+
+    stages: list[str]
+    rate: float
+    channels: int
+    frames: int
+    hum: Hum | None = None
+    hum_after_db: list[float] = field(default_factory=list)
+    clicks: int = 0
+    click_times: list[float] = field(default_factory=list)
+    noise_floor_before: float = 0.0
+    noise_floor_after: float = 0.0
+    snr_before: float = 0.0
+    snr_after: float = 0.0
+    decay_before: float | None = None
+    decay_after: float | None = None
+    loudness: dict[str, float] | None = None
+    picture_before: np.ndarray | None = field(default=None, repr=False)
+    picture_after: np.ndarray | None = field(default=None, repr=False)
+    picture_hop_s: float = 0.0
+    notices: list[str] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        """The JSON figures."""
+        hum: dict[str, Any] | None = None
+        if self.hum is not None:
+            hum = {"fundamental_hz": self.hum.f0, "harmonics": [
+                {"harmonic": k, "hz": round(k * self.hum.f0, 2), "before_dbfs": before, "after_dbfs": after,
+                 "removed_db": round(before - after, 2) if math.isfinite(after) else None}
+                for k, before, after in zip(self.hum.harmonics, self.hum.levels_db, self.hum_after_db, strict=True)]}
+        return {
+            "stages": self.stages,
+            "sample_rate": self.rate, "channels": self.channels, "duration_s": round(self.frames / self.rate, 3),
+            "noise_floor_dbfs": {"before": round(self.noise_floor_before, 2),
+                                 "after": round(self.noise_floor_after, 2)},
+            "snr_estimate_db": {"before": round(self.snr_before, 2), "after": round(self.snr_after, 2)},
+            "hum": hum,
+            "clicks_repaired": self.clicks,
+            "click_times_s": [round(t, 4) for t in self.click_times[:1000]],
+            "reverberation_decay_s": {"before": self.decay_before, "after": self.decay_after},
+            "loudness": self.loudness,
+        }
+
+
+class _Window:
+    """Samples ``[a, b)`` of a stream of blocks, for ``a`` that never goes back."""
+
+    def __init__(self, source: AudioSource) -> None:
+        self._blocks = source.blocks()
+        self.channels = source.channels
+        self._buf = np.zeros((0, source.channels), dtype=np.float32)
+        self._start = 0
+        self._done = False
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        while not self._done and self._start + len(self._buf) < b:
+            block = next(self._blocks, None)
+            if block is None:
+                self._done = True
+                break
+            block = np.asarray(block, dtype=np.float32)
+            self._buf = np.concatenate([self._buf, block.reshape(len(block), -1)])
+        drop = a - self._start
+        if drop > 0:
+            self._buf = self._buf[drop:]
+            self._start = a
+        out = self._buf[a - self._start:b - self._start]
+        if len(out) < b - a:  # the source ended early (a truncated file): silence, as everywhere else
+            out = np.concatenate([out, np.zeros((b - a - len(out), self.channels), dtype=np.float32)])
+        return out
+
+
+class _PictureColumns:
+    """A few hundred spectrum columns spread over the signal, for the report's picture."""
+
+    def __init__(self, rate: float, frames: int) -> None:
+        self.every = max(PICTURE_FFT, frames // PICTURE_COLUMNS)
+        self.hop_s = self.every / rate
+        self.columns: dict[int, np.ndarray] = {}
+        self._window = np.hanning(PICTURE_FFT).astype(np.float32)
+
+    def take(self, mono: np.ndarray, first: int) -> None:
+        """Columns whose start lies in ``mono`` (samples from ``first``)."""
+        k = -(-first // self.every)
+        while k * self.every + PICTURE_FFT <= first + len(mono):
+            seg = mono[k * self.every - first:k * self.every - first + PICTURE_FFT]
+            spec = np.abs(np.fft.rfft(seg * self._window)) / (PICTURE_FFT / 4)
+            self.columns[k] = (20 * np.log10(spec + 1e-10)).astype(np.float32)
+            k += 1
+
+    def matrix(self) -> np.ndarray:
+        return np.stack([self.columns[k] for k in sorted(self.columns)]) if self.columns else np.zeros((0, 1))
+
+
+def survey(source: AudioSource, settings: Settings, progress: Progress | None = None) -> Survey:
+    """The first pass: hum, levels, noise profile; refuses silence, noise alone and a too-short input."""
+    rate, frames = source.rate, source.frames
+    if frames < MIN_SECONDS * rate:
+        raise CleanError(f"the audio lasts {frames / rate:.2f} s; clean-up needs at least {MIN_SECONDS:g} s to tell "
+                         "the noise from the signal")
+    if settings.noise_from is not None:
+        start, end = settings.noise_from
+        if not 0 <= start < end <= frames / rate:
+            raise CleanError(f"--noise-from {start:g} {end:g} is outside the audio (0 to {frames / rate:.2f} s); "
+                             "give a range inside it")
+        if end - start < 0.1:
+            raise CleanError(f"--noise-from {start:g} {end:g} is {1000 * (end - start):.0f} ms; give at least 0.1 s "
+                             "of noise to learn from")
+    fft = frame_length(rate)
+    hop = fft // 2
+    hums = HumSurvey(rate, frames) if settings.dehum != "off" else None
+    levels = measure.Levels(rate)
+    heap: list[tuple[float, int, np.ndarray]] = []
+    ranged: list[np.ndarray] = []
+    want_profile = settings.denoise != "off"
+    carry = np.zeros(0, dtype=np.float32)
+    pos = 0  # index of carry[0]
+    window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(fft) / fft)).astype(np.float32)
+    count = 0
+    done = 0
+    for block in source.blocks():
+        mono = block.mean(axis=1) if block.ndim == 2 else block
+        mono = mono.astype(np.float32)
+        if hums is not None:
+            hums.add(mono)
+        levels.add(mono)
+        if want_profile:
+            data = np.concatenate([carry, mono])
+            n = (len(data) - fft) // hop + 1 if len(data) >= fft else 0
+            if n > 0:
+                view = np.lib.stride_tricks.sliding_window_view(data, fft)[::hop][:n]
+                power = np.abs(np.fft.rfft(view * window, axis=1)) ** 2
+                starts = pos + np.arange(n) * hop
+                if settings.noise_from is not None:
+                    a, b = (int(settings.noise_from[0] * rate), int(settings.noise_from[1] * rate))
+                    inside = (starts >= a) & (starts + fft <= b)
+                    if inside.any():
+                        ranged.append(power[inside].sum(axis=0))
+                        count += int(inside.sum())
+                else:
+                    totals = power.sum(axis=1)
+                    for i in range(n):
+                        item = (-float(totals[i]), int(starts[i]), power[i].astype(np.float32))
+                        if len(heap) < HEAP_FRAMES:
+                            heapq.heappush(heap, item)
+                        elif item[0] > heap[0][0]:
+                            heapq.heapreplace(heap, item)
+                used = n * hop
+                carry = data[used:]
+                pos += used
+            else:
+                carry = data
+        done += len(block)
+        if progress:
+            progress("measuring", done / max(1, frames))
+    db = levels.db
+    if len(db) == 0 or float(np.max(db)) < SILENT_DB:
+        raise CleanError("the audio is silent (below -80 dBFS everywhere); there is nothing to clean")
+    if measure.snr_estimate(db) < STEADY_DB:
+        raise CleanError(f"the audio sounds like steady noise alone (its level varies by only "
+                         f"{measure.snr_estimate(db):.1f} dB): there is no voice or music to keep; nothing was "
+                         "written")
+    profile = None
+    if want_profile:
+        if settings.noise_from is not None:
+            if not count:
+                raise CleanError(f"--noise-from {settings.noise_from[0]:g} {settings.noise_from[1]:g} is shorter "
+                                 "than one analysis frame; give a longer range")
+            profile = (np.sum(ranged, axis=0) / count).astype(np.float32)
+        else:
+            quiet = max(1, int(round(QUIET_FRAMES * max(1, (frames - fft) // hop + 1))))
+            chosen = sorted(heap, reverse=True)[:quiet]  # the quietest (largest negative totals first)
+            profile = np.mean([p for _, _, p in chosen], axis=0).astype(np.float32) if chosen else None
+    hum = find_hum(hums, settings.dehum) if hums is not None else None
+    return Survey(rate, frames, hum, hums, db, profile, fft)
+
+
+def _resampled(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    out = np.concatenate(list(resample_stream([x.astype(np.float32)], a, b, len(x))))
+    return out
+
+
+class Cleaner:
+    """The stages over one block (``(frames, channels)`` float32), given what the survey found."""
+
+    def __init__(self, settings: Settings, found: Survey) -> None:
+        self.settings = settings
+        self.survey = found
+        self.rate = found.rate
+        self.fft = found.fft
+
+    def rnnoise_gain_input(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """RNNoise's input (the block's channel mean) and output, at the block's rate and length.
+
+        RNNoise runs at 48 kHz: the block is resampled there and back as everywhere in reabridge
+        (:func:`bridge.audio.resample.resample_stream`). Its gains are read as the ratio of output
+        to input, so it can run on the raw block while the stages before denoise work on it.
+        """
+        from bridge.clean.rnnoise import RATE, rnnoise
+
+        mono = x.mean(axis=1)
+        y, _ = rnnoise(_resampled(mono, self.rate, RATE))
+        return mono, _resampled(y, RATE, self.rate)[: len(mono)]
+
+    def process(self, x: np.ndarray, first: int, rnn: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, list[int]]:
+        """Clean a block that starts at sample ``first`` of the input; returns it and the clicks' positions.
+
+        ``rnn`` is :meth:`rnnoise_gain_input` of the block (computed here when not given).
+        """
+        s = self.settings
+        y = x.copy()
+        clicks: list[int] = []
+        channels = y.shape[1]
+        if s.dehum != "off" and self.survey.hum is not None and self.survey.hum.harmonics:
+            for c in range(channels):
+                y[:, c] = remove_hum(y[:, c], self.rate, self.survey.hum, first)
+        if s.declick:
+            for c in range(channels):
+                y[:, c], found = declick(y[:, c], self.rate)
+                clicks += [first + k.start for k in found]
+        if s.denoise == "off" and not s.dereverb:
+            return y, clicks
+        n = self.fft
+        specs = [stft(y[:, c], n) for c in range(channels)]
+        if s.denoise != "off":
+            power = np.mean([sp.real ** 2 + sp.imag ** 2 for sp in specs], axis=0)
+            gains = self._gains(power, x, rnn)
+            specs = [sp * gains for sp in specs]
+        if s.dereverb:
+            from bridge.clean.dereverb import wpe
+
+            specs = [wpe(sp) for sp in specs]
+        out = np.stack([istft(sp, n, len(y)) for sp in specs], axis=1)
+        return out, clicks
+
+    def _gains(self, power: np.ndarray, x: np.ndarray, rnn: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        s = self.settings
+        profile = self.survey.profile if self.survey.profile is not None else np.percentile(power, 10, axis=0)
+        if s.denoise == "broadband":
+            from bridge.clean.spectral import gate_gains
+
+            return gate_gains(power, profile, s.floor, self.fft / 2 / self.rate)
+        from bridge.clean.mmse import lsa_gains
+
+        absence = np.full(len(power), 0.5)
+        stat, _ = lsa_gains(power.astype(np.float32), profile.astype(np.float32) + 1e-20, s.floor, absence)
+        heard, said = self.rnnoise_gain_input(x) if rnn is None else rnn
+        ratio = np.abs(stft(said, self.fft)) / (np.abs(stft(heard, self.fft)) + 1e-9)
+        return np.sqrt(stat * np.clip(ratio, s.floor, 1.0)).astype(np.float32)
+
+
+def clean_stream(source: AudioSource, settings: Settings, found: Survey, write: Callable[[np.ndarray], None],
+                 progress: Progress | None = None) -> CleanReport:
+    """The second pass: clean ``source`` block by block into ``write``; the report's figures.
+
+    ``write`` receives consecutive ``(frames, channels)`` blocks totalling the input's length.
+    """
+    rate, total, channels = source.rate, source.frames, source.channels
+    block = int(BLOCK_S * rate)
+    context = int(CONTEXT_S * rate)
+    fade = min(int(FADE_S * rate), context // 2)
+    cleaner = Cleaner(settings, found)
+    report = CleanReport(settings.stages, rate, channels, total, hum=found.hum)
+    window = _Window(source)
+    before_cols, after_cols = _PictureColumns(rate, total), _PictureColumns(rate, total)
+    report.picture_hop_s = before_cols.hop_s
+    after_levels = measure.Levels(rate)
+    decay_before, decay_after = measure.Levels(rate, measure.DECAY_S), measure.Levels(rate, measure.DECAY_S)
+    hum_after = HumSurvey(rate, total) if found.hum is not None else None
+    tail: np.ndarray | None = None
+    starts = list(range(0, total, block))
+    voice = settings.denoise == "voice"
+    pool = ThreadPoolExecutor(max_workers=1) if voice else None  # RNNoise (ctypes, no GIL) beside numpy
+
+    def spans(s: int) -> tuple[int, int, int]:
+        return max(0, s - context), min(total, s + block + context), min(total, s + block)
+
+    blocks: dict[int, np.ndarray] = {}
+    futures: dict[int, Any] = {}
+
+    def read(k: int) -> None:  # the next block is read and RNNoise starts on it while this one is cleaned
+        a, b, _ = spans(starts[k])
+        blocks[k] = window.get(a, b)
+        if pool is not None:
+            futures[k] = pool.submit(cleaner.rnnoise_gain_input, blocks[k])
+
+    try:
+        read(0)
+        for index, s in enumerate(starts):
+            a, _, e = spans(s)
+            if index + 1 < len(starts):
+                read(index + 1)
+            x = blocks.pop(index)
+            rnn = futures.pop(index).result() if index in futures else None
+            y, clicks = cleaner.process(x, a, rnn)
+            report.clicks += sum(1 for c in clicks if s <= c < e)
+            report.click_times += [c / rate for c in clicks if s <= c < e]
+            lo = s - a
+            keep_from = max(0, lo - (fade if s > 0 else 0))
+            keep_to = min(len(y), (e - a) + (fade if e < total else 0))
+            part = y[keep_from:keep_to]
+            if tail is not None and len(tail):
+                n = min(len(tail), len(part))
+                ramp = np.linspace(0.0, 1.0, n + 2, dtype=np.float32)[1:-1, None]
+                part = part.copy()
+                part[:n] = tail[:n] * (1 - ramp) + part[:n] * ramp
+            out_end = e - (fade if e < total else 0)
+            emit = part[: out_end - (s - (fade if s > 0 else 0))]
+            tail = part[len(emit):]
+            first = s - (fade if s > 0 else 0)
+            _measure(emit, first, x[keep_from:keep_from + len(emit)], before_cols, after_cols, after_levels,
+                     decay_before, decay_after, hum_after)
+            write(emit)
+            if progress:
+                progress("cleaning", e / max(1, total))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    report.noise_floor_before = measure.noise_floor(found.levels)
+    report.snr_before = measure.snr_estimate(found.levels)
+    report.noise_floor_after = measure.noise_floor(after_levels.db)
+    report.snr_after = measure.snr_estimate(after_levels.db)
+    report.decay_before = measure.decay_time(decay_before.db)
+    report.decay_after = measure.decay_time(decay_after.db)
+    if found.hum is not None and hum_after is not None:
+        report.hum_after_db = measure.harmonic_levels(hum_after.matrix(), hum_after.seconds, found.hum.f0,
+                                                      found.hum.harmonics)
+    report.picture_before, report.picture_after = before_cols.matrix(), after_cols.matrix()
+    return report
+
+
+def _measure(out: np.ndarray, first: int, before: np.ndarray, before_cols: _PictureColumns,
+             after_cols: _PictureColumns, after_levels: measure.Levels, decay_before: measure.Levels,
+             decay_after: measure.Levels, hum_after: HumSurvey | None) -> None:
+    mono_out = out.mean(axis=1)
+    mono_in = before.mean(axis=1)
+    after_levels.add(mono_out)
+    decay_before.add(mono_in)
+    decay_after.add(mono_out)
+    before_cols.take(mono_in, first)
+    after_cols.take(mono_out, first)
+    if hum_after is not None:
+        hum_after.add(mono_out)
+
+
+def clean_to_sink(source: AudioSource, settings: Settings, sink: Sink, progress: Progress | None = None,
+                  scratch: Any = None) -> CleanReport:
+    """Survey, clean and write ``source`` into ``sink`` (through the loudness stage when asked)."""
+    found = survey(source, settings, progress)
+    if settings.loudness is None:
+        report = clean_stream(source, settings, found, sink.write, progress)
+        sink.finish()
+        return report
+    import tempfile
+
+    from bridge.master.engine import master_source
+    from bridge.master.loudness import LoudnessError
+    from bridge.master.presets import Preset, Stage
+
+    with tempfile.TemporaryFile(prefix="reabridge-clean-", dir=scratch) as spill:
+        def keep(block: np.ndarray) -> None:
+            spill.write(np.ascontiguousarray(block, dtype=np.float32).tobytes())
+
+        report = clean_stream(source, settings, found, keep, progress)
+        channels = source.channels
+
+        def blocks() -> Any:
+            spill.seek(0)
+            size = 1 << 17
+            while True:
+                data = spill.read(size * 4 * channels)
+                if not data:
+                    return
+                yield np.frombuffer(data, dtype=np.float32).reshape(-1, channels)
+
+        cleaned = AudioSource(source.rate, channels, source.frames, blocks)
+        preset = Preset("loudness", "clean-up loudness", float(settings.loudness), -1.0,
+                        [Stage("limiter", {"lookahead_ms": 5.0, "release_ms": 100.0})])
+        try:
+            result = master_source(cleaned, preset, sink, (lambda st, f: progress(f"loudness: {st}", f))
+                                   if progress else None, scratch=scratch)
+        except LoudnessError as exc:
+            raise CleanError(f"loudness: {exc}") from None
+    report.loudness = {"before_lufs": round(result.before.integrated, 2), "after_lufs": round(result.after.integrated,
+                                                                                                2),
+                       "true_peak_dbtp": round(result.after.true_peak, 2), "target_lufs": float(settings.loudness)}
+    return report
