@@ -77,6 +77,8 @@ class Settings:
         Integrated loudness target (LUFS), with a -1 dBTP true-peak ceiling.
     noise_from : tuple of float or None
         Seconds (start, end) of the input to learn the noise from.
+    noise_profile : numpy.ndarray or None
+        A noise profile learned elsewhere (:func:`learn_profile` of another recording).
     """
 
     denoise: str = "voice"
@@ -86,6 +88,7 @@ class Settings:
     dereverb: bool = False
     loudness: float | None = None
     noise_from: tuple[float, float] | None = None
+    noise_profile: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def stages(self) -> list[str]:
@@ -229,7 +232,7 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
     levels = measure.Levels(rate)
     heap: list[tuple[float, int, np.ndarray]] = []
     ranged: list[np.ndarray] = []
-    want_profile = settings.denoise != "off"
+    want_profile = settings.denoise != "off" and settings.noise_profile is None
     carry = np.zeros(0, dtype=np.float32)
     pos = 0  # index of carry[0]
     window = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(fft) / fft)).astype(np.float32)
@@ -277,7 +280,7 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
         raise CleanError(f"the audio sounds like steady noise alone (its level varies by only "
                          f"{measure.snr_estimate(db):.1f} dB): there is no voice or music to keep; nothing was "
                          "written")
-    profile = None
+    profile = settings.noise_profile
     if want_profile:
         if settings.noise_from is not None:
             if not count:
@@ -290,6 +293,36 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
             profile = np.mean([p for _, _, p in chosen], axis=0).astype(np.float32) if chosen else None
     hum = find_hum(hums, settings.dehum) if hums is not None else None
     return Survey(rate, frames, hum, hums, db, profile, fft)
+
+
+def learn_profile(source: AudioSource, rate: float) -> np.ndarray:
+    """The mean power spectrum of a recording of the noise alone, for a signal at ``rate`` (RX's "learn")."""
+    fft = frame_length(rate)
+    total = np.zeros(fft // 2 + 1)
+    count = 0
+    for block in source.resampled(rate).blocks():
+        mono = block.mean(axis=1) if block.ndim == 2 else block
+        power = np.abs(stft(mono.astype(np.float32), fft)) ** 2
+        total += power.sum(axis=0)
+        count += len(power)
+    if count == 0 or not np.any(total):
+        raise CleanError("the noise item is silent; choose an item that holds the noise alone")
+    return (total / count).astype(np.float32)
+
+
+def head(source: AudioSource, seconds: float) -> AudioSource:
+    """The first ``seconds`` of a source (a preview)."""
+    frames = min(source.frames, int(round(seconds * source.rate)))
+
+    def blocks() -> Any:
+        left = frames
+        for block in source.blocks():
+            if left <= 0:
+                return
+            yield block[:left]
+            left -= len(block)
+
+    return AudioSource(source.rate, source.channels, frames, blocks)
 
 
 def _resampled(x: np.ndarray, a: float, b: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from bridge import __version__
 from bridge.cli import (
     amp_cmd,
     batch_cmd,
+    clean_cmd,
     daemon_cmd,
     jsfx_cmd,
     master_cmd,
@@ -56,6 +57,7 @@ JOB_COMMANDS = (
     ("render", None, "render", render_cmd.render),
     ("speakers", None, "speakers", speakers_cmd.speakers),
     ("speech", None, "speech", speech_cmd.speech),
+    ("clean", None, "clean", clean_cmd.clean),
 )
 
 for job, group, name, builder in JOB_COMMANDS:

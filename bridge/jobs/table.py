@@ -57,5 +57,6 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("render", "bridge.jobs.render:run", "Render project", "rendered", "audio"),
         JobSpec("speech", "bridge.jobs.speech:run", "Transcribe speech", "transcribed", "transcript"),
         JobSpec("speakers", "bridge.jobs.speakers:run", "Split item by speaker", "analysed", "rttm"),
+        JobSpec("clean", "bridge.jobs.clean:run", "Clean up", "cleaned", "audio"),
     )
 }

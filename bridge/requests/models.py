@@ -579,16 +579,83 @@ class RenderRequest(_Request):
         return self
 
 
+# -- clean --------------------------------------------------------------------------------
+class CleanOptions(Strict):
+    """Clean-up: de-hum -> de-click -> denoise -> de-reverb -> loudness (file: ``output`` is ``AUDIO-clean.wav``).
+
+    With the defaults it is the voice chain (denoise ``voice``, de-hum ``auto``, de-click).
+    ``strength`` (0-1) is the most the noise is lowered: 40 dB times it. ``noise_from`` is
+    a ``[start, end]`` range in seconds of the audio (project: of the item) to learn the
+    noise from, ``noise_item`` another project item that holds the noise alone. ``preview``
+    cleans only the first that many seconds of the first item (or the file) into ``output``
+    and changes no project.
+    """
+
+    audio: PathText | None = None
+    output: PathText | None = None
+    overwrite: bool = False
+    denoise: Literal["voice", "broadband", "off"] = "voice"
+    strength: Fraction = 0.5
+    dehum: Literal["auto", "50", "60", "off"] = "auto"
+    declick: bool = True
+    dereverb: bool = False
+    loudness: Annotated[float, Field(ge=-40.0, le=-3.0)] | None = None
+    noise_from: Annotated[list[Annotated[float, Field(ge=0.0, le=1e6)]], Field(min_length=2, max_length=2)] | None \
+        = None
+    noise_item: Guid | None = None
+    report: PathText | None = None
+    preview: Annotated[float, Field(ge=1.0, le=60.0)] | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CleanOptions:
+        if self.noise_from is not None and not self.noise_from[0] < self.noise_from[1]:
+            raise ValueError(f"options.noise_from: the start comes first and must be before the end, got "
+                             f"{self.noise_from[0]:g} {self.noise_from[1]:g}")
+        if self.noise_from is not None and self.noise_item is not None:
+            raise ValueError("give options.noise_from or options.noise_item, not both")
+        if self.denoise == "off" and (self.noise_from is not None or self.noise_item is not None):
+            raise ValueError("options.noise_from and noise_item teach the denoiser: they need denoise voice or "
+                             "broadband")
+        return self
+
+    @property
+    def stage_names(self) -> list[str]:
+        """The stages asked for, in processing order (the take's name lists them)."""
+        asked = {"dehum": self.dehum != "off", "declick": self.declick, "denoise": self.denoise != "off",
+                 "dereverb": self.dereverb, "loudness": self.loudness is not None}
+        return [name for name, on in asked.items() if on]
+
+
+class CleanRequest(_Request):
+    """Clean a recording: a file to a file, or project items into a new active take ``Cleaned (...)``."""
+
+    job: Literal["clean"] = "clean"
+    options: CleanOptions = Field(default_factory=CleanOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> CleanRequest:
+        self._one_mode("audio", self.options.audio)
+        o = self.options
+        if not o.stage_names:
+            raise ValueError("every stage is off: ask for at least one of denoise, dehum, declick, dereverb, loudness")
+        if self.project is not None and o.output is not None and o.preview is None:
+            raise ValueError("options.output: only used with options.audio or options.preview (cleaned takes go "
+                             "into the project's media)")
+        if self.project is None and o.noise_item is not None:
+            raise ValueError("options.noise_item names a project item: use options.noise_from with a file")
+        return self
+
+
 REQUEST_TYPES: dict[str, type[_Request]] = {
     cls.model_fields["job"].default: cls
     for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
                 MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest, SpeechRequest,
-                SpeakersRequest)
+                SpeakersRequest, CleanRequest)
 }
 
 Request = Annotated[
     TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
-    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest,
+    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest | CleanRequest,
     Field(discriminator="job"),
 ]
 AnyRequest = _Request
