@@ -28,6 +28,8 @@ GOOD = {
     "jsfx_insert": {"project": PROJECT, "options": {"effect": "/x/e.jsfx", "track": "Drums"}},
     "render": {"options": {"project_file": "/x/song.RPP", "output": "/x/mix.wav", "region": "Verse"}},
     "speakers": {"project": PROJECT, "items": {"guids": [GUID]}, "options": {"split": True, "speakers": 2}},
+    "clean": {"options": {"audio": "/x/voice.wav", "denoise": "broadband", "strength": 0.7, "noise_from": [0.0, 1.5],
+                          "report": "/x/report"}},
     "speech": {"project": PROJECT, "items": {"selected": True}, "options": {"as": "notes", "speakers": "auto",
                                                                             "vocabulary": "/x/terms.txt"}},
 }

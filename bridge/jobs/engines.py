@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reabridge.engines")
 
-WARMABLE = ("transcribe", "tempo", "jsfx", "speakers", "speech")
+WARMABLE = ("transcribe", "tempo", "jsfx", "speakers", "speech", "clean")
 
 
 class Engines:
@@ -111,11 +111,28 @@ class Engines:
                 self.speakers()
             elif name == "speech":
                 self.speech()
+            elif name == "clean":
+                _warm_clean()
             else:
                 raise ValueError(f"unknown engine {name!r}; known: {', '.join(WARMABLE)}")
             self.warmup_seconds[name] = time.perf_counter() - t0
             log.info("warmed %s in %.2f s", name, self.warmup_seconds[name])
         return dict(self.warmup_seconds)
+
+
+def _warm_clean() -> None:
+    """Load RNNoise and compile (or load from numba's cache) the clean-up kernels on a short noisy tone."""
+    import numpy as np
+
+    from bridge.audio.sink import ArraySink
+    from bridge.audio.source import AudioSource
+    from bridge.clean.chain import Settings, clean_to_sink
+
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (t % 1 < 0.5) + 0.01 * np.sin(2 * np.pi * 50 * t)
+    noisy = (tone + 0.003 * np.random.default_rng(0).standard_normal(len(t))).astype(np.float32)
+    clean_to_sink(AudioSource.from_array(noisy, rate), Settings(), ArraySink(rate, 1))
 
 
 def _warm_jsfx() -> None:
