@@ -7,6 +7,7 @@ JSON shape, the subtitle bytes, the regions' names and times, the one error line
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -249,3 +250,31 @@ def test_fades_shape_what_is_heard(tmp_path):
     heard = np.concatenate(list(faded_blocks(plan_item_audio(track, item), item)))
     assert heard[0] == 0.0 and abs(heard[SR // 2] - 0.25) < 0.001  # linear: half gain half way in
     assert np.all(heard[SR:int(3.5 * SR)] == 0.5) and heard[-1] < 0.001
+
+
+def test_speaker_labels_follow_the_turns(engines, capsys):
+    """Two people on the phone (pyannote's sample): two labels, S1 first, each segment one speaker's turn.
+
+    How well the turns match the reference is the diarizer's measure (``benchmarks/speakers_accuracy.py``);
+    here the transcript must carry them: most of the speech time under the label of the voice that spoke.
+    """
+    code, out, _ = run_cli(["speech", CORPUS / "speech" / "pyannote__sample.wav", "--speakers", "auto", "--json"],
+                           capsys)
+    assert code == 0
+    segments = json.loads(out)["segments"]
+    turns = []
+    for line in (CORPUS / "speech" / "pyannote__sample.rttm").read_text().splitlines():
+        f = line.split()
+        turns.append((float(f[3]), float(f[3]) + float(f[4]), f[7]))
+    assert [s["speaker"] for s in segments][:2] == ["S1", "S2"] and {s["speaker"] for s in segments} == {"S1", "S2"}
+    assert sum(a["speaker"] != b["speaker"] for a, b in itertools.pairwise(segments)) >= 3
+    best = 0.0
+    for mapping in ({"S1": "speaker90", "S2": "speaker91"}, {"S1": "speaker91", "S2": "speaker90"}):
+        agree = total = 0.0
+        for seg in segments:
+            for start, end, who in turns:
+                overlap = max(0.0, min(end, seg["end"]) - max(start, seg["start"]))
+                total += overlap
+                agree += overlap if mapping[seg["speaker"]] == who else 0.0
+        best = max(best, agree / total)
+    assert best > 0.6

@@ -5,15 +5,16 @@ speech chunks by the VAD (:mod:`bridge.speech.chunks`), each chunk decoded by
 Moonshine as soon as it ends, judged by the English-only guard
 (:mod:`bridge.speech.guard`), and its words snapped to the user's vocabulary
 (:mod:`bridge.speech.vocabulary`). Memory stays that of one chunk whatever the
-length of the recording. Speaker labels need the whole recording at once
-(``diarize`` clusters voices over all of it), so only then is the 16 kHz audio
-kept (4 bytes a sample: 230 MB an hour).
+length of the recording. With speaker labels the recording is diarized first
+(``diarize`` clusters voices over all of it, so the 16 kHz audio is kept: 4 bytes
+a sample, 230 MB an hour) and each speaker's turn is decoded on its own, so a
+segment never mixes two voices.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from bridge.speech.vocabulary import Vocabulary
 #: called with (seconds of audio done, seconds in all, elapsed wall-clock seconds)
 Report = Callable[[float, float, float], None]
 MAX_HOURS = 12.0  #: longer recordings are refused before any work
+MAX_CHUNK = 20.0  #: seconds: a speaker's turn longer than this is cut at its pauses
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,6 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def label_speakers(segments: list[Segment], turns: list) -> list[Segment]:  # type: ignore[type-arg]
-    """Each segment given the speaker whose turns overlap it most (None when none does)."""
-    out = []
-    for seg in segments:
-        best, overlap = None, 0.0
-        for turn in turns:
-            o = min(seg.end, turn.end) - max(seg.start, turn.start)
-            if o > overlap:
-                best, overlap = turn.speaker, o
-        out.append(Segment(seg.start, seg.end, seg.text, best, seg.confidence))
-    return out
 
 
 class SpeechEngine:
@@ -91,53 +80,64 @@ class SpeechEngine:
             raise ReabridgeError(f"the audio is {duration / 3600:.1f} hours long; speech is transcribed for up to "
                                  f"{MAX_HOURS:g} hours at a time (split it, or trim the item)")
         started = time.monotonic()
-        kept: list[np.ndarray] | None = [] if speakers is not None else None
-
-        def stream() -> Iterable[np.ndarray]:
-            for block in stream_16k(blocks, rate, frames):
-                if kept is not None:
-                    kept.append(block)
-                yield block
 
         def heard(samples: int) -> None:
             if report is not None:
                 report(min(duration, samples / RATE), duration, time.monotonic() - started)
 
+        if speakers is None:
+            pieces: Iterable[tuple[float, float, np.ndarray, str | None]] = (
+                (c.start, c.end, c.samples, None)
+                for c in speech_chunks(stream_16k(blocks, rate, frames), vad=self.vad, heard=heard))
+        else:
+            pieces = self._turns(stream_16k(blocks, rate, frames), speakers, heard)
         segments: list[Segment] = []
         left_out: list[tuple[float, float]] = []
         speech = trusted = untrusted = empty = 0.0
-        for chunk in speech_chunks(stream(), vad=self.vad, heard=heard):
-            seconds = chunk.end - chunk.start
+        for start, end, samples, speaker in pieces:
+            seconds = end - start
             speech += seconds
-            decoded = self.model.decode(chunk.samples)
+            decoded = self.model.decode(samples)
             verdict = judge(decoded)
             if verdict.trusted:
                 trusted += seconds
-                segments.append(Segment(chunk.start, chunk.end, decoded.text, None, confidence(decoded)))
+                segments.append(Segment(start, end, decoded.text, speaker, confidence(decoded)))
             elif verdict.empty:
                 empty += seconds
             else:
                 untrusted += seconds
-                left_out.append((chunk.start, chunk.end))
+                left_out.append((start, end))
         check_recording(duration, speech, trusted, untrusted, empty)
         transcript = Transcript(duration, segments, [], left_out, speech)
         if vocabulary is not None:
             vocabulary.common = self.model.tokenizer.words
             transcript = vocabulary.apply(transcript)
-        if speakers is not None and kept is not None:
-            transcript.segments = self._speakers(np.concatenate(kept) if kept else np.zeros(0, np.float32),
-                                                 transcript.segments, speakers)
         return transcript
 
-    def _speakers(self, samples16k: np.ndarray, segments: list[Segment], options: SpeakerOptions) -> list[Segment]:
+    def _turns(self, blocks: Iterable[np.ndarray], options: SpeakerOptions, heard: Callable[[int], None]
+               ) -> Iterator[tuple[float, float, np.ndarray, str | None]]:
+        """Speaker turns (the whole recording diarized first), each decoded on its own; long ones cut at pauses."""
+        from bridge.speech.guard import NoSpeechError
+        from bridge.speech.speakers import NoSpeechError as NoTurnsError
+        from bridge.speech.speakers import diarize
+
+        kept = []
+        for block in blocks:
+            kept.append(block)
+            heard(sum(len(b) for b in kept))
+        audio = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
         try:
-            from bridge.speech.speakers import diarize
-        except ImportError:  # pragma: no cover - the speakers module ships with this one
-            raise ReabridgeError("speaker labels are not available in this installation") from None
-        speech = [(s.start, s.end) for s in segments]
-        turns = diarize(samples16k, RATE, speakers=options.count, min_speakers=options.min_speakers,
-                        max_speakers=options.max_speakers, speech=speech)
-        return label_speakers(segments, turns)
+            turns = diarize(audio, RATE, speakers=options.count, min_speakers=options.min_speakers,
+                            max_speakers=options.max_speakers)
+        except NoTurnsError:
+            raise NoSpeechError(f"no speech found in {len(audio) / RATE:.1f} s of audio; nothing was written") from None
+        for turn in turns:
+            a, b = int(turn.start * RATE), int(turn.end * RATE)
+            if b - a <= MAX_CHUNK * RATE:
+                yield turn.start, turn.end, audio[a:b], turn.speaker
+                continue
+            for c in speech_chunks([audio[a:b]], vad=self.vad):
+                yield turn.start + c.start, turn.start + c.end, c.samples, turn.speaker
 
     def transcribe_file(self, path: Path, **options: object) -> Transcript:
         """Transcribe an audio file (any format reabridge reads), streaming."""
