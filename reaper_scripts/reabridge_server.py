@@ -542,9 +542,10 @@ FUNCTIONS = {"hello": hello, "open_projects": open_projects, "project_state": pr
 # -- the wire -------------------------------------------------------------------------------------
 #: What one client may cost REAPER (DEVELOPERS.md, "The live session"). Before it presents the token a
 #: client may send ONE frame of at most TOKEN_FRAME_MAX bytes, within TOKEN_DEADLINE_S of the greeting.
-MAX_CONNECTIONS = 32  # at once; a newcomer takes the place of the oldest client without the token, else is told "busy"
+MAX_CONNECTIONS = 32  # at once; beyond, a newcomer takes the place of the oldest client without the token, or is "busy"
 TOKEN_FRAME_MAX = 512  # bytes; {"token": "<64 hex digits>"} is 77
 TOKEN_DEADLINE_S = 5.0
+TOKEN_GRACE_S = 0.25  # a client without the token gives way to a newcomer only after waiting this long
 BACKLOG = 128  # connections the system holds until a tick takes them
 ACCEPT_PER_TICK = 64  # connections taken per tick (the backlog keeps the rest for the next one)
 READ_PER_TICK = 8 << 20  # bytes read per tick from clients with the token, all together (a big frame takes ticks)
@@ -822,15 +823,27 @@ class Server:
             except OSError:
                 conn.close()
                 continue
-            if len(self.connections) >= MAX_CONNECTIONS:
-                waiting = next((c for c in self.connections if not c.authenticated), None)
-                if waiting is None:
-                    self._refuse(conn, f"busy ({MAX_CONNECTIONS} clients connected); try again in a moment")
-                    continue
-                self._refuse(waiting, f"busy ({MAX_CONNECTIONS} clients connected, and a newer one came)")
-                self.connections.remove(waiting)
+            if len(self.connections) >= MAX_CONNECTIONS and not self._make_room(now):
+                self._refuse(conn, f"busy ({MAX_CONNECTIONS} clients connected); try again in a moment")
+                continue
             self.connections.append(conn)
             conn.flush(now)
+
+    def _make_room(self, now):
+        """Room for a newcomer: clients that left are noticed, tokens that came are taken, else the oldest client
+        still without the token after TOKEN_GRACE_S gives way. Whether there is room now."""
+        for conn in self.connections:
+            if not conn.authenticated and conn.idle:
+                self._take_frame(conn, 0)
+        self.connections = [c for c in self.connections if not c.closed]
+        if len(self.connections) < MAX_CONNECTIONS:
+            return True
+        oldest = next((c for c in self.connections if not c.authenticated and now - c.opened >= TOKEN_GRACE_S), None)
+        if oldest is None:
+            return False
+        self._refuse(oldest, f"busy ({MAX_CONNECTIONS} clients connected, and a newer one came)")
+        self.connections.remove(oldest)
+        return True
 
     def _read(self, conn, allowance):
         """Read what the frame being received still lacks (within ``allowance`` with the token); bytes read."""
@@ -862,19 +875,24 @@ class Server:
             return
         self.turn = (self.turn + 1) % len(self.connections)
         for conn in self.connections[self.turn:] + self.connections[:self.turn]:
-            if not conn.idle:
-                continue
-            try:
+            if conn.idle:
+                budget -= self._take_frame(conn, min(budget, READ_PER_CLIENT))
+
+    def _take_frame(self, conn, allowance):
+        """Read (up to ``allowance`` bytes once it has the token) and handle one frame of a client; bytes read."""
+        got = 0
+        try:
+            frame = conn.frame()
+            if frame is None:
+                got = self._read(conn, allowance)
                 frame = conn.frame()
-                if frame is None:
-                    budget -= self._read(conn, min(budget, READ_PER_CLIENT))
-                    frame = conn.frame()
-                if frame is not None:
-                    self._frame(conn, frame)
-            except RefusedError as exc:
-                self._refuse(conn, str(exc))
-            except Exception as exc:  # whatever a client's data does, only that client pays for it
-                self._refuse(conn, f"its data could not be handled ({type(exc).__name__})")
+            if frame is not None:
+                self._frame(conn, frame)
+        except RefusedError as exc:
+            self._refuse(conn, str(exc))
+        except Exception as exc:  # whatever a client's data does, only that client pays for it
+            self._refuse(conn, f"its data could not be handled ({type(exc).__name__})")
+        return got
 
     def _frame(self, conn, frame):
         request = _decode(frame)
@@ -920,12 +938,16 @@ class Server:
                 conn.send({"type": "error", "traceback": f"reabridge's server could not send the result ({exc})"})
 
     def tick(self):
-        """One defer tick: new clients, one frame from each, requests until the tick's budget is spent, answers."""
+        """One defer tick: a frame from each client, new clients, requests until the tick's budget is spent, answers.
+
+        Frames are read before new clients are taken, so a client whose token is already
+        here is not the one a newcomer pushes out.
+        """
         started = time.monotonic()
         if self.log_skipped and started - self.log_since >= 1.0:
             self._note_skipped()
-        self._accept(started)
         self._receive()
+        self._accept(started)
         self._expire(time.monotonic())
         self._run(started)
         deadline = max(started + TICK_BUDGET_S, time.monotonic())

@@ -15,6 +15,7 @@ REAPER on the network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -32,6 +33,7 @@ from bridge.session.base import ApplyResult
 SERVER_MODULE = "reabridge_server"
 REASCRIPT_MODULE = "reapy.reascript_api"
 TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10.0  # for the server's greeting (it greets in its next defer tick)
 
 
 class ReaperUnavailableError(ReabridgeError):
@@ -80,7 +82,12 @@ class ReaperLink:
             warnings.simplefilter("ignore")
             from reapy.tools.network.client import Client
 
-        class _Client(Client):  # reapy's client, with a time-out instead of waiting forever
+        class _Client(Client):  # reapy's client, with time-outs instead of waiting forever
+            def _connect(self, port: int, host: str) -> None:
+                self._socket.settimeout(CONNECT_TIMEOUT_S)
+                self._socket.connect((host, port))
+                self.address = self.recv(timeout=CONNECT_TIMEOUT_S).decode("ascii")  # the greeting
+
             def _get_result(self) -> Any:
                 from reapy.tools import json as reapy_json
 
@@ -89,11 +96,16 @@ class ReaperLink:
         try:
             self.client = _Client(port, "127.0.0.1")
             self.client._socket.settimeout(TIMEOUT_S)
-            self.client.send(json.dumps({"token": token}).encode())
+            with contextlib.suppress(OSError):  # a server that said why ("busy") and closed: its answer is still there
+                self.client.send(json.dumps({"token": token}).encode())
             answer = self.client._get_result()
-        except (OSError, ConnectionError) as exc:
+        except (OSError, ConnectionError, ValueError) as exc:  # ValueError: not reapy's wire (another program)
             raise ReaperUnavailableError(f"REAPER's reabridge server on port {port} does not answer ({exc})") from None
-        if answer.get("type") != "result":
+        if not isinstance(answer, dict) or answer.get("type") != "result":
+            why = str(answer.get("traceback")) if isinstance(answer, dict) else ""
+            if "busy" in why:
+                raise ReaperUnavailableError("REAPER's reabridge server is busy (too many connections); "
+                                             "try again in a moment")
             raise ReaperUnavailableError("REAPER's reabridge server refused the token; run 'reabridge doctor'")
         self.round_trips = 2
         self.port = port
@@ -134,8 +146,6 @@ class ReaperLink:
 
     def close(self) -> None:
         """Drop the connection."""
-        import contextlib
-
         with contextlib.suppress(OSError):
             self.client.close()
 
