@@ -66,6 +66,7 @@ class _Reader:
 
         self.onnx = onnx
         self.fbs = _fbs()
+        self.weights: dict[str, np.ndarray] = {}  #: folded weights, handed to the session as they are
 
     # -- tensors ---------------------------------------------------------------------------
     def array(self, t: Any) -> np.ndarray | None:
@@ -77,7 +78,7 @@ class _Reader:
             raise SpeechModelError(f"tensor {_text(t.Name())} keeps its data outside the model file")
         dims = [t.Dims(i) for i in range(t.DimsLength())]
         raw = t.RawDataAsNumpy() if t.RawDataLength() else np.zeros(0, dtype=np.uint8)
-        return np.frombuffer(raw.tobytes(), dtype=dtype).reshape(dims)
+        return raw.view(dtype).reshape(dims)  # a view into the file's bytes: no copy
 
     def tensor(self, t: Any) -> Any:
         proto = self.onnx.TensorProto()
@@ -92,12 +93,16 @@ class _Reader:
             proto.raw_data = t.RawDataAsNumpy().tobytes()
         return proto
 
-    def from_array(self, name: str, value: np.ndarray) -> Any:
+    def external(self, name: str, value: np.ndarray) -> Any:
+        """A tensor whose data the session gets as an OrtValue (``add_external_initializers``), not in the proto."""
         proto = self.onnx.TensorProto()
         proto.name = name
         proto.dims.extend(value.shape)
         proto.data_type = next(k for k, v in _DTYPES.items() if v == value.dtype)
-        proto.raw_data = np.ascontiguousarray(value).tobytes()
+        proto.data_location = self.onnx.TensorProto.EXTERNAL
+        entry = proto.external_data.add()
+        entry.key, entry.value = "location", "memory"
+        self.weights[name] = np.ascontiguousarray(value)
         return proto
 
     # -- graph pieces ----------------------------------------------------------------------
@@ -172,20 +177,29 @@ class _Reader:
         tensors = {_text(g.Initializers(i).Name()): g.Initializers(i) for i in range(g.InitializersLength())}
         nodes = sorted((g.Nodes(i) for i in range(g.NodesLength())), key=lambda n: n.Index())
         folded: dict[str, np.ndarray] = {}
+        uses: dict[str, int] = {}
+        for n in nodes:
+            for j in range(n.InputsLength()):
+                uses[_text(n.Inputs(j))] = uses.get(_text(n.Inputs(j)), 0) + 1
         kept = []
         for n in nodes:
             result = self.fold(n, tensors, folded) if fold else None
             if result is None:
                 kept.append(self.node(n))
-            else:
-                folded[_text(n.Outputs(0))] = result
+                continue
+            folded[_text(n.Outputs(0))] = result
+            for j in range(n.InputsLength()):  # an intermediate expansion is dropped once its one user has it
+                name = _text(n.Inputs(j))
+                uses[name] -= 1
+                if uses[name] == 0 and name in folded:
+                    del folded[name]
         proto = self.onnx.GraphProto()
         proto.name = name
         proto.node.extend(kept)
         used = {name for node in kept for name in node.input} | _outer_names(kept)
         used |= {_text(g.Outputs(i)) for i in range(g.OutputsLength())}
         proto.initializer.extend(self.tensor(t) for n, t in tensors.items() if n in used or not fold)
-        proto.initializer.extend(self.from_array(n, v) for n, v in folded.items() if n in used)
+        proto.initializer.extend(self.external(n, v) for n, v in folded.items() if n in used)
         inputs = [_text(g.Inputs(i)) for i in range(g.InputsLength())]
         proto.input.extend(self.value_info(values[n]) for n in inputs if n not in tensors)
         proto.output.extend(self.value_info(values[_text(g.Outputs(i))]) for i in range(g.OutputsLength()))
@@ -229,8 +243,12 @@ def _outer_names(nodes: list[Any]) -> set[str]:
     return names
 
 
-def ort_to_onnx(path: Path) -> bytes:
-    """The serialised ONNX model of an ``.ort`` file, its constant weight expansions computed.
+def ort_to_onnx(path: Path) -> tuple[bytes, dict[str, np.ndarray]]:
+    """The serialised ONNX model of an ``.ort`` file, and its folded weights (by initializer name).
+
+    The folded weights are not in the model's bytes: give them to the session with
+    ``SessionOptions.add_external_initializers`` (as OrtValues over these arrays, which must
+    outlive the session), so the float32 weights exist once in memory.
 
     Raises
     ------
@@ -255,4 +273,4 @@ def ort_to_onnx(path: Path) -> bytes:
         entry = proto.opset_import.add()
         entry.domain, entry.version = _text(opset.Domain()), opset.Version()
     proto.graph.CopyFrom(reader.graph(model.Graph(), "main", fold=True))
-    return proto.SerializeToString()  # type: ignore[no-any-return]
+    return proto.SerializeToString(), reader.weights
