@@ -12,20 +12,30 @@ import soundfile as sf
 from scipy.signal import firwin, sosfilt, welch
 
 from bridge.master import dsp
-from bridge.master.loudness import _k_weighting, k_weighting_response, measure_array
-from bridge.master.truepeak import true_peak
+from bridge.master.loudness import _k_weighting, k_weighting, measure_array
+from bridge.master.truepeak import PeakBins, true_peak
 
 RNG = np.random.default_rng(7)
 
 
 @pytest.mark.parametrize("rate", [8000, 44100, 48000, 96000, 192000])
-def test_k_weighting_as_fir_matches_the_recursive_filter(rate):
+def test_k_weighting_matches_the_recursive_filter(rate):
     x = RNG.normal(size=(rate * 2, 2))
     ref = np.stack([sosfilt(_k_weighting(rate), x[:, ch]) for ch in range(2)], axis=1)
-    f = dsp.FftFilter(k_weighting_response(rate), 2)
+    f = k_weighting(rate, 2)
     cuts = [0, 1, 777, 778, 5000, rate, rate + 3, len(x)]  # odd block sizes, a one-sample block
     ours = np.concatenate([f.process(x[a:b]) for a, b in itertools.pairwise(cuts)])
-    assert np.abs(ours - ref).max() < 1e-8 * np.abs(ref).max()
+    assert np.abs(ours - ref).max() < 1e-9 * np.abs(ref).max()
+
+
+def test_fft_filter_with_a_filter_per_channel_is_one_long_convolution():
+    x = RNG.normal(size=(30_000, 2))
+    taps = RNG.normal(size=(2, 4097))
+    f = dsp.FftFilter(taps, 2)
+    cuts = [0, 1, 4096, 4097, 12_000, len(x)]
+    ours = np.concatenate([f.process(x[a:b]) for a, b in itertools.pairwise(cuts)])
+    for ch in range(2):
+        np.testing.assert_allclose(ours[:, ch], np.convolve(x[:, ch], taps[ch])[:len(x)], atol=1e-9)
 
 
 def test_welch_stream_matches_scipy():
@@ -69,6 +79,28 @@ def test_true_peak_shortcut_is_exact():
         np.concatenate([np.zeros(K), x[:, ch], np.zeros(K)]).astype(np.float32), K) @ _BANK).max())
         for ch in range(2))
     assert true_peak(x) == pytest.approx(max(full, np.abs(x).max()), rel=1e-6)
+
+
+def test_peak_bins_hold_every_interpolated_value():
+    """Each bin holds the largest 4x-oversampled magnitude near its samples, whatever the block sizes."""
+    from bridge.master.truepeak import _BANK, LAG, K
+
+    x = (RNG.normal(0, 0.2, size=(20_000, 2)) * np.linspace(0, 1, 20_000)[:, None] ** 2).astype(np.float32)
+    size = 55
+    bins = PeakBins(2, len(x), size)
+    for a, b in itertools.pairwise([0, 1, 999, 1000, 13_001, len(x)]):
+        bins.add(x[a:b])
+    ours = bins.finish()
+    padded = np.concatenate([np.zeros((K, 2), np.float32), x, np.zeros((K, 2), np.float32)])
+    over = np.max([np.abs(np.lib.stride_tricks.sliding_window_view(padded[:, ch], K) @ _BANK).max(axis=1)
+                   for ch in range(2)], axis=0)
+    expected = np.zeros_like(ours)
+    for j, value in enumerate(over):  # window j's values lie near sample j - LAG, give or take one
+        for sample in (j - LAG - 1, j - LAG, j - LAG + 1):
+            if 0 <= sample < len(x):
+                expected[sample // size] = max(expected[sample // size], value)
+    np.maximum.at(expected, np.arange(len(x)) // size, np.abs(x).max(axis=1))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
 
 
 def test_moving_average_and_running_max():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.audio.source import AudioSource
-from bridge.master.dsp import Welch, channel_mean, segment_length, spread_hop
+from bridge.master.dsp import Welch, segment_length, spread_hop
 from bridge.master.loudness import LoudnessMeter, LoudnessReport
 
 REFERENCE_BAND = (250.0, 2000.0)
@@ -83,19 +83,23 @@ def survey(source: AudioSource, progress: Callable[[float], None] | None = None,
     nperseg = nperseg or segment_length(source.frames)
     hop = spread_hop(source.frames, nperseg)
     mid, side_welch = Welch(source.rate, nperseg, hop), Welch(source.rate, nperseg, hop)
+    mid_weights = np.full(source.channels, 1 / source.channels)
+    side_weights = np.array([0.5, -0.5])
     square_sum, peak, frames = 0.0, 0.0, 0
     runs, first_clip = 0, -1
     tail = np.zeros(0, dtype=bool)
     for block in source.blocks():
-        x = np.asarray(block, dtype=np.float64).reshape(len(block), -1)
+        x = np.asarray(block).reshape(len(block), -1)
         meter.add(x)
-        mid.add(channel_mean(x))
+        mid.add(x, mid_weights)
         if side and x.shape[1] > 1:
-            side_welch.add((x[:, 0] - x[:, 1]) / 2)
-        square_sum += float(np.einsum("ij,ij->", x, x))
+            side_welch.add(x[:, :2], side_weights)
         level = np.abs(x[:, 0])
+        square_sum += float(np.dot(level.astype(np.float64), level))
         for ch in range(1, x.shape[1]):
-            np.maximum(level, np.abs(x[:, ch]), out=level)
+            column = np.abs(x[:, ch])
+            square_sum += float(np.dot(column.astype(np.float64), column))
+            np.maximum(level, column, out=level)
         peak = max(peak, float(level.max())) if len(x) else peak
         flags = np.concatenate([tail, level >= 0.999])
         found = _clip_runs(flags)

@@ -9,9 +9,8 @@ channels are filtered on two threads).
 - :class:`FftFilter` applies an FIR filter to a stream (overlap-save), with
   state carried from block to block: the output is exactly that of one long
   convolution.
-- :func:`iir_impulse_response` turns second-order sections into the FIR of
-  their impulse response, long enough that the cut tail holds less than
-  1e-20 of the energy (the K-weighting filter is applied that way).
+- :class:`SosFilter` runs a cascade of second-order sections (the K-weighting
+  filter) over a stream as the recursion computes it, by matrix products.
 - :func:`kaiser_lowpass` and :func:`design_fir` design filters (windowed sinc;
   frequency sampling with a Hann window).
 - :class:`Welch` accumulates an averaged periodogram over a stream, as
@@ -29,21 +28,119 @@ import numpy as np
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reabridge-dsp")
 
 
-def iir_impulse_response(sos: np.ndarray, rate: float, tail_energy: float = 1e-20) -> np.ndarray:
-    """Impulse response of second-order sections ``[b0, b1, b2, a0, a1, a2]``, cut where it has died away.
+def _state_space(sos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(A, B, C, D)`` of a cascade of second-order sections (transposed direct form II state per section)."""
+    a_mat, b_vec, c_vec, d = np.zeros((0, 0)), np.zeros(0), np.zeros(0), 1.0
+    for b0, b1, b2, _, a1, a2 in np.asarray(sos, dtype=np.float64) / np.asarray(sos, dtype=np.float64)[:, 3:4]:
+        # one section: y = s1 + b0 u; s1' = -a1 s1 + s2 + (b1 - a1 b0) u; s2' = -a2 s1 + (b2 - a2 b0) u
+        sa = np.array([[-a1, 1.0], [-a2, 0.0]])
+        sb = np.array([b1 - a1 * b0, b2 - a2 * b0])
+        sc = np.array([1.0, 0.0])
+        # its input u is the cascade so far: u = c_vec s + d x
+        n = len(b_vec)
+        joined = np.zeros((n + 2, n + 2))
+        joined[:n, :n] = a_mat
+        joined[n:, :n] = np.outer(sb, c_vec)
+        joined[n:, n:] = sa
+        a_mat, b_vec = joined, np.concatenate([b_vec, sb * d])
+        c_vec, d = np.concatenate([b0 * c_vec, sc]), b0 * d
+    return a_mat, b_vec, c_vec, float(d)
 
-    Computed from the frequency response on a grid long enough for the
-    response to decay (time aliasing below ``tail_energy``).
+
+class SosFilter:
+    """A cascade of second-order sections over a stream of ``(frames, channels)`` blocks, as matrix products.
+
+    The output is that of the recursion itself (``scipy.signal.sosfilt`` with
+    its state carried from block to block, to rounding), but a sample-by-sample
+    loop in Python would take minutes. The cascade is a linear system with a
+    state of ``2 * sections`` values, so a block of ``L`` samples is its
+    zero-state response (one ``L x L`` Toeplitz matrix of the impulse response)
+    plus the free response of the state at the block's start. Those states
+    follow ``s[k+1] = s[k] M + u[k]``, solved for ``P`` blocks at a time by two
+    more matrix products, which leaves one small Python step per ``L * P``
+    samples.
+
+    Parameters
+    ----------
+    sos : numpy.ndarray
+        ``(sections, 6)``: ``[b0, b1, b2, a0, a1, a2]`` per section.
+    channels : int
     """
-    n = 1 << max(12, math.ceil(math.log2(rate)) + 1)  # about 2 s: far longer than any decay here
-    z = np.exp(-1j * np.pi * np.arange(n // 2 + 1) / (n // 2))
-    response = np.ones(n // 2 + 1, dtype=complex)
-    for b0, b1, b2, a0, a1, a2 in sos:
-        response *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
-    h = np.fft.irfft(response, n)
-    energy_after = np.cumsum((h * h)[::-1])[::-1]
-    keep = int(np.argmax(energy_after < tail_energy * energy_after[0])) or n
-    return h[:keep]
+
+    L = 32
+    P = 32
+
+    def __init__(self, sos: np.ndarray, channels: int) -> None:
+        a_mat, b_vec, c_vec, d = _state_space(sos)
+        n, length, groups = len(b_vec), self.L, self.P
+        powers = [np.eye(n)]
+        for _ in range(length):
+            powers.append(a_mat @ powers[-1])
+        self.channels = channels
+        self._order = n
+        self._powers_t = np.array([p.T for p in powers])  # (A^i)^T: states are rows
+        h = np.array([d] + [c_vec @ powers[m - 1] @ b_vec for m in range(1, length)])
+        index = np.arange(length)
+        lag = index[None, :] - index[:, None]
+        self._toeplitz = np.where(lag >= 0, h[np.clip(lag, 0, None)], 0.0)  # block out = block in @ this
+        self._free = np.stack([c_vec @ powers[i] for i in range(length)], axis=1)  # (n, L): state -> block out
+        self._drive = np.stack([powers[length - 1 - j] @ b_vec for j in range(length)])  # (L, n): block in -> u
+        step = self._powers_t[length]
+        steps = [np.eye(n)]
+        for _ in range(groups):
+            steps.append(steps[-1] @ step)
+        self._step = step
+        self._group_step = steps[groups]
+        # states at the P block starts of a group from its first state (R) and the group's inputs (Q);
+        # W takes the inputs to the next group's first state
+        self._from_start = np.concatenate(steps[:groups], axis=1)
+        self._within = np.zeros((groups * n, groups * n))
+        for q in range(groups):
+            for p in range(q + 1, groups):
+                self._within[q * n:(q + 1) * n, p * n:(p + 1) * n] = steps[p - 1 - q]
+        self._to_next = np.concatenate([steps[groups - 1 - q] for q in range(groups)], axis=0)
+        self._state = np.zeros((channels, n))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Filter the next block; returns ``(frames, channels)`` float64, as many frames as given."""
+        return self.process_channels(block).T
+
+    def process_channels(self, block: np.ndarray) -> np.ndarray:
+        """Filter the next ``(frames, channels)`` block; returns ``(channels, frames)`` float64."""
+        frames = len(block)
+        x = np.empty((self.channels, frames))
+        x[...] = np.asarray(block).reshape(frames, -1).T
+        n, length, groups = self._order, self.L, self.P
+        full = frames // length
+        out = np.empty((self.channels, frames))
+        z = self._state
+        if full:
+            xb = x[:, :full * length].reshape(self.channels, full, length)
+            u = xb @ self._drive
+            starts = np.empty((self.channels, full, n))
+            whole = full // groups
+            if whole:
+                uf = u[:, :whole * groups].reshape(self.channels, whole, groups * n)
+                nxt = uf @ self._to_next
+                firsts = np.empty((self.channels, whole, n))
+                for g in range(whole):
+                    firsts[:, g] = z
+                    z = z @ self._group_step + nxt[:, g]
+                starts[:, :whole * groups] = (firsts @ self._from_start + uf @ self._within).reshape(
+                    self.channels, -1, n)
+            for k in range(whole * groups, full):
+                starts[:, k] = z
+                z = z @ self._step + u[:, k]
+            y = out[:, :full * length].reshape(self.channels, full, length)
+            np.matmul(xb, self._toeplitz, out=y)
+            y += starts @ self._free
+        rest = frames - full * length
+        if rest:
+            tail = x[:, full * length:]
+            out[:, full * length:] = tail @ self._toeplitz[:rest, :rest] + z @ self._free[:, :rest]
+            z = z @ self._powers_t[rest] + tail @ self._drive[length - rest:]
+        self._state = z
+        return out
 
 
 def kaiser_lowpass(taps: int, cutoff: float, beta: float) -> np.ndarray:
@@ -70,29 +167,33 @@ class FftFilter:
     Parameters
     ----------
     taps : numpy.ndarray
-        The impulse response.
+        The impulse response, or one per channel (``(channels, taps)``).
     channels : int
     """
+
+    BATCH = 4  # segments per FFT call: the working set stays in the cache
 
     def __init__(self, taps: np.ndarray, channels: int) -> None:
         self.taps = np.asarray(taps, dtype=np.float64)
         self.channels = channels
-        m = len(self.taps)
+        m = self.taps.shape[-1]
         self._n = 1 << max(11, math.ceil(math.log2(m)) + 1)
         self._hop = self._n - m + 1
-        self._spectrum = np.fft.rfft(self.taps, self._n)
+        spectra = np.fft.rfft(self.taps, self._n)
+        self._spectra = spectra if spectra.ndim == 2 else np.broadcast_to(spectra, (channels, len(spectra)))
         self._history = np.zeros((channels, m - 1))
 
     def _channel(self, ch: int, x: np.ndarray) -> np.ndarray:
         joined = np.concatenate([self._history[ch], x])
-        m1, hop, n = len(self.taps) - 1, self._hop, self._n
+        m1, hop, n = self._history.shape[1], self._hop, self._n
         count = -(-len(x) // hop)
         padded = np.zeros((count - 1) * hop + n)
         padded[:len(joined)] = joined
         out = np.empty(count * hop)
         segments = np.lib.stride_tricks.sliding_window_view(padded, n)[::hop]
-        for i in range(0, count, 16):  # 16 segments per FFT call keeps the working set small
-            y = np.fft.irfft(np.fft.rfft(segments[i:i + 16], axis=1) * self._spectrum, n, axis=1)
+        spectrum = self._spectra[ch]
+        for i in range(0, count, self.BATCH):
+            y = np.fft.irfft(np.fft.rfft(segments[i:i + self.BATCH], axis=1) * spectrum, n, axis=1)
             out[i * hop:(i + len(y)) * hop] = y[:, m1:].reshape(-1)
         if m1:
             self._history[ch] = joined[-m1:]
@@ -103,6 +204,8 @@ class FftFilter:
         x = np.asarray(block, dtype=np.float64).reshape(len(block), -1)
         if len(x) == 0:
             return np.zeros((0, self.channels))
+        if self.channels == 1:
+            return self._channel(0, x[:, 0])[:, None]
         columns = list(_POOL.map(lambda ch: self._channel(ch, x[:, ch]), range(self.channels)))
         return np.stack(columns, axis=1)
 
@@ -129,30 +232,44 @@ class Welch:
         self.nperseg = nperseg
         self.hop = max(1, hop or nperseg // 2)
         self._window = np.hanning(nperseg + 1)[:-1]  # periodic Hann, as scipy's get_window
-        self._carry = np.zeros(0)
-        self._skip = 0  # samples of the stream to pass over before the next segment starts
+        self._pos = 0  # stream position of the next block's first sample
+        self._next = 0  # stream position where the next segment starts
+        self._carry: np.ndarray | None = None  # the stream from self._next on, when that is before self._pos
         self._sum = np.zeros(nperseg // 2 + 1)
         self._count = 0
 
-    def add(self, x: np.ndarray) -> None:
-        """Take in the next 1-D block."""
-        x = np.asarray(x, dtype=np.float64)
-        if self._skip >= len(x):
-            self._skip -= len(x)
+    def add(self, x: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Take in the next block: 1-D, or ``(frames, channels)`` with ``weights`` (the signal is ``x @ weights``).
+
+        Only the samples the segments need are combined and copied: spread
+        segments of a long file skip most of each block.
+        """
+        x = np.asarray(x)
+        first, end = self._pos, self._pos + len(x)
+        self._pos = end
+        if self._carry is not None:  # segments that started in an earlier block
+            head = np.concatenate([self._carry, x[:self.nperseg]])
+            starts = np.arange(self._next, min(first, end - self.nperseg + 1), self.hop)
+            self._take(head, starts - self._next, weights)
+            self._next += len(starts) * self.hop
+            if self._next < first:
+                self._carry = np.concatenate([self._carry[self._next - (first - len(self._carry)):], x])
+                return
+            self._carry = None
+        starts = np.arange(self._next, end - self.nperseg + 1, self.hop)
+        self._take(x, starts - first, weights)
+        self._next += len(starts) * self.hop
+        if self._next < end:
+            self._carry = x[self._next - first:].copy()
+
+    def _take(self, data: np.ndarray, starts: np.ndarray, weights: np.ndarray | None) -> None:
+        if len(starts) == 0:
             return
-        data = np.concatenate([self._carry, x[self._skip:]]) if len(self._carry) else x[self._skip:]
-        self._skip = 0
-        count = (len(data) - self.nperseg) // self.hop + 1 if len(data) >= self.nperseg else 0
-        if count:
-            segs = np.lib.stride_tricks.sliding_window_view(data, self.nperseg)[::self.hop][:count]
-            spectra = np.fft.rfft(segs * self._window, axis=1)
-            self._sum += (spectra.real ** 2 + spectra.imag ** 2).sum(axis=0)
-            self._count += count
-        start = count * self.hop
-        if start > len(data):
-            self._skip, self._carry = start - len(data), np.zeros(0)
-        else:
-            self._carry = data[start:].copy()
+        segs = np.lib.stride_tricks.sliding_window_view(data, self.nperseg, axis=0)[starts]
+        segs = segs.astype(np.float64) if weights is None else np.moveaxis(segs, -1, 1) @ weights
+        spectra = np.fft.rfft(segs * self._window, axis=1)
+        self._sum += (spectra.real ** 2 + spectra.imag ** 2).sum(axis=0)
+        self._count += len(starts)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """Frequencies (Hz) and one-sided power spectral density."""
@@ -212,13 +329,3 @@ def bin_reduce(ufunc: np.ufunc, values: np.ndarray, first: int, size: int, out: 
     stop = min(b1 + 1, len(out))
     if b0 < stop:
         ufunc(out[b0:stop], reduced[:stop - b0], out=out[b0:stop])
-
-
-def channel_mean(x: np.ndarray) -> np.ndarray:
-    """The mean of the channels of ``(frames, channels)`` audio (column adds: a reduction over a short axis is slow)."""
-    out = np.array(x[:, 0], dtype=np.float64)
-    for ch in range(1, x.shape[1]):
-        out += x[:, ch]
-    if x.shape[1] > 1:
-        out /= x.shape[1]
-    return out

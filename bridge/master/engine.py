@@ -22,6 +22,7 @@ its true peak at or below the ceiling, or an error says why not.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from bridge.audio.heap import reuse_freed_memory
 from bridge.audio.sink import ArraySink, Sink
 from bridge.audio.source import BLOCK_FRAMES, AudioSource
 from bridge.master import analysis as an
-from bridge.master.dsp import FftFilter, Welch, bin_reduce, channel_mean, segment_length, spread_hop
+from bridge.master.dsp import Welch, bin_reduce, segment_length, spread_hop
 from bridge.master.limiter import bin_reduction, bin_size, sample_gain
 from bridge.master.loudness import (
     STEP_S,
@@ -43,9 +45,11 @@ from bridge.master.loudness import (
     LoudnessReport,
     channel_weights,
     gated_loudness,
-    k_weighting_response,
+    k_weighting,
+    weighted_energy,
     window_means,
 )
+from bridge.master.overlap import Behind, in_background
 from bridge.master.presets import AUTO, Preset
 from bridge.master.truepeak import PeakBins
 
@@ -130,6 +134,8 @@ class _Chain:
                 if stage["type"] == "saturation":
                     self.steps.append((10 ** (stage["drive_db"] / 20), stage["mix"]))
                 continue
+            if stage["type"] in ("low_shelf", "high_shelf", "peak") and stage["gain_db"] == 0:
+                continue  # a 0 dB shelf or bell passes the signal unchanged (the reference match sets the EQ)
             run.append(_plugin(stage))
 
     def process(self, block: np.ndarray) -> np.ndarray:
@@ -195,25 +201,25 @@ def _run_chain(source: AudioSource, chain: _Chain, spill: _Spill, size: int, pro
     n_bins = source.frames // size + 1
     energy = np.zeros(n_bins)
     peaks = PeakBins(source.channels, source.frames, size)
-    kfilter = FftFilter(k_weighting_response(source.rate), source.channels)
+    kfilter = k_weighting(source.rate, source.channels)
     weights = channel_weights(source.channels)
 
     def take(pre: np.ndarray) -> None:
         if len(pre) == 0:
             return
         pre = pre[: max(0, source.frames - spill.frames)]
-        weighted = kfilter.process(pre)
-        bin_reduce(np.add, (weighted * weighted) @ weights, spill.frames, size, energy)
+        bin_reduce(np.add, weighted_energy(kfilter.process_channels(pre), weights), spill.frames, size, energy)
         peaks.add(pre)
         spill.write(pre)
 
     done = 0
-    for block in source.blocks():
-        take(chain.process(block))
-        done += len(block)
-        if progress:
-            progress("processing", done / max(1, source.frames))
-    take(chain.flush())
+    with Behind(take) as behind:  # measuring and spilling a block overlaps processing the next
+        for block in source.blocks():
+            behind.put(chain.process(block))
+            done += len(block)
+            if progress:
+                progress("processing", done / max(1, source.frames))
+        behind.put(chain.flush())
     return _Bins(size, energy, peaks.finish(), int(round(STEP_S * source.rate)))
 
 
@@ -278,6 +284,14 @@ def check_input(survey: an.Survey, rate: float, frames: int) -> list[str]:
     return warnings
 
 
+def _limited(pre: np.ndarray, pos: int, reduction: np.ndarray, size: int, g: float) -> np.ndarray:
+    """The block starting at sample ``pos`` times ``g`` and the limiter's gain (a plain product where it rests)."""
+    first, last = max(0, (pos - size) // size), (pos + len(pre) + size) // size + 1
+    if not reduction[first:last].any():  # no bin near this block is reduced: the interpolated gain is 1
+        return pre * np.float64(g)
+    return pre * (sample_gain(reduction, size, pos, len(pre)) * g)[:, None]
+
+
 def _render(spill: _Spill, bins: _Bins, gain_db: float, reduction: np.ndarray, sink: Sink,
             progress: Progress | None) -> tuple[LoudnessReport, tuple[np.ndarray, np.ndarray]]:
     """Limit the spilled chain output into the sink; the exact measurement of what the sink stored."""
@@ -287,16 +301,18 @@ def _render(spill: _Spill, bins: _Bins, gain_db: float, reduction: np.ndarray, s
     spectrum = Welch(sink.rate, nperseg, spread_hop(spill.frames, nperseg))
     g = 10 ** (gain_db / 20)
 
+    mean = np.full(spill.channels, 1 / spill.channels)
+
     def measure(y: np.ndarray) -> None:
         meter.add(y)
-        spectrum.add(channel_mean(y))
+        spectrum.add(y, mean)
 
-    for pos, pre in spill.blocks():
-        gain = sample_gain(reduction, bins.size, pos, len(pre)) * g
-        measure(sink.write(pre * gain[:, None]))
-        if progress:
-            progress("rendering", (pos + len(pre)) / max(1, spill.frames))
-    measure(sink.finish())
+    with Behind(measure) as behind:  # measuring a stored block overlaps rendering the next
+        for pos, pre in spill.blocks():
+            behind.put(sink.write(_limited(pre, pos, reduction, bins.size, g)))
+            if progress:
+                progress("rendering", (pos + len(pre)) / max(1, spill.frames))
+        behind.put(sink.finish())
     freqs, psd = spectrum.result()
     return meter.report(), (freqs, 10 * np.log10(psd + 1e-20))
 
@@ -326,20 +342,39 @@ def master_source(source: AudioSource, preset: Preset, sink: Sink, progress: Pro
     LoudnessError
         Silent, too short or invalid input, or a target the chain cannot reach.
     """
+    from threadpoolctl import threadpool_limits
+
+    # the matrix products here are many and small: BLAS threads only add hand-offs, which cost seconds when
+    # the other core is busy (a DAW playing, another job); the second core gets work of its own (overlap)
+    with threadpool_limits(1, user_api="blas"), reuse_freed_memory():
+        return _master(source, preset, sink, progress, reference, keep_target, scratch)
+
+
+def _master(source: AudioSource, preset: Preset, sink: Sink, progress: Progress | None,
+            reference: AudioSource | None, keep_target: bool, scratch: Path | None) -> MasterResult:
     nperseg = segment_length(min(source.frames, reference.frames) if reference is not None else source.frames)
-    survey = an.survey(source, (lambda f: progress("measuring", f)) if progress else None, nperseg,
-                       side=reference is not None)
+    if reference is not None and source.channels > 2:
+        raise LoudnessError("reference matching works on mono and stereo mixes; this one has "
+                            f"{source.channels} channels")
+    # the reference is surveyed on the second core while the mix is on this one
+    ref_survey = (in_background(an.survey, reference, None, nperseg, False, True) if reference is not None
+                  else None)
+    try:
+        survey = an.survey(source, (lambda f: progress("measuring", f)) if progress else None, nperseg,
+                           side=reference is not None)
+    except Exception:
+        if ref_survey is not None:
+            with contextlib.suppress(Exception):  # the mix's error is the one to report
+                ref_survey.result()
+        raise
+    ref = ref_survey.result() if ref_survey is not None else None
     warnings = check_input(survey, source.rate, source.frames)
     analysis, before = survey.analysis, survey.loudness
     ref_filter = ref_spectrum = None
     if reference is not None:
         from bridge.master.reference import ReferenceFilter, analyse_reference
 
-        if source.channels > 2:
-            raise LoudnessError("reference matching works on mono and stereo mixes; this one has "
-                                f"{source.channels} channels")
-        ref = an.survey(reference, (lambda f: progress("measuring the reference", f)) if progress else None, nperseg,
-                        true_peak=False, side=True)
+        assert ref is not None
         if not np.isfinite(ref.loudness.integrated) or ref.loudness.integrated < -70:
             raise LoudnessError("the reference is silent; choose another reference track")
         match = analyse_reference(survey, ref)

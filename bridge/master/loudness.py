@@ -5,8 +5,8 @@ of audio is measured in constant memory:
 
 - K-weighting: BS.1770's high-shelf pre-filter and RLB high-pass, designed for
   the actual sample rate (the same bilinear-transform design pyloudnorm and
-  libebur128 use), applied as its impulse response by FFT convolution with
-  state carried across blocks (within 1e-9 of the recursive filter, and no
+  libebur128 use), run as the recursive filter itself with its state carried
+  across blocks (:class:`bridge.master.dsp.SosFilter`: matrix products, no
   ``scipy.signal`` import);
 - mean square per 100 ms step; momentary (400 ms) and short-term (3 s) windows
   are sums of those steps;
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.errors import ReabridgeError
-from bridge.master.dsp import FftFilter, iir_impulse_response
+from bridge.master.dsp import SosFilter
 from bridge.master.truepeak import TruePeakTracker
 
 ABSOLUTE_GATE = -70.0
@@ -54,9 +54,9 @@ def _k_weighting(rate: float) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
-def k_weighting_response(rate: float) -> np.ndarray:
-    """The K-weighting filter as its impulse response (cut where less than 1e-20 of its energy remains)."""
-    return iir_impulse_response(_k_weighting(rate), rate)
+def k_weighting(rate: float, channels: int) -> SosFilter:
+    """The K-weighting filter for a stream of ``channels`` channels at ``rate``."""
+    return SosFilter(_k_weighting(rate), channels)
 
 
 def channel_weights(channels: int) -> np.ndarray:
@@ -65,6 +65,19 @@ def channel_weights(channels: int) -> np.ndarray:
     if channels == 6:
         weights[4:6] = 1.41
     return weights
+
+
+def weighted_energy(filtered: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Channel-weighted sum of squares per sample of ``(channels, frames)`` K-weighted audio."""
+    energy = filtered[0] * filtered[0]
+    if weights[0] != 1:
+        energy *= weights[0]
+    for ch in range(1, len(filtered)):  # channel by channel: a reduction over a short axis is slow
+        square = filtered[ch] * filtered[ch]
+        if weights[ch] != 1:
+            square *= weights[ch]
+        energy += square
+    return energy
 
 
 def _lufs(mean_square: np.ndarray | float) -> np.ndarray:
@@ -116,7 +129,7 @@ class LoudnessMeter:
     def __init__(self, rate: float, channels: int, true_peak: bool = True) -> None:
         self.rate = rate
         self.channels = channels
-        self._filter = FftFilter(k_weighting_response(rate), channels)
+        self._filter = k_weighting(rate, channels)
         self._weights = channel_weights(channels)
         self._step = int(round(STEP_S * rate))
         self._carry = np.zeros(0)
@@ -127,7 +140,9 @@ class LoudnessMeter:
 
     def add(self, block: np.ndarray) -> None:
         """Measure the next block (``(frames,)`` or ``(frames, channels)``, float)."""
-        x = np.asarray(block, dtype=np.float64)
+        x = np.asarray(block)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
         if x.ndim == 1:
             x = x[:, None]
         if not np.isfinite(x).all():
@@ -138,8 +153,7 @@ class LoudnessMeter:
         self._sample_peak = max(self._sample_peak, float(x.max()), -float(x.min()))
         if self._tracker is not None:
             self._tracker.add(x)
-        weighted = self._filter.process(x)
-        energy = (weighted * weighted) @ self._weights  # channel-weighted square per sample
+        energy = weighted_energy(self._filter.process_channels(x), self._weights)
         data = np.concatenate([self._carry, energy]) if len(self._carry) else energy
         whole = (len(data) // self._step) * self._step
         if whole:

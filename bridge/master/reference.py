@@ -92,17 +92,21 @@ class ReferenceFilter:
         taps = [_fir(match.freqs, match.mid_db, rate)]
         if channels > 1:
             taps.append(_fir(match.freqs, match.side_db, rate))
-        self._filters = [FftFilter(t, 1) for t in taps]
+        self._filter = FftFilter(np.stack(taps), len(taps))  # mid and side filtered side by side
         self._skip = (TAPS - 1) // 2
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        mid = x.mean(axis=1) if self.channels == 1 else (x[:, 0] + x[:, 1]) / 2
-        mid = self._filters[0].process(mid[:, None])[:, 0]
         if self.channels == 1:
-            y = mid[:, None]
+            y = self._filter.process(x.mean(axis=1))
         else:
-            side = self._filters[1].process(((x[:, 0] - x[:, 1]) / 2)[:, None])[:, 0]
-            y = np.stack([mid + side, mid - side], axis=1)
+            mid_side = np.empty((len(x), 2))
+            np.add(x[:, 0], x[:, 1], out=mid_side[:, 0])
+            np.subtract(x[:, 0], x[:, 1], out=mid_side[:, 1])
+            mid_side *= 0.5
+            filtered = self._filter.process(mid_side)
+            y = np.empty((len(x), 2))
+            np.add(filtered[:, 0], filtered[:, 1], out=y[:, 0])
+            np.subtract(filtered[:, 0], filtered[:, 1], out=y[:, 1])
         drop = min(self._skip, len(y))
         self._skip -= drop
         return y[drop:]

@@ -23,23 +23,68 @@ LAG = 17
 
 # the four phase filters as one (32, 4) matrix, reversed so a sliding window times it is a convolution
 _BANK = np.stack([_H[p::OVERSAMPLE][::-1] for p in range(OVERSAMPLE)], axis=1).astype(np.float32)
-_CHUNK = 1 << 16
+
+
+def _block_filters() -> tuple[np.ndarray, np.ndarray]:
+    """The filter bank as two ``(32, 128)`` matrices over consecutive 32-sample chunks.
+
+    The 32 windows starting in chunk ``c`` span chunks ``c`` and ``c + 1``, so
+    their four phases are ``chunk[c] @ T0 + chunk[c + 1] @ T1`` (column
+    ``p * 32 + r`` is phase ``p`` of the window starting at ``32 c + r``): two
+    plain matrix products over the signal as it lies in memory, where a
+    sliding-window view would be copied 32 times over first.
+    """
+    first, second = np.zeros((K, OVERSAMPLE * K), np.float32), np.zeros((K, OVERSAMPLE * K), np.float32)
+    for p in range(OVERSAMPLE):
+        for r in range(K):
+            for k in range(K):
+                target = first if r + k < K else second
+                target[(r + k) % K, p * K + r] = _BANK[k, p]
+    return first, second
+
+
+_T0, _T1 = _block_filters()
+_ROWS = 1024  # chunks per matrix product: the working set stays in the cache
+
+
+def _window_peaks(chunks: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Largest |value| of the four phases of each window, ``(rows, 32)``, from ``(n + 1, 32)`` chunks.
+
+    ``rows`` picks the chunks whose windows are wanted (default: all but the last chunk).
+    """
+    count = len(chunks) - 1 if rows is None else len(rows)
+    out = np.empty((count, K), dtype=np.float32)
+    for i in range(0, count, _ROWS):
+        j = min(count, i + _ROWS)
+        if rows is None:
+            y = chunks[i:j] @ _T0
+            y += chunks[i + 1:j + 1] @ _T1
+        else:
+            y = chunks[rows[i:j]] @ _T0
+            y += chunks[rows[i:j] + 1] @ _T1
+        np.abs(y, out=y)
+        # elementwise maxima of the four phases: much faster than a reduction over an axis of 4
+        np.maximum(np.maximum(y[:, :K], y[:, K:2 * K]), np.maximum(y[:, 2 * K:3 * K], y[:, 3 * K:]), out=out[i:j])
+    return out
+
+
+def _chunks(col: np.ndarray) -> tuple[np.ndarray, int]:
+    """``col`` as 32-sample chunks with zeros after it (one chunk more than the windows need); the window count."""
+    windows = len(col) - K + 1
+    rows = -(-windows // K)
+    padded = np.zeros((rows + 1) * K, dtype=np.float32)
+    padded[:len(col)] = col
+    return padded.reshape(rows + 1, K), windows
 
 
 def _oversampled_max(col: np.ndarray) -> np.ndarray:
     """Largest |value| of the four phases for each window of 32 samples of ``col``.
 
-    Sliding windows times the (32, 4) filter bank: one float32 matrix product
-    per chunk (BLAS), several times faster than four convolutions; float32
-    keeps about 1e-6 dB.
+    Float32 matrix products (BLAS) over the signal's 32-sample chunks, see
+    :func:`_block_filters`; float32 keeps about 1e-6 dB.
     """
-    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(col, dtype=np.float32), K)
-    out = np.empty(len(windows), dtype=np.float32)
-    for i in range(0, len(windows), _CHUNK):
-        y = np.abs(windows[i:i + _CHUNK] @ _BANK)
-        # elementwise maxima of the four columns: much faster than a reduction over an axis of 4
-        np.maximum(np.maximum(y[:, 0], y[:, 1]), np.maximum(y[:, 2], y[:, 3]), out=out[i:i + _CHUNK])
-    return out
+    chunks, windows = _chunks(np.asarray(col, dtype=np.float32))
+    return _window_peaks(chunks).ravel()[:windows]
 
 
 # no phase filter can give more than this times the largest |sample| in its window
@@ -64,23 +109,23 @@ class TruePeakTracker:
             return
         joined = np.concatenate([self._history, np.asarray(x, dtype=np.float32)])
         self.peak = max(self.peak, float(x.max()), -float(x.min()))
-        chunks = -(-len(joined) // K)
         for ch in range(joined.shape[1]):
-            col = joined[:, ch]
-            level = np.zeros(chunks * K + K, dtype=np.float32)
-            np.abs(col, out=level[:len(col)])
-            chunk_max = level.reshape(-1, K).max(axis=1)
+            chunks, windows = _chunks(joined[:, ch])
+            chunk_max = np.abs(chunks).max(axis=1)
             # windows starting in chunk c lie within chunks c and c + 1
             reach = np.maximum(chunk_max[:-1], chunk_max[1:]) * _GAIN_BOUND
+            # the chunks that could reach highest first: the peak rises fast and rules out most of the rest
             candidates = np.flatnonzero(reach > self.peak)
-            if len(candidates) == 0:
-                continue
-            starts = (candidates[:, None] * K + np.arange(K)).ravel()
-            starts = starts[starts <= len(col) - K]
-            windows = np.lib.stride_tricks.sliding_window_view(col, K)[starts]
-            for i in range(0, len(windows), _CHUNK):
-                y = windows[i:i + _CHUNK] @ _BANK
-                self.peak = max(self.peak, float(y.max()), -float(y.min()))
+            candidates = candidates[np.argsort(-reach[candidates], kind="stable")]
+            last = len(chunks) - 2
+            while len(candidates):
+                batch, candidates = candidates[:_ROWS], candidates[_ROWS:]
+                peaks = _window_peaks(chunks, batch)
+                edge = np.flatnonzero(batch == last)
+                if len(edge):  # windows that would run past the block wait for the next one
+                    peaks[edge[0], windows - last * K:] = 0.0
+                self.peak = max(self.peak, float(peaks.max()))
+                candidates = candidates[reach[candidates] > self.peak]
         self._history = joined[-K:]
 
     def finish(self) -> float:
@@ -126,7 +171,10 @@ class PeakBins:
             start = first + shift
             skip = max(0, -start)
             bin_reduce(np.maximum, over[skip:], start + skip, self.size, self.bins)
-        bin_reduce(np.maximum, np.abs(x).max(axis=1), self._pos, self.size, self.bins)
+        level = np.abs(x[:, 0])
+        for ch in range(1, x.shape[1]):  # column by column: a reduction over a short axis is slow
+            np.maximum(level, np.abs(x[:, ch]), out=level)
+        bin_reduce(np.maximum, level, self._pos, self.size, self.bins)
         self._history = joined[-K:]
         self._pos += len(x)
 
