@@ -234,7 +234,11 @@ class TempoRequest(_Request):
 
 # -- amp --------------------------------------------------------------------------------
 class AmpRenderOptions(Strict):
-    """A DI through a ``.nam`` capture (file: ``output`` defaults to ``AUDIO-<capture>.wav``)."""
+    """A DI through a ``.nam`` capture (file: ``output`` defaults to ``AUDIO-<capture>.wav``).
+
+    ``model`` is a ``.nam`` file, or the name of a capture that comes with reabridge
+    (``"reabridge Crunch"``; ``reabridge amp list``), found where the request runs.
+    """
 
     model: PathText
     audio: PathText | None = None
