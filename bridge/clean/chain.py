@@ -46,6 +46,7 @@ FADE_S = 0.05
 MIN_SECONDS = 2.0
 SILENT_DB = -80.0
 STEADY_DB = 4.0
+NOISY_FLATNESS = 0.05
 MAX_REDUCTION_DB = 40.0
 QUIET_FRAMES = 0.1
 HEAP_FRAMES = 3000
@@ -276,10 +277,6 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
     db = levels.db
     if len(db) == 0 or float(np.max(db)) < SILENT_DB:
         raise CleanError("the audio is silent (below -80 dBFS everywhere); there is nothing to clean")
-    if measure.snr_estimate(db) < STEADY_DB:
-        raise CleanError(f"the audio sounds like steady noise alone (its level varies by only "
-                         f"{measure.snr_estimate(db):.1f} dB): there is no voice or music to keep; nothing was "
-                         "written")
     profile = settings.noise_profile
     if want_profile:
         if settings.noise_from is not None:
@@ -291,8 +288,19 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
             quiet = max(1, int(round(QUIET_FRAMES * max(1, (frames - fft) // hop + 1))))
             chosen = sorted(heap, reverse=True)[:quiet]  # the quietest (largest negative totals first)
             profile = np.mean([p for _, _, p in chosen], axis=0).astype(np.float32) if chosen else None
+    if profile is not None and settings.noise_from is None and measure.snr_estimate(db) < STEADY_DB \
+            and _flatness(profile) > NOISY_FLATNESS:
+        raise CleanError(f"the audio sounds like steady noise alone (its level varies by only "
+                         f"{measure.snr_estimate(db):.1f} dB and its spectrum is noise-like): there is no voice or "
+                         "music to keep; nothing was written")
     hum = find_hum(hums, settings.dehum) if hums is not None else None
     return Survey(rate, frames, hum, hums, db, profile, fft)
+
+
+def _flatness(power: np.ndarray) -> float:
+    """Spectral flatness (geometric over arithmetic mean) above the lowest bins: ~0.5 for white noise, ~0 for tones."""
+    p = np.asarray(power[2:], dtype=np.float64) + 1e-20
+    return float(np.exp(np.mean(np.log(p))) / np.mean(p))
 
 
 def learn_profile(source: AudioSource, rate: float) -> np.ndarray:

@@ -4,7 +4,8 @@ Detection (per channel, at the file's rate):
 
 1. a short-term linear predictor (order ~1 per 0.5 kHz, fitted every 10 ms on the
    20 ms before, autocorrelation method) gives the prediction residual: what the
-   recent past does not explain;
+   recent past does not explain. The predictors are fitted twice, the second time with
+   the first pass's suspects bridged, so a click never shapes the predictor after it;
 2. a sample is suspect when its residual exceeds ``threshold`` times the residual's
    robust local scale (median absolute value over ~50 ms);
 3. suspects closer than 1 ms form one event. An event is a click only if
@@ -78,8 +79,8 @@ def _levinson(r: np.ndarray, order: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _residual(x: np.ndarray, frame: int, hop: int, order: int) -> np.ndarray:
-    """Prediction residual of ``x``; the predictor for each hop is fitted on the ``frame`` samples before it."""
+def _residual(x: np.ndarray, fit: np.ndarray, frame: int, hop: int, order: int) -> np.ndarray:
+    """Residual of ``x``; the predictor for each hop is fitted on the ``frame`` samples of ``fit`` before it."""
     n = len(x)
     e = np.zeros(n)
     win = np.hanning(frame)
@@ -89,7 +90,7 @@ def _residual(x: np.ndarray, frame: int, hop: int, order: int) -> np.ndarray:
         c = start - frame  # the frame just before: a click never shapes the predictor that finds it
         for j in range(frame):
             idx = c + j
-            seg[j] = x[idx] * win[j] if 0 <= idx < n else 0.0
+            seg[j] = fit[idx] * win[j] if 0 <= idx < n else 0.0
         for lag in range(order + 1):
             acc = 0.0
             for j in range(lag, frame):
@@ -130,8 +131,19 @@ def find_clicks(x: np.ndarray, rate: float, threshold: float = THRESHOLD) -> lis
     frame, hop = int(round(FRAME_S * rate)), int(round(HOP_S * rate))
     if n < frame:
         return []
-    e = _residual(x64, frame, hop, order)
+    e = _residual(x64, x64, frame, hop, order)
     scale = _scale(e, hop)
+    suspects = np.flatnonzero(np.abs(e) > threshold * scale)
+    if len(suspects):  # fit the predictors again without the suspects (a click must not shape what follows it)
+        mask = np.zeros(n, dtype=bool)
+        for shift in range(-order, order + 1):
+            mask[np.clip(suspects + shift, 0, n - 1)] = True
+        fit = x64.copy()
+        keep = np.flatnonzero(~mask)
+        if len(keep) >= 2:
+            fit[mask] = np.interp(np.flatnonzero(mask), keep, x64[keep])
+        e = _residual(x64, fit, frame, hop, order)
+        scale = _scale(e, hop)
     level = np.abs(e)
     suspects = np.flatnonzero(level > threshold * scale)
     if len(suspects) == 0:

@@ -141,7 +141,9 @@ def find_hum(survey: HumSurvey, mode: str = "auto") -> Hum | None:
             break
         peak, prom = _prominence(spectra, res, k * f0)
         found.append((k, float(np.median(prom)), float(np.median(peak))))
-    if not found or max(p for _, p, _ in found) < PRESENT_DB:
+    # mains hum always has a strong fundamental, second or third harmonic (a tone that is merely some
+    # multiple of a frequency in 45-65 Hz is not hum)
+    if not found or max(p for k, p, _ in found if k <= 3) < PRESENT_DB:
         return None
     # refine on the strongest harmonic: parabolic interpolation of the median spectrum's peak
     k_best = max(found, key=lambda h: h[1])[0]

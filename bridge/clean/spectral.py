@@ -3,8 +3,8 @@
 The profile is the noise's mean power per STFT bin, learned from the quietest
 stretches of the recording, or from a time range or another item the user names
 (RX's "learn"). Each bin's gain is a Wiener-style gate on power smoothed over three
-frames and three bins, never below ``floor``, opened at once and closed over about
-100 ms, so notes keep their attacks and tails and the residual noise stays smooth
+frames and three bins (noise counted 2.5 times over), never below ``floor``, opened at
+once and closed over about 50 ms, so notes keep their attacks and tails and the residual noise stays smooth
 rather than "musical".
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-OVERSUBTRACT = 1.5
-RELEASE_S = 0.1
+OVERSUBTRACT = 2.5
+RELEASE_S = 0.05
 
 
 def noise_profile(power: np.ndarray, quietest: float = 0.1) -> np.ndarray:
