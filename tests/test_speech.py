@@ -278,3 +278,13 @@ def test_speaker_labels_follow_the_turns(engines, capsys):
                 agree += overlap if mapping[seg["speaker"]] == who else 0.0
         best = max(best, agree / total)
     assert best > 0.6
+
+
+def test_a_long_recording_says_how_it_went(engines, monkeypatch):
+    import bridge.jobs.speech as job
+
+    monkeypatch.setattr(job, "LONG", 10.0)  # the 11 s clip stands in for a 2-hour podcast
+    result = run_job("speech", engines=engines, audio=JFK)
+    (line,) = result.notices
+    assert re.fullmatch(r"0:11 of audio took \d+:\d\d; it streamed phrase by phrase, so memory stayed that of one "
+                        r"phrase", line), line

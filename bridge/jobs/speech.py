@@ -19,6 +19,7 @@ region, marker or item is ever made without text.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -56,6 +57,7 @@ JOB = "speech"
 TRACK_JOB = "speech-track"  #: records the transcript track made for a source track
 TAKE_MARKER = "take-marker"  #: key prefix of a take marker's record (its position and name follow)
 NAME_CHARS = 1000  #: region, marker and take marker names are cut (with an ellipsis) past this
+LONG = 3600.0  #: seconds: a recording at least this long gets a line on how it went
 
 
 def _speakers(request: SpeechRequest) -> SpeakerOptions | None:
@@ -112,8 +114,14 @@ def _file(request: SpeechRequest, work: Work, progress: ProgressFn) -> JobResult
     vocabulary = _vocabulary(request)
     progress(Progress("loading", None, "the speech model"))
     engine = work.engines.speech()
+    started = time.monotonic()
     transcript = engine.transcribe_file(audio, vocabulary=vocabulary, speakers=_speakers(request),
                                         report=_reporter(progress, audio.name))
+    notices = _notices(transcript)
+    if transcript.duration >= LONG:
+        notices.append(f"{clock(transcript.duration)} of audio took {clock(time.monotonic() - started)}; it streamed "
+                       "phrase by phrase, so memory stayed that of one phrase" + (" (speaker labels keep the whole "
+                                                                                  "recording)" if o.speakers else ""))
     files = []
     if target is not None:
         files.append(work.outputs.write_bytes(target, render(transcript, format_for(target)), "transcript"))
@@ -123,7 +131,7 @@ def _file(request: SpeechRequest, work: Work, progress: ProgressFn) -> JobResult
     if target is not None:
         summary += f"; wrote {target}"
     done = [] if target is not None else [ItemNote("", segment_line(s)) for s in transcript.segments]
-    return JobResult(JOB, summary, files=files, done=done, notices=_notices(transcript), data=transcript.to_dict())
+    return JobResult(JOB, summary, files=files, done=done, notices=notices, data=transcript.to_dict())
 
 
 # -- project mode ----------------------------------------------------------------------------
