@@ -26,6 +26,7 @@
 --   [main] reabridge_Transcribe speech in selected items.lua
 --   [main] reabridge_Find in transcript.lua
 --   [main] reabridge_Export transcript as SRT.lua
+--   [main] reabridge_Clean up selected items.lua
 --   [main] reabridge_server.py
 -- @changelog
 --   First release.

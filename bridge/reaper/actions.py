@@ -71,6 +71,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reabridge_Transcribe speech in selected items.lua", "Transcribe speech in selected items..."),
     Action("reabridge_Find in transcript.lua", "Find in transcript..."),
     Action("reabridge_Export transcript as SRT.lua", "Export transcript as SRT..."),
+    Action("reabridge_Clean up selected items.lua", "Clean up selected items...", "C"),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
