@@ -28,6 +28,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt silero-vad
 	@# resemblyzer: only its pretrained.pt (speaker encoder) is used; its metadata pulls torch and webrtcvad
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt resemblyzer
+	@# pyrnnoise: only its librnnoise.so (RNNoise, BSD) is loaded, through ctypes; its metadata pulls audiolab/PyAV
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt pyrnnoise
 	touch $(STAMP)
 
 demo: $(STAMP)
