@@ -11,6 +11,7 @@ export REABRIDGE_CORPUS ?= $(abspath ../shared/corpus)
 
 install: $(STAMP)
 
+# The train extra (PyTorch, neural-amp-modeler: creating amp captures) goes in too: the tests compare with it.
 # Two steps on purpose: basic-pitch's own metadata pulls TensorFlow (and numpy<2)
 # on Linux. We only need its ONNX model and reference code, so it goes in with
 # --no-deps; its real runtime needs are in pyproject.toml. See DEVELOPERS.md.
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 		echo "note: install ffmpeg, lua5.4 and espeak-ng (apt-get install ffmpeg lua5.4 espeak-ng) for the tests"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<82" wheel
-	$(BIN)/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -c requirements/constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -c requirements/constraints.txt -e ".[dev,train]"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt basic-pitch
 	@# silero-vad: only its ONNX model file is used; its metadata pulls torch/torchaudio (DEVELOPERS.md)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt silero-vad

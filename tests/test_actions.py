@@ -198,8 +198,8 @@ def _written(spool: Path) -> dict:
 
 @pytest.mark.parametrize("title, answers, job, options, items", [
     ("Transcribe selected items to MIDI", {}, "transcribe", {}, [ITEM]),
-    ("Render selected items through amp capture...", {"GetUserFileNameForRead": ["CAPTURE"]}, "amp_render",
-     {"model": "CAPTURE"}, [ITEM]),
+    ("Render selected items through amp capture...", {"showmenu": [3], "GetUserFileNameForRead": ["CAPTURE"]},
+     "amp_render", {"model": "CAPTURE"}, [ITEM]),  # the menu: the two bundled captures, then "Choose a .nam file..."
     ("Master selected item...", {"showmenu": [5], "GetUserInputs": ["-13.5,-1.2"]}, "master",
      {"preset": "streaming", "target_lufs": -13.5, "ceiling": -1.2}, [ITEM]),
     ("Insert mastering chain JSFX on master", {"showmenu": [2]}, "master_jsfx", {"preset": "club"}, [ITEM]),
@@ -341,8 +341,8 @@ def test_unsaved_project_says_save_first(world):
      "loudness target: -50 is outside -40 to -3"),
     ("Create amp capture from selected DI and re-amp items", (ITEM, ITEM2), {"GetUserInputs": ["x,0"]},
      "training epochs: 0 is outside 1 to 10000"),
-    ("Render selected items through amp capture...", (ITEM,), {"GetUserFileNameForRead": ["/tmp/song.wav"]},
-     "/tmp/song.wav is not an amp capture (.nam)"),
+    ("Render selected items through amp capture...", (ITEM,),
+     {"showmenu": [3], "GetUserFileNameForRead": ["/tmp/song.wav"]}, "/tmp/song.wav is not an amp capture (.nam)"),
 ])
 def test_mistakes_get_one_message_and_send_nothing(world, tmp_path, title, selected, answers, message):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=selected)
@@ -356,7 +356,8 @@ def test_mistakes_get_one_message_and_send_nothing(world, tmp_path, title, selec
 @pytest.mark.parametrize("title, answers", [
     ("Master selected item...", {"showmenu": [0]}),  # the menu dismissed
     ("Master selected item...", {"showmenu": [1], "GetUserInputs": [None]}),  # the dialog cancelled
-    ("Render selected items through amp capture...", {"GetUserFileNameForRead": [None]}),
+    ("Render selected items through amp capture...", {"showmenu": [3], "GetUserFileNameForRead": [None]}),
+    ("Render selected items through amp capture...", {"showmenu": [0]}),  # the menu dismissed
     ("Detect tempo from selected item and write tempo map", {"showmenu": [0]}),
 ])
 def test_cancelling_a_dialog_does_nothing(world, title, answers):

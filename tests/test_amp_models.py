@@ -1,4 +1,7 @@
-"""Every .nam loads; outputs equal neural-amp-modeler's forward pass (or its semantics, hand-built)."""
+"""Every .nam loads; outputs equal neural-amp-modeler's forward pass (or its semantics, hand-built).
+
+reabridge's engine is NumPy; neural-amp-modeler's is PyTorch, which the tests have (the ``train`` extra).
+"""
 
 from __future__ import annotations
 
@@ -24,10 +27,15 @@ def guitarish(n: int = 24000, seed: int = 0) -> torch.Tensor:
 
 
 def ours(model, x: torch.Tensor) -> torch.Tensor:
+    """reabridge's output for neural-amp-modeler's input (NumPy inside, a tensor out for the comparisons)."""
     net = build_network(model)
+    a = x.numpy()
     if isinstance(net, Lstm):
-        return torch.cat(list(net.stream(iter([x[:10000], x[10000:]]))))  # across a block boundary
-    return net(torch.cat([torch.zeros(net.receptive_field - 1), x]))
+        y = np.concatenate(list(net.stream(iter([a[:10000], a[10000:]]))))  # across a block boundary
+    else:
+        y = net(np.concatenate([np.zeros(net.receptive_field - 1, np.float32), a]))
+    assert y.dtype == np.float32
+    return torch.from_numpy(y)
 
 
 def reference(model) -> torch.nn.Module:
@@ -157,7 +165,7 @@ def test_condition_dsp_equals_conditioning_by_hand():
     main_ref._net._condition_dsp = None
     dsp = build_network(model.config["condition_dsp"])
     padded = torch.cat([torch.zeros(build_network(model).receptive_field - 1), x])
-    condition = dsp.forward(padded[None, :])  # (channels, n)
+    condition = torch.from_numpy(dsp.forward(padded.numpy()[None, :]))  # (channels, n)
     trimmed = padded[dsp.receptive_field - 1:]
     from nam.models.wavenet._wavenet import WaveNet as NamWaveNet
 
@@ -186,8 +194,8 @@ def _container(*submodels: tuple[float, float]) -> dict:
 def test_slimmable_container_picks_the_submodel_for_the_size(size, gain):
     model = parse_nam(_container((0.5, 0.5), (1.0, 2.0)))
     x = guitarish(1000)
-    assert torch.allclose(build_network(model, size)(x), x * gain)
-    assert torch.allclose(build_network(model)(x), x * 2.0)
+    assert np.allclose(build_network(model, size)(x.numpy()), x.numpy() * gain)
+    assert np.allclose(build_network(model)(x.numpy()), x.numpy() * 2.0)
 
 
 @pytest.mark.parametrize(("subs", "words"), [(((1.0, 2.0), (0.5, 0.5)), "ascending"),

@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from conftest import corpus_files, run_job
 
 import bridge.amp.render as render_module
@@ -55,9 +54,7 @@ def test_stereo_channels_are_rendered_independently(tmp_path):
     x, _ = sf.read(src, dtype="float32")
     net = build_network(model)
     for ch in range(2):
-        padded = torch.cat([torch.zeros(net.receptive_field - 1), torch.from_numpy(x[:, ch].copy())])
-        with torch.no_grad():
-            expected = net(padded).numpy()
+        expected = net(np.concatenate([np.zeros(net.receptive_field - 1, np.float32), x[:, ch]]))
         assert np.max(np.abs(y[:, ch] - expected)) < 1e-5 * np.sqrt(np.mean(expected ** 2)) + 1e-7
 
 

@@ -98,7 +98,7 @@ def require_training() -> None:
     missing = missing_training()
     if missing:
         raise CaptureError(f"creating a capture needs {', '.join(missing)} (training only; rendering does not): "
-                           f"install them with {TRAIN_EXTRA} (in reabridge's environment; about 1.5 GB)")
+                           f"install them with {TRAIN_EXTRA} (in reabridge's environment; about 1.1 GB)")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
+from threadpoolctl import threadpool_limits
 
 from bridge.amp.nam_file import NamModel
 from bridge.amp.networks import Lstm, Network, build_network
@@ -97,15 +97,12 @@ class AmpRenderer:
         self.workers = workers or os.cpu_count() or 1
 
     def _run_block(self, x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.net(torch.from_numpy(x)).numpy()
+        return self.net(x)
 
     def process(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """Run mono float32 audio at the capture's rate through it, in order."""
         if isinstance(self.net, Lstm):
-            with torch.no_grad():
-                for out in self.net.stream(torch.from_numpy(b.copy()) for b in _rechunk(blocks, BLOCK)):
-                    yield out.numpy()
+            yield from self.net.stream(_rechunk(blocks, BLOCK))
             return
         context = self.net.receptive_field - 1
         previous = np.zeros(context, dtype=np.float32)
@@ -157,21 +154,17 @@ class AmpRenderer:
         out_gain_db = self.normalize_gain_db() if normalize else 0.0
         gain_out = np.float32(10 ** (out_gain_db / 20))
         count, channels = frames, len(streams)
-        threads = torch.get_num_threads()
-        # one torch thread: WaveNet blocks already run one per core side by side, and an LSTM's small
-        # steps only lose time to thread hand-offs (a 3 s render took minutes on a loaded machine)
-        torch.set_num_threads(1)
-        try:
-            with FileSink(Path(target), rate, channels, subtype, outputs=outputs,
-                          source=f"the capture '{self.model.name}'") as sink:
-                done = 0
-                for columns in _zip_blocks(streams):
-                    sink.write(np.stack(columns, axis=1) * gain_out)
-                    done += len(columns[0])
-                    if progress is not None:
-                        progress(done, count)
-        finally:
-            torch.set_num_threads(threads)
+        # one BLAS thread per block: the blocks already run one per core side by side, and
+        # threads handing small products to each other only lose time on a loaded machine
+        with threadpool_limits(1, user_api="blas"), FileSink(
+                Path(target), rate, channels, subtype, outputs=outputs,
+                source=f"the capture '{self.model.name}'") as sink:
+            done = 0
+            for columns in _zip_blocks(streams):
+                sink.write(np.stack(columns, axis=1) * gain_out)
+                done += len(columns[0])
+                if progress is not None:
+                    progress(done, count)
         return RenderReport(count, channels, rate, self.model.sample_rate, input_gain_db,
                             out_gain_db, self.model.latency_samples, sink.clipped)
 

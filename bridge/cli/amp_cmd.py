@@ -16,18 +16,67 @@ app = typer.Typer(help="Render audio through Neural Amp Modeler captures (.nam),
                   no_args_is_help=True)
 
 
+MODEL_HELP = "The .nam capture, or the name of a bundled one ('reabridge amp list')."
+
+
+def _capture_file(model: Path) -> Path:
+    """The capture a user named: a file, else a bundled capture by name."""
+    from bridge.amp.bundled import missing_capture, resolve_capture
+
+    found = resolve_capture(str(model), Path.cwd())
+    if found is None or not found.exists():
+        raise ReabridgeError(missing_capture(str(model), found))
+    return found
+
+
+def _capture_option(model: Path) -> str:
+    """``options.model`` for a request: a file's absolute path, or what may be a bundled capture's name, as given.
+
+    A name stays a name, so the daemon that runs the request resolves it with its own
+    installed copy (see :mod:`bridge.amp.bundled`), and a name that is not one is
+    reported with the bundled captures' names.
+    """
+    from bridge.amp.bundled import looks_like_name
+
+    if not model.exists() and looks_like_name(str(model)):
+        return str(model)
+    return str(model.absolute())
+
+
 def _load(model: Path):
     from bridge.amp.nam_file import load_nam
 
-    return load_nam(model)
+    return load_nam(_capture_file(model))
+
+
+@app.command("list")
+def list_captures(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """List the captures that come with reabridge (use a name wherever a .nam is asked for).
+
+    Example: [bold]reabridge amp render di.wav --model "reabridge Crunch"[/bold]
+    """
+    from bridge.amp.bundled import bundled_captures, capture_name
+    from bridge.amp.nam_file import load_nam
+
+    rows = []
+    for path in bundled_captures():
+        nam = load_nam(path)
+        rows.append({"name": capture_name(path), "architecture": nam.architecture, "sample_rate": nam.sample_rate,
+                     "description": str(nam.metadata.get("description") or ""), "file": str(path)})
+    if as_json:
+        typer.echo(json.dumps({"captures": rows}))
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for row in rows:
+        out.print(f"{row['name']:20} {row['architecture']} at {row['sample_rate']:g} Hz  {row['file']}", markup=False)
 
 
 @app.command("info")
-def info(model: Path = typer.Argument(..., help="A .nam capture."),
+def info(model: Path = typer.Argument(..., help=MODEL_HELP),
          as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Show a capture's architecture, rate, receptive field, latency and levels.
 
-    Example: [bold]reabridge amp info "Plexi Crunch.nam"[/bold]
+    Example: [bold]reabridge amp info "Plexi Crunch.nam"[/bold] or [bold]reabridge amp info "reabridge Crunch"[/bold]
     """
     from bridge.amp.networks import build_network
 
@@ -67,7 +116,7 @@ def info(model: Path = typer.Argument(..., help="A .nam capture."),
 
 def render(
     audio: Path | None = typer.Argument(None, help="DI recording (any rate, mono or stereo)."),
-    model: Path = typer.Option(..., "--model", "-m", help="The .nam capture."),
+    model: Path = typer.Option(..., "--model", "-m", help=MODEL_HELP),
     output: Path | None = typer.Option(None, "-o", "--output", help="Output file (default: AUDIO-<capture>.wav)."),
     overwrite: bool = OVERWRITE,
     input_level: float | None = typer.Option(None, "--input-level",
@@ -85,10 +134,10 @@ def render(
     """Render a DI through a capture, as a file or as new takes in a project.
 
     Example: [bold]reabridge amp render di.wav --model plexi.nam -o plexi.wav[/bold]
-    or [bold]reabridge amp render --project song.RPP --track "Gtr DI" --model plexi.nam[/bold]
+    or [bold]reabridge amp render --project song.RPP --track "Gtr DI" --model "reabridge Crunch"[/bold]
     """
     in_project = project_mode(audio, project, "a DI audio file")
-    options = {"model": absolute(model), "audio": None if in_project else absolute(audio),
+    options = {"model": _capture_option(model), "audio": None if in_project else absolute(audio),
                "output": absolute(output), "overwrite": overwrite, "input_level": input_level, "gain": gain,
                "normalize": normalize, "size": size, "format": fmt}
     return make_request("amp_render", options, project, items_spec(project, selected, item, track))
@@ -106,7 +155,7 @@ def capture(
     di_item: str | None = typer.Option(None, "--di-item", help="Project mode: GUID of the DI item."),
     reamp_item: str | None = typer.Option(None, "--reamp-item", help="Project mode: GUID of the re-amped item."),
 ) -> AnyRequest:
-    """Create a capture (.nam) from a DI and its re-amped recording (CPU training).
+    """Create a capture (.nam) from a DI and its re-amped recording (CPU training; needs reabridge[train]).
 
     Example: [bold]reabridge amp capture --di di.wav --reamp amp.wav --size nano --epochs 20 -o my-amp.nam[/bold]
     or [bold]reabridge amp capture --project song.RPP --di-item {GUID} --reamp-item {GUID} -o amp.nam[/bold]

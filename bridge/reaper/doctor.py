@@ -237,7 +237,7 @@ def check_training() -> Check:
     if missing:
         return Check(WARN, "training", f"{', '.join(missing)} not installed: 'amp capture' (creating captures) "
                      "cannot run; rendering through captures and every other job work",
-                     f"{TRAIN_EXTRA} (PyTorch and neural-amp-modeler; about 1.5 GB)")
+                     f"{TRAIN_EXTRA} (PyTorch and neural-amp-modeler; about 1.1 GB)")
     return Check(OK, "training", "PyTorch and neural-amp-modeler are installed ('amp capture' can train captures)")
 
 
