@@ -48,6 +48,15 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return int(info.value.code or 0), out.out, out.err
 
 
+@pytest.fixture(autouse=True)
+def _one_model(engines, monkeypatch):
+    """Every command in this module uses the run's loaded model (the CLI would load it per command, ~3 s)."""
+    from bridge.jobs.engines import Engines
+
+    shared = engines.speech()
+    monkeypatch.setattr(Engines, "speech", lambda self: shared)
+
+
 @pytest.fixture(scope="module")
 def jfk16() -> np.ndarray:
     samples, info = read_audio(JFK, mono=True)
