@@ -4,9 +4,11 @@ Same windowing as basic-pitch's ``run_inference``: 3,840 zeros in front,
 windows of 43,844 samples every 36,164 samples (the last one zero-padded),
 15 frames trimmed from each side of every window's output, the result cut to
 ``floor(n_samples * 86 / 22050)`` frames. Audio is consumed as it arrives, so
-memory holds one batch of windows plus the output matrices; for long inputs
-the large pitch-contour matrix lives in a temporary file instead of memory.
-An hour of audio needs about 110 MB per 88-pitch matrix.
+memory holds one batch of windows plus the output matrices; beyond about
+three minutes the pitch-contour matrix (264 values a frame, three times the
+size of the others, read back only for each note's bends) lives in a
+temporary file instead of memory. An hour of audio needs about 110 MB per
+88-pitch matrix.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bridge.transcribe.model import (
 )
 
 KEEP_FRAMES = FRAMES_PER_WINDOW - OVERLAP_FRAMES
-CONTOUR_IN_MEMORY_BYTES = 64 * 1024 * 1024
+CONTOUR_IN_MEMORY_BYTES = 16 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
 
@@ -109,7 +111,7 @@ def window_count(n_samples: int) -> int:
     return max(1, math.ceil((n_samples + OVERLAP_SAMPLES // 2) / HOP_SAMPLES))
 
 
-def run_model(model: BasicPitchModel, blocks: Iterable[np.ndarray], n_samples: int, batch: int = 8,
+def run_model(model: BasicPitchModel, blocks: Iterable[np.ndarray], n_samples: int, batch: int = 1,
               progress: Progress | None = None) -> ModelOutput:
     """Run the network over mono 22,050 Hz audio arriving in blocks.
 

@@ -34,7 +34,7 @@ ENERGY_TOL = 11
 MAX_FREQ_IDX = N_PITCHES - 1
 N_DIFF = 2
 BEND_TOLERANCE = 25
-BLOCK = 16384
+BLOCK = 4096  # frames per step of the onset inference: its float64 temporaries stay a few MB
 
 
 @dataclass(frozen=True)
