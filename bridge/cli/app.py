@@ -18,6 +18,7 @@ from bridge.cli import (
     daemon_cmd,
     jsfx_cmd,
     master_cmd,
+    mcp_cmd,
     project_cmd,
     reaper_cmd,
     render_cmd,
@@ -79,6 +80,7 @@ app.command("install")(reaper_cmd.install)
 app.command("uninstall")(reaper_cmd.uninstall)
 app.command("doctor")(reaper_cmd.doctor)
 app.command("reapack-index")(reaper_cmd.reapack_index)
+app.command("mcp")(mcp_cmd.mcp)
 
 
 @app.callback(invoke_without_command=True)
