@@ -71,9 +71,11 @@ class Reaper:
 
     def held(self) -> tuple[int, int]:
         """(connections, bytes buffered for them) as the server has them now."""
-        with self.stand_in.lock:
-            server = self.server
-            return len(server.connections), server.buffered
+        assert self.stand_in.lock.acquire(timeout=PROMPT_S), "the server is stuck inside a tick"
+        try:
+            return len(self.server.connections), self.server.buffered
+        finally:
+            self.stand_in.lock.release()
 
     def log(self) -> str:
         path = self.resource / "reabridge" / "server.log"

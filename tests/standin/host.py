@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 import threading
 import time
@@ -71,6 +73,13 @@ class StandIn:
             self.tick_once()
             time.sleep(max(0.0, self.tick - (time.monotonic() - started)))
 
+    def _unstick(self) -> None:
+        """Shut the server's client sockets down from outside (a send or receive blocked on one returns)."""
+        server = self.namespace.get("SERVER")
+        for conn in list(getattr(server, "connections", [])):
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+
     def start(self) -> StandIn:
         """Load the script and run the loop in a thread (for tests in this process)."""
         self.load_script()
@@ -83,7 +92,10 @@ class StandIn:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-        with self.lock:
+        if not self.lock.acquire(timeout=5):  # the script is stuck inside a tick (REAPER would hang): unstick it,
+            self._unstick()  # so that a test fails instead of waiting forever
+            self.lock.acquire()
+        try:
             for code in self.reaper.at_exit:
                 exec(code, self.namespace)
             server = self.namespace.get("SERVER")
@@ -91,6 +103,8 @@ class StandIn:
                 for conn in server.connections:
                     conn.close()
                 server.listener.close()
+        finally:
+            self.lock.release()
         if self.web is not None:
             self.web.shutdown()
             self.web.server_close()
