@@ -171,3 +171,40 @@ def test_output_formats_follow_the_extension(tmp_path):
     out = _run(str(mix), "-o", str(tmp_path / "m.mp4"))
     assert out.returncode == 1 and "m.mp4 would hold audio; give it one of: .wav" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.flac", "mix.wav"]
+
+
+def test_a_warm_process_surveys_an_unchanged_file_once(tmp_path, monkeypatch):
+    """The daemon's second try at the same mix and reference skips their surveys; a changed file is read again."""
+    import bridge.audio.source as source_module
+    from bridge.audio.sink import ArraySink
+    from bridge.audio.source import AudioSource
+    from bridge.master import analysis
+    from bridge.master.engine import master_source
+    from bridge.master.presets import load_preset
+
+    monkeypatch.setattr(analysis, "_SURVEYS", type(analysis._SURVEYS)())
+    reads: list[str] = []
+    real = source_module.iter_blocks
+
+    def counted(path, *args, **kwargs):
+        reads.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(source_module, "iter_blocks", counted)
+    mix, ref = tmp_path / "mix.wav", tmp_path / "ref.wav"
+    sf.write(mix, _mix(6, 44100), 44100, subtype="PCM_24")
+    sf.write(ref, _mix(6, 44100)[::-1] * 0.5, 44100, subtype="PCM_24")
+
+    def run() -> tuple[float, np.ndarray]:
+        sink = ArraySink(44100, 2, "PCM_24")
+        result = master_source(AudioSource.from_file(mix), load_preset("streaming"), sink,
+                               reference=AudioSource.from_file(ref))
+        return result.after.integrated, sink.audio
+
+    first, second = run(), run()
+    assert sorted(reads) == ["mix.wav"] * 3 + ["ref.wav"]  # the second run only processes the mix
+    assert first[0] == second[0] and np.array_equal(first[1], second[1])
+    sf.write(ref, _mix(6, 44100)[::-1] * 0.25, 44100, subtype="PCM_24")  # 6 dB quieter: a new target
+    third = run()
+    assert reads.count("ref.wav") == 2
+    assert third[0] == pytest.approx(first[0] - 6.02, abs=0.1)

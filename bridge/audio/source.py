@@ -31,12 +31,16 @@ class AudioSource:
     channels : int
     frames : int
         Total length.
+    key : tuple, optional
+        What the audio is, for caches: a file's path, size, modification time
+        and inode (and the rate it is resampled to); None when unknown.
     """
 
     rate: float
     channels: int
     frames: int
     _open: Callable[[], Iterator[np.ndarray]]
+    key: tuple[object, ...] | None = None
 
     def blocks(self) -> Iterator[np.ndarray]:
         """A new pass over the audio."""
@@ -52,7 +56,9 @@ class AudioSource:
     def from_file(cls, path: str | os.PathLike[str], rate: float | None = None) -> AudioSource:
         """A file, resampled (libsoxr, very high quality) to ``rate`` when given."""
         info = audio_info(path)
-        source = cls(float(info.sample_rate), info.channels, info.frames, lambda: iter_blocks(info.path))
+        stat = os.stat(info.path)
+        key = ("file", str(info.path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, info.frames)
+        source = cls(float(info.sample_rate), info.channels, info.frames, lambda: iter_blocks(info.path), key)
         return source.resampled(rate) if rate else source
 
     @classmethod
@@ -66,4 +72,5 @@ class AudioSource:
         if rate == self.rate:
             return self
         return AudioSource(float(rate), self.channels, resampled_length(self.frames, self.rate, rate),
-                           lambda: resample_stream(self.blocks(), self.rate, rate, self.frames, quality="VHQ"))
+                           lambda: resample_stream(self.blocks(), self.rate, rate, self.frames, quality="VHQ"),
+                           (*self.key, "resampled", float(rate)) if self.key is not None else None)

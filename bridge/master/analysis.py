@@ -11,11 +11,15 @@ their peaks and dense mixes are barely touched.
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bridge.audio.reader import collect_warnings, warn
 from bridge.audio.source import AudioSource
 from bridge.master.dsp import Welch, segment_length, spread_hop
 from bridge.master.loudness import LoudnessMeter, LoudnessReport
@@ -73,12 +77,45 @@ def _clip_runs(flags: np.ndarray) -> np.ndarray:
     return np.flatnonzero(flags[:-2] & flags[1:-1] & flags[2:]) + 2
 
 
+_SURVEYS: OrderedDict[tuple[object, ...], tuple[Survey, list[str]]] = OrderedDict()
+_SURVEY_SLOTS = 8
+_surveys_lock = threading.Lock()
+
+
 def survey(source: AudioSource, progress: Callable[[float], None] | None = None,
            nperseg: int | None = None, true_peak: bool = True, side: bool = False) -> Survey:
     """Measure a stream once: BS.1770 loudness (with true peak), RMS and peak, clipped runs, Welch spectra.
 
     The side channel's spectrum (``side``) is only needed to match a reference.
+    A process keeps the surveys of the last few files it measured (by path,
+    size, modification time and inode), so a warm daemon's second try at the
+    same mix or reference skips this pass; the warnings reading raised come again.
     """
+    key = (source.key, nperseg, true_peak, side) if source.key is not None else None
+    with _surveys_lock:
+        known = _SURVEYS.get(key) if key is not None else None
+        if known is not None:
+            _SURVEYS.move_to_end(key)
+    if known is not None:
+        for message in known[1]:
+            warn(message)
+        if progress:
+            progress(1.0)
+        return copy.deepcopy(known[0])
+    with collect_warnings() as warnings:
+        result = _survey(source, progress, nperseg, true_peak, side)
+    for message in warnings:
+        warn(message)
+    if key is not None:
+        with _surveys_lock:
+            _SURVEYS[key] = (copy.deepcopy(result), list(warnings))
+            while len(_SURVEYS) > _SURVEY_SLOTS:
+                _SURVEYS.popitem(last=False)
+    return result
+
+
+def _survey(source: AudioSource, progress: Callable[[float], None] | None, nperseg: int | None, true_peak: bool,
+            side: bool) -> Survey:
     meter = LoudnessMeter(source.rate, source.channels, true_peak)
     nperseg = nperseg or segment_length(source.frames)
     hop = spread_hop(source.frames, nperseg)
