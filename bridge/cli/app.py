@@ -24,8 +24,10 @@ from bridge.cli import (
     render_cmd,
     speakers_cmd,
     speech_cmd,
+    stems_cmd,
     tempo_cmd,
     transcribe_cmd,
+    tune_cmd,
 )
 from bridge.cli.common import state
 from bridge.cli.jobs import run_command, submit_command
@@ -59,6 +61,8 @@ JOB_COMMANDS = (
     ("speakers", None, "speakers", speakers_cmd.speakers),
     ("speech", None, "speech", speech_cmd.speech),
     ("clean", None, "clean", clean_cmd.clean),
+    ("tune", None, "tune", tune_cmd.tune),
+    ("stems", None, "stems", stems_cmd.stems),
 )
 
 for job, group, name, builder in JOB_COMMANDS:

@@ -58,5 +58,7 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("speech", "bridge.jobs.speech:run", "Transcribe speech", "transcribed", "transcript"),
         JobSpec("speakers", "bridge.jobs.speakers:run", "Split item by speaker", "analysed", "rttm"),
         JobSpec("clean", "bridge.jobs.clean:run", "Clean up", "cleaned", "audio"),
+        JobSpec("tune", "bridge.jobs.tune:run", "Tune", "tuned", "audio"),
+        JobSpec("stems", "bridge.jobs.stems:run", "Split into vocals and accompaniment", "split"),
     )
 }

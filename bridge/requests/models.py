@@ -650,16 +650,162 @@ class CleanRequest(_Request):
         return self
 
 
+# -- stems --------------------------------------------------------------------------------
+class StemsOptions(Strict):
+    """Vocal/accompaniment split (Spleeter's 2-stem model): a file into ``output`` (a folder, default
+    ``AUDIO-stems`` beside the file) as ``vocals.wav`` and ``accompaniment.wav``, or each project item
+    onto two tracks under its track, ``Vocals (split)`` and ``Accompaniment (split)`` (the item muted).
+
+    ``format`` is the stems' sample format (default: the input's, else 32-bit float).
+    """
+
+    audio: PathText | None = None
+    output: PathText | None = None
+    overwrite: bool = False
+    format: Format | None = None
+
+
+class StemsRequest(_Request):
+    """Split a file, or project items, into vocals and accompaniment."""
+
+    job: Literal["stems"] = "stems"
+    options: StemsOptions = Field(default_factory=StemsOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> StemsRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is not None and self.options.output is not None:
+            raise ValueError("options.output: only used with options.audio (project stems go into the project's "
+                             "recording folder)")
+        return self
+
+
+# -- tune ---------------------------------------------------------------------------------
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _key_name(value: str) -> str:
+    from bridge.tune.scales import ScaleError, parse_key
+
+    try:
+        parse_key(value)
+    except ScaleError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _scale_name(value: str) -> str:
+    from bridge.tune.scales import ScaleError, scale_of
+
+    try:
+        scale_of("C", value)
+    except ScaleError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _note_list(value: str) -> str:
+    from bridge.tune.scales import ScaleError, parse_notes
+
+    try:
+        parse_notes(value)
+    except ScaleError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class TuneOptions(Strict):
+    """Pitch correction (file: ``output`` is ``AUDIO-tuned.wav``; project: a new active take ``Tuned (<key>)``).
+
+    What notes are tuned to -- exactly one of: ``key`` (``"A minor"``, ``"Am"``, ``"F# major"``,
+    ``"Bb dorian"``; a bare root with ``scale``), ``scale`` (``"chromatic"``, or a mode with a root in
+    ``key``), ``notes`` (``"C D E G A"``), ``guide`` (a ``.mid`` file; in project mode its time 0 is the
+    project start) or ``guide_item`` (a MIDI item of the project). ``speed`` is the retune time in ms
+    (0: instant, the hard-tune sound); ``strength`` (0-1) how much of each correction is applied;
+    ``humanize`` how many cents of each note's own movement are left alone; ``keep_vibrato`` corrects
+    only each note's centre. ``report`` is a folder for ``tune-report.json`` and ``tune-report.png``.
+    """
+
+    audio: PathText | None = None
+    output: PathText | None = None
+    overwrite: bool = False
+    key: Annotated[ShortText, AfterValidator(_key_name)] | None = None
+    scale: Annotated[ShortText, AfterValidator(_scale_name)] | None = None
+    notes: Annotated[ShortText, AfterValidator(_note_list)] | None = None
+    guide: PathText | None = None
+    guide_item: Guid | None = None
+    speed: Annotated[float, Field(ge=0.0, le=2000.0)] = 50.0
+    strength: Fraction = 1.0
+    humanize: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    keep_vibrato: bool = False
+    report: PathText | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> TuneOptions:
+        from bridge.tune.scales import ScaleError
+
+        given = [name for name, on in (("key/scale", self.key is not None or self.scale is not None),
+                                       ("notes", self.notes is not None), ("guide", self.guide is not None),
+                                       ("guide_item", self.guide_item is not None)) if on]
+        if not given:
+            raise ValueError("say what to tune to: options.key, options.scale, options.notes, options.guide or "
+                             "options.guide_item")
+        if len(given) > 1:
+            raise ValueError(f"give one of key/scale, notes, guide or guide_item, not {' and '.join(given)}")
+        try:
+            self.target_scale()
+        except ScaleError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def target_scale(self):  # type: ignore[no-untyped-def]
+        """The :class:`bridge.tune.scales.Scale` asked for, or None for a guide melody."""
+        from bridge.tune.scales import ScaleError, parse_key, parse_notes, scale_of
+
+        if self.notes is not None:
+            return parse_notes(self.notes)
+        if self.scale is not None and self.key is not None:
+            return scale_of(self.key, self.scale)
+        if self.scale is not None:
+            found = parse_key(self.scale) if self.scale.strip().lower() == "chromatic" else None
+            if found is None:
+                raise ScaleError(f"scale '{self.scale}' needs a root: key 'A' with scale '{self.scale}', or a key "
+                                 f"like 'A {self.scale}'")
+            return found
+        if self.key is not None:
+            return parse_key(self.key)
+        return None
+
+
+class TuneRequest(_Request):
+    """Correct the pitch of a monophonic part: a file to a file, or project items into a new take ``Tuned (...)``."""
+
+    job: Literal["tune"] = "tune"
+    options: TuneOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> TuneRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is not None and self.options.output is not None:
+            raise ValueError("options.output: only used with options.audio (tuned takes go into the project's media)")
+        if self.project is None and self.options.guide_item is not None:
+            raise ValueError("options.guide_item names a MIDI item of a project: with a file, give options.guide "
+                             "(a .mid file)")
+        return self
+
+
 REQUEST_TYPES: dict[str, type[_Request]] = {
     cls.model_fields["job"].default: cls
     for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
                 MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest, SpeechRequest,
-                SpeakersRequest, CleanRequest)
+                SpeakersRequest, CleanRequest, StemsRequest, TuneRequest)
 }
 
 Request = Annotated[
     TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
-    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest | CleanRequest,
+    | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest | CleanRequest
+    | StemsRequest
+    | TuneRequest,
     Field(discriminator="job"),
 ]
 AnyRequest = _Request

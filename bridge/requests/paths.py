@@ -46,6 +46,7 @@ PATH_OPTIONS: dict[str, PathRole] = {
     "effect": "input",
     "project_file": "input",
     "vocabulary": "input",
+    "guide": "input",
     "effects_dirs": "input_dir",
     "output": "output",
     "report": "output_dir",
@@ -61,6 +62,7 @@ _AUDIO = (".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".a
 INPUT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "audio": _AUDIO, "mix": _AUDIO, "di": _AUDIO, "reamp": _AUDIO, "reference": _AUDIO,
     "model": (".nam",), "preset_file": (".toml",), "effect": (".jsfx", ".jsfx-inc", ""), "project_file": (".rpp",),
+    "guide": (".mid", ".midi"),
 }
 
 
