@@ -32,6 +32,7 @@ GOOD = {
                           "report": "/x/report"}},
     "speech": {"project": PROJECT, "items": {"selected": True}, "options": {"as": "notes", "speakers": "auto",
                                                                             "vocabulary": "/x/terms.txt"}},
+    "stems": {"options": {"audio": "/x/song.flac", "output": "/x/song-stems", "format": "24"}},
 }
 
 
@@ -146,6 +147,7 @@ BAD_COMBINATIONS = [
     ("jsfx_render", {"project": PROJECT}, "works on files"),
     ("jsfx_insert", {"project": ...}, "track of a project"),
     ("jsfx_insert", {"items": {"selected": True}}, "not on items"),
+    ("stems", {"options__audio": ..., "project": PROJECT, "items": {"selected": True}}, "project stems go into"),
 ]
 
 

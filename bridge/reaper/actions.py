@@ -72,6 +72,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("reabridge_Find in transcript.lua", "Find in transcript..."),
     Action("reabridge_Export transcript as SRT.lua", "Export transcript as SRT..."),
     Action("reabridge_Clean up selected items.lua", "Clean up selected items...", "C"),
+    Action("reabridge_Split selected item into vocals and accompaniment.lua",
+           "Split selected item into vocals and accompaniment"),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
