@@ -33,6 +33,8 @@ GOOD = {
     "speech": {"project": PROJECT, "items": {"selected": True}, "options": {"as": "notes", "speakers": "auto",
                                                                             "vocabulary": "/x/terms.txt"}},
     "stems": {"options": {"audio": "/x/song.flac", "output": "/x/song-stems", "format": "24"}},
+    "tune": {"project": PROJECT, "items": {"selected": True}, "options": {"key": "F# minor", "speed": 0.0,
+                                                                          "keep_vibrato": True, "humanize": 5.0}},
 }
 
 
