@@ -11,6 +11,7 @@ user gave them, stay; see :mod:`bridge.project.made`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,14 +71,21 @@ def _file(request: StemsRequest, work: Work, progress: ProgressFn) -> JobResult:
     audio = Path(o.audio)  # type: ignore[arg-type]
     info = audio_info(audio)
     check_channels(info.channels, audio.name)
-    folder = work.outputs.make_folder(Path(o.output) if o.output else audio.with_name(f"{audio.stem}-stems"),
-                                      "the output folder")
-    targets = {stem: work.outputs.target(folder / f"{stem}.wav", "audio", f"the {stem} stem") for stem in STEMS}
-    progress(Progress("loading", None, "Spleeter's 2-stem model"))
-    shared_net()
-    source = AudioSource.from_file(audio)
-    report = _split(source, targets, choose_subtype(info.subtype, o.format), work,
-                    _progress(progress, audio.name), audio.name)
+    wanted = Path(o.output) if o.output else audio.with_name(f"{audio.stem}-stems")
+    made = not wanted.exists()
+    folder = work.outputs.make_folder(wanted, "the output folder")
+    try:
+        targets = {stem: work.outputs.target(folder / f"{stem}.wav", "audio", f"the {stem} stem") for stem in STEMS}
+        progress(Progress("loading", None, "Spleeter's 2-stem model"))
+        shared_net()
+        source = AudioSource.from_file(audio)
+        report = _split(source, targets, choose_subtype(info.subtype, o.format), work,
+                        _progress(progress, audio.name), audio.name)
+    except BaseException:
+        if made:  # a folder this run made is not left behind empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     result = JobResult(JOB, f"wrote {targets['vocals']} and {targets['accompaniment'].name} "
                             f"({_line(report, source.rate, source.channels)})",
                        files=[targets["vocals"], targets["accompaniment"]])
