@@ -233,3 +233,16 @@ def test_broken_captures_name_the_file_and_problem(tmp_path, mutate, words):
     assert "Broken Capture.nam" in str(info.value) and words in str(info.value)
     if "architecture" in words:
         assert "WaveNet, LSTM, Linear, SlimmableContainer" in str(info.value)
+
+
+def test_the_lstm_exponential_is_exp_to_double_precision():
+    from bridge.amp.lstm import _exp_into
+
+    x = np.concatenate([np.linspace(-700, 700, 200001), [0.0, -0.0, 1e-300, 0.5 * np.log(2), -0.5 * np.log(2)]])
+    out, work = np.empty_like(x), np.empty_like(x)
+    _exp_into(x, out, work)
+    assert np.max(np.abs(out / np.exp(x) - 1)) < 2e-15
+    beyond = np.array([-1e6, -745.2, 710.0, 1e6])
+    out, work = np.empty_like(beyond), np.empty_like(beyond)
+    _exp_into(beyond, out, work)  # clamped to +-700: the gates saturate, never a wrapped exponent
+    np.testing.assert_allclose(out, np.exp([-700.0, -700.0, 700.0, 700.0]), rtol=2e-15)
