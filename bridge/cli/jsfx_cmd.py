@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -133,6 +134,45 @@ def install_cmd(
     for path in done:
         out.print(f"installed {path}", markup=False)
     out.print(f"{len(done)} effect(s); in REAPER they appear under FX browser > JS > reabridge")
+
+
+@app.command("cache")
+def cache_cmd(
+    clear: bool = typer.Option(False, "--clear", help="Remove everything cached (a compile under way keeps its "
+                               "files)."),
+) -> None:
+    """Show what is cached for JSFX (kept programs, native code, failed compiles) and the compile under way.
+
+    Example: [bold]reabridge jsfx cache --clear[/bold]
+    """
+    from rich.table import Table
+
+    from bridge.jsfx.cache import clear as clear_cache
+    from bridge.jsfx.cache import contents, describe_age, describe_size
+
+    out = Console(highlight=False)
+    if clear:
+        done = clear_cache()
+        out.print(f"removed {done.removed} file(s), {describe_size(done.freed)}", markup=False)
+        if done.kept is not None:
+            out.print(f"kept the compile under way (pid {done.kept.get('pid', '?')}, "
+                      f"{done.kept.get('effect') or 'an effect'}); run again when it has ended", markup=False)
+        return
+    found = contents()
+    if not found.entries and found.running is None:
+        out.print(f"nothing cached in {found.folder}", markup=False)
+        return
+    table = Table("kind", "effect", "size", "age", "detail")
+    for e in found.entries:
+        table.add_row(e.kind, escape(e.effect or "?"), describe_size(e.size), describe_age(e.age), escape(e.detail))
+    out.print(table)
+    total = sum(e.size for e in found.entries)
+    out.print(f"{len(found.entries)} entries, {describe_size(total)} in {found.folder}", markup=False)
+    if found.running is not None:
+        started = found.running.get("started")
+        since = f", running for {describe_age(time.time() - float(started))}" if started else ""
+        out.print(f"compiling now: {found.running.get('effect') or 'an effect'} (pid {found.running.get('pid', '?')}"
+                  f"{since})", markup=False)
 
 
 @app.command("info")

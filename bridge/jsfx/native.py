@@ -1,34 +1,35 @@
 """The fast tier: an effect's instructions translated to numba functions of their own, compiled once and cached.
 
-The interpreter (:mod:`bridge.jsfx.vm`) starts any effect at once; an effect used again
+The interpreter (:mod:`bridge.jsfx.vm`) starts any effect at once; an effect used a lot
 runs from machine code made for it. The translation is mechanical -- each instruction
 becomes the same floating-point operation on a local variable, each run of instructions
 between jumps a branch of a ``while`` loop -- so both tiers compute the same samples,
-bit for bit (tested). Compiling takes seconds (minutes for big effects), so by default it
-happens once, in a separate process, and the result is kept in the cache folder
-(``$REABRIDGE_CACHE`` or ``~/.cache/reabridge/jsfx``) for the next run.
+bit for bit (tested), and a render can switch tiers between blocks. Compiling costs a CPU
+for seconds to minutes and up to a gigabyte (``benchmarks/jsfx_tiers.py``), so it happens
+in a bounded background process (:mod:`bridge.jsfx.background`) only once the interpreter
+has spent as long on the effect as the compile would cost (:mod:`bridge.jsfx.promotion`),
+and the result is kept in the cache folder (``$REABRIDGE_CACHE`` or ``~/.cache/reabridge/jsfx``).
 
-``$REABRIDGE_JSFX_NATIVE``: ``background`` (the default: compile in another process, use it
-next time), ``wait`` (compile now), ``never`` (the interpreter only).
+``$REABRIDGE_JSFX_NATIVE``: ``background`` (the default, as above), ``wait`` (compile before
+the render starts, within the same bounds), ``never`` (the interpreter only).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
-from bridge.jsfx import vm
+from bridge.jsfx import background, vm
 from bridge.jsfx.bytecode import Linked
 
 VERSION = "3"
+EFFECT_LINE = "# effect: "
 MAX_ROWS = 40000  # bigger effects stay on the interpreter (numba would take too long and too much memory)
 _SECTIONS = ("init", "slider", "block", "sample")
 _TEMPLATES = {
@@ -236,6 +237,9 @@ class _Writer:
                 for k in range(linked.reach):
                     out += [f"            if {k} < frame_channels:",
                             f"                buf[{k}, i] = x{self.spl0 + k}"]
+                # channels the code never names come back with the input offset, as from the interpreter
+                out += [f"            for k in range({linked.reach}, frame_channels):",
+                        "                buf[k, i] = buf[k, i] + dc"]
             else:
                 out += ["            for k in range(frame_channels):",
                         f"                buf[k, i] = v[{self.spl0} + k]"]
@@ -265,19 +269,25 @@ def _fingerprint() -> str:
                         + Path(__file__).read_bytes()).hexdigest()
 
 
-def is_compiled(path: Path) -> bool:
-    """Whether numba's cache holds machine code for the module (loading it is quick)."""
-    cache = path.parent / "__pycache__"
-    return cache.is_dir() and len(list(cache.glob(f"{path.stem}.*.nbi"))) >= 2
-
-
-def write_module(linked: Linked, path: Path) -> None:
+def write_module(linked: Linked, path: Path, effect: str = "") -> None:
+    """The effect's module in the cache folder (its first line names the effect, for ``reabridge jsfx cache``)."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(_Writer(linked).source())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    name = " ".join(effect.split())[:200]
+    tmp.write_text(f"{EFFECT_LINE}{name}\n" + _Writer(linked).source())
     tmp.replace(path)
+
+
+def effect_name(path: Path) -> str:
+    """The effect a module was made for (its first line)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return ""
+    return first[len(EFFECT_LINE):].strip() if first.startswith(EFFECT_LINE) else ""
 
 
 def load(path: Path) -> ModuleType:
@@ -305,50 +315,44 @@ def compile_module(module: ModuleType) -> None:
                             types.int64, types.int64, i64, i64))
 
 
-def available(program: Linked) -> ModuleType | None:
-    """The effect's machine code when it is ready (starting its compilation when it is not, per :func:`mode`)."""
-    how = mode()
+def eligible(program: Linked) -> Path | None:
+    """Where the effect's module goes, when this tier can run it (not too big, no strings or files)."""
     path = module_path(program)
-    if how == "never" or path is None or bool(np.any(program.code[:, 0] >= vm.STRING_OPS)):
+    if path is None or bool(np.any(program.code[:, 0] >= vm.STRING_OPS)) or program.entries["sample"] < 0:
         return None
-    write_module(program, path)
-    if is_compiled(path) or how == "wait":
-        module = load(path)
-        compile_module(module)
-        return module
-    _compile_elsewhere(path)
-    return None
+    return path
 
 
-def _compile_elsewhere(path: Path) -> None:
-    """Compile the module in a detached process (once: a lock file marks one under way)."""
-    lock = path.with_suffix(".compiling")
-    with contextlib.suppress(OSError):
-        if _age(lock) > 1800:  # left by a compile that was killed: try again
-            lock.unlink()
-    try:
-        os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    except FileExistsError:
-        return  # one is under way
-    with contextlib.suppress(OSError):
-        subprocess.Popen([sys.executable, "-m", "bridge.jsfx.native", str(path)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+def ready(path: Path) -> ModuleType:
+    """The compiled module, loaded from the cache (call when :func:`background.is_compiled` says so)."""
+    module = load(path)
+    compile_module(module)  # finds numba's cached machine code: no compiling here
+    return module
 
 
-def _age(path: Path) -> float:
-    import time
-
-    return time.time() - path.stat().st_mtime
+def available(program: Linked, effect: str = "") -> ModuleType | None:
+    """The effect's machine code when the cache has it; in ``wait`` mode it is compiled first (bounded, see
+    :mod:`bridge.jsfx.background`). In ``background`` mode the render decides later whether a compile pays
+    off (:mod:`bridge.jsfx.promotion`)."""
+    how = mode()
+    path = eligible(program) if how != "never" else None
+    if path is None:
+        return None
+    if not background.is_compiled(path) and how == "wait":
+        write_module(program, path, effect)
+        background.start(path, effect or path.stem, wait=True)
+    return ready(path) if background.is_compiled(path) else None
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bridge.jsfx.native MODULE.py``: compile a module into numba's cache."""
-    path = Path(argv[0])
+    """``python -m bridge.jsfx.native MODULE.py``: compile a module into numba's cache, unbounded (benchmarks).
+
+    Exit 3: out of memory (the supervisor's ceiling).
+    """
     try:
-        compile_module(load(path))
-    finally:
-        with contextlib.suppress(OSError):
-            path.with_suffix(".compiling").unlink()
+        compile_module(load(Path(argv[0])))
+    except MemoryError:
+        return 3
     return 0
 
 

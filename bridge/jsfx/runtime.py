@@ -22,6 +22,7 @@ import pickle
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +125,7 @@ def compile_effect(effect: Effect) -> Linked:
             with open(tmp, "wb") as f:
                 pickle.dump(linked, f, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
+            path.with_suffix(".name").write_text(" ".join((effect.desc or effect.path.name).split())[:200] + "\n")
         except OSError:
             pass  # a read-only or full cache only costs the next start its compile
     return linked
@@ -202,8 +204,14 @@ class JsfxProcessor:
                 raise JsfxError(f"{effect.path.name} has no slider {number}")
             self.vars[self.slots[effect.sliders[number].var]] = float(value)
         from bridge.jsfx import native
+        from bridge.jsfx.promotion import Promotion
 
-        self.native = native.available(self.program)  # the effect's own machine code, once it has been built
+        label = effect.desc or effect.path.name
+        self.native = native.available(self.program, label)  # the effect's own machine code, once it has been built
+        # otherwise the interpreter, until its time on the effect pays for a compile (then switching to it)
+        self.promotion = Promotion(self.program, label) if self.native is None else None
+        if self.promotion is not None and self.promotion.active:
+            weakref.finalize(self, self.promotion.save)
         self._section("init")
         self.compile_seconds = time.perf_counter() - started
         self._section("slider")
@@ -275,9 +283,12 @@ class JsfxProcessor:
                                                    self.strings, buf, n, nch, self.block, reach, self.special, halt),
                                 halt)
         else:
+            started = time.perf_counter()
             got = interrupt.run(lambda: vm.process(p.code, p.entries["block"], p.entries["sample"], *state, p.sliders,
                                                    self.stack, buf, n, nch, self.block, reach, self.special, halt),
                                 halt)
+            if self.promotion is not None:
+                self.native = self.promotion.paid(time.perf_counter() - started)  # ready: the next block runs on it
         _check(got)
         buf[passed:] = through
         return buf.T
