@@ -35,7 +35,7 @@ from bridge.requests.models import AnyRequest
 from bridge.requests.parse import parse_request
 from bridge.requests.paths import PathPolicy
 
-POLL = 0.1  # seconds between looks at a status file
+POLL = 0.02  # seconds between looks at a status file (the daemon's own tick)
 START_TIMEOUT = 60.0  # seconds for a started daemon to take the spool
 STOP_WAIT = 1.5  # seconds given to the daemon we started to stop (the SDK's client waits 2 s for us)
 
