@@ -32,6 +32,8 @@ def mcp(
     VS Code (.vscode/mcp.json): the same under "servers", with
     "type": "stdio". Give the full path of reabridge when the client does
     not start it from your shell.
+
+    Example: [bold]reabridge mcp --allow /mnt/projects[/bold]
     """
     from bridge.daemon.spool import Spool
     from bridge.mcp.server import serve
