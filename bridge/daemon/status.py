@@ -54,7 +54,7 @@ def status_document(row: Row, progress: dict[str, Any] | None = None, position: 
             "done": [d if isinstance(d, str) else _note(d) for d in result.get("done", [])],
             "skipped": [_note(d) for d in result.get("skipped", [])],
             "notices": result.get("notices", []),
-            "added": [_op_line(op) for op in changes.get("ops", [])],
+            "added": [_op_line(op) for op in changes.get("ops", []) if _shown_op(op)],
             "applied": result.get("applied"),
             "data": result.get("data", {}),
         }
@@ -65,6 +65,12 @@ def status_document(row: Row, progress: dict[str, Any] | None = None, position: 
 
 def _note(note: dict[str, Any]) -> str:
     return str(ItemNote(note.get("where", ""), note.get("message", ""), note.get("item")))
+
+
+def _shown_op(op: dict[str, Any]) -> bool:
+    """Whether an operation is something a person sees added or changed (not bookkeeping, not a removal)."""
+    kind = str(op.get("op", ""))
+    return kind != "set_ext_state" and not kind.startswith("remove_")
 
 
 def _op_line(op: dict[str, Any]) -> str:
