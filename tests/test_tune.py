@@ -222,3 +222,41 @@ def test_bad_input_gets_one_line_and_nothing_is_written(tmp_path, capsys, args, 
 def test_help_says_polyphonic_input_is_refused(capsys):
     code, out, _ = cli(capsys, "tune", "--help")
     assert code == 0 and "Polyphonic input" in out and "refused" in out
+
+
+def _long_take(path: Path, minutes: float, rate: int = 22050) -> int:
+    """Quiet room tone with a sung phrase (two notes) at the start of every minute, written block by block."""
+    phrase = voice(notes_f0([(60, 25.0), (62, -25.0)], rate), rate)
+    frames = int(minutes * 60 * rate)
+    with sf.SoundFile(path, "w", rate, 1, "PCM_16") as out:
+        for start in range(0, frames, 60 * rate):
+            block = 0.001 * RNG.standard_normal(min(60 * rate, frames - start))
+            block[:len(phrase)] += phrase[:len(block)]
+            out.write(block)
+    return frames
+
+
+def _peak_memory_mb(*args: str) -> float:
+    """Run ``reabridge ARGS`` in a fresh Python and return its peak resident memory (MB)."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys\nfrom bridge.cli.app import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def test_a_10_minute_file_streams_with_flat_memory(tmp_path):
+    short_frames = _long_take(tmp_path / "one.wav", 1)
+    long_frames = _long_take(tmp_path / "ten.wav", 10)
+    one = _peak_memory_mb("tune", str(tmp_path / "one.wav"), "-o", str(tmp_path / "one-out.wav"), "--key", "C")
+    ten = _peak_memory_mb("tune", str(tmp_path / "ten.wav"), "-o", str(tmp_path / "ten-out.wav"), "--key", "C")
+    assert sf.info(tmp_path / "one-out.wav").frames == short_frames
+    assert sf.info(tmp_path / "ten-out.wav").frames == long_frames
+    # ten times the audio (26 MB of float64 samples at 22 kHz, more as WORLD spectra), about the same memory
+    assert ten - one < 40, (one, ten)
+    y = sf.read(tmp_path / "ten-out.wav", start=9 * 60 * 22050, frames=2 * 22050)[0]
+    assert abs(steady_pitch(y, 22050, 0.15, 0.5, 60) - 60) * 100 < 4.0  # the last minute's phrase is tuned too

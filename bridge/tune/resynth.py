@@ -176,6 +176,7 @@ def resynthesize(source: AudioSource, f0: np.ndarray, shift: np.ndarray, sink: S
 
     def flush(upto: int) -> None:
         nonlocal buffer, buffer_start
+        upto = min(upto, buffer_start + len(buffer))
         keep = upto - buffer_start
         if keep > 0:
             sink.write(buffer[:keep])

