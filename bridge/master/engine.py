@@ -152,9 +152,13 @@ class _Chain:
         if x.shape[1] == 0:
             return x.T
         for step in self.steps:
-            if isinstance(step, tuple):
+            if isinstance(step, tuple):  # (1 - mix) x + mix tanh(drive x) / drive, in place
                 drive, mix = np.float32(step[0]), np.float32(step[1])
-                x = (1 - mix) * x + mix * np.tanh(drive * x) / drive
+                wet = np.multiply(x, drive)
+                np.tanh(wet, out=wet)
+                wet *= mix / drive
+                x = np.multiply(x, 1 - mix)
+                x += wet
             else:
                 x = step(x, self.rate, reset=False)
         return x.T
@@ -169,7 +173,7 @@ class _Spill:
         self._file = tempfile.TemporaryFile(prefix="reabridge-master-", dir=folder)  # noqa: SIM115 (closed by close())
 
     def write(self, block: np.ndarray) -> None:
-        self._file.write(np.ascontiguousarray(block, dtype=np.float32).tobytes())
+        self._file.write(np.ascontiguousarray(block, dtype=np.float32).data)
         self.frames += len(block)
 
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:

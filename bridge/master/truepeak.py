@@ -68,23 +68,18 @@ def _window_peaks(chunks: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
     return out
 
 
-def _chunks(col: np.ndarray) -> tuple[np.ndarray, int]:
-    """``col`` as 32-sample chunks with zeros after it (one chunk more than the windows need); the window count."""
-    windows = len(col) - K + 1
+def _chunks(history: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, int]:
+    """``history`` then ``col`` as 32-sample chunks, zeros after (one chunk more than the windows need).
+
+    Returns the chunks and the number of windows.
+    """
+    n = len(history) + len(col)
+    windows = n - K + 1
     rows = -(-windows // K)
     padded = np.zeros((rows + 1) * K, dtype=np.float32)
-    padded[:len(col)] = col
+    padded[:len(history)] = history
+    padded[len(history):n] = col
     return padded.reshape(rows + 1, K), windows
-
-
-def _oversampled_max(col: np.ndarray) -> np.ndarray:
-    """Largest |value| of the four phases for each window of 32 samples of ``col``.
-
-    Float32 matrix products (BLAS) over the signal's 32-sample chunks, see
-    :func:`_block_filters`; float32 keeps about 1e-6 dB.
-    """
-    chunks, windows = _chunks(np.asarray(col, dtype=np.float32))
-    return _window_peaks(chunks).ravel()[:windows]
 
 
 # no phase filter can give more than this times the largest |sample| in its window
@@ -100,17 +95,16 @@ class TruePeakTracker:
     """
 
     def __init__(self, channels: int) -> None:
-        self._history = np.zeros((K, channels), dtype=np.float32)
+        self._history = np.zeros((channels, K), dtype=np.float32)  # the last samples of each channel
         self.peak = 0.0
 
     def add(self, x: np.ndarray) -> None:
         """Take the next ``(frames, channels)`` block into account."""
         if len(x) == 0:
             return
-        joined = np.concatenate([self._history, np.asarray(x, dtype=np.float32)])
         self.peak = max(self.peak, float(x.max()), -float(x.min()))
-        for ch in range(joined.shape[1]):
-            chunks, windows = _chunks(joined[:, ch])
+        for ch in range(x.shape[1]):
+            chunks, windows = _chunks(self._history[ch], x[:, ch])
             chunk_max = np.abs(chunks).max(axis=1)
             # windows starting in chunk c lie within chunks c and c + 1
             reach = np.maximum(chunk_max[:-1], chunk_max[1:]) * _GAIN_BOUND
@@ -126,11 +120,11 @@ class TruePeakTracker:
                     peaks[edge[0], windows - last * K:] = 0.0
                 self.peak = max(self.peak, float(peaks.max()))
                 candidates = candidates[reach[candidates] > self.peak]
-        self._history = joined[-K:]
+            self._history[ch] = chunks.ravel()[windows - 1:windows - 1 + K]
 
     def finish(self) -> float:
         """Flush the interpolator's tail; the true peak as a linear magnitude."""
-        self.add(np.zeros_like(self._history))
+        self.add(np.zeros_like(self._history.T))
         return self.peak
 
 
@@ -153,18 +147,20 @@ class PeakBins:
     def __init__(self, channels: int, frames: int, size: int) -> None:
         self.size = size
         self.bins = np.zeros(frames // size + 1, dtype=np.float32)
-        self._history = np.zeros((K, channels), dtype=np.float32)
+        self._history = np.zeros((channels, K), dtype=np.float32)  # the last samples of each channel
         self._pos = 0
 
     def add(self, x: np.ndarray) -> None:
         """The next ``(frames, channels)`` block."""
         if len(x) == 0:
             return
-        x = np.asarray(x, dtype=np.float32)
-        joined = np.concatenate([self._history, x])
-        over = _oversampled_max(joined[:, 0])
-        for ch in range(1, joined.shape[1]):
-            np.maximum(over, _oversampled_max(joined[:, ch]), out=over)
+        over = None
+        for ch in range(x.shape[1]):
+            chunks, windows = _chunks(self._history[ch], x[:, ch])
+            peaks = _window_peaks(chunks).ravel()[:windows]
+            over = peaks if over is None else np.maximum(over, peaks, out=over)
+            self._history[ch] = chunks.ravel()[windows - 1:windows - 1 + K]
+        assert over is not None
         # window j ends at stream sample pos - K + j + K - 1 and its values lie ~LAG samples earlier
         first = self._pos - LAG
         for shift in (-1, 0, 1):
@@ -175,12 +171,11 @@ class PeakBins:
         for ch in range(1, x.shape[1]):  # column by column: a reduction over a short axis is slow
             np.maximum(level, np.abs(x[:, ch]), out=level)
         bin_reduce(np.maximum, level, self._pos, self.size, self.bins)
-        self._history = joined[-K:]
         self._pos += len(x)
 
     def finish(self) -> np.ndarray:
         """Flush the interpolator's tail; the per-bin maxima (linear)."""
         pos = self._pos
-        self.add(np.zeros_like(self._history))
+        self.add(np.zeros_like(self._history.T))
         self._pos = pos
         return self.bins
