@@ -28,6 +28,7 @@
 --   [main] reabridge_Export transcript as SRT.lua
 --   [main] reabridge_Clean up selected items.lua
 --   [main] reabridge_Split selected item into vocals and accompaniment.lua
+--   [main] reabridge_Tune selected items.lua
 --   [main] reabridge_server.py
 -- @changelog
 --   First release.

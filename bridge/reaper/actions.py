@@ -74,6 +74,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reabridge_Clean up selected items.lua", "Clean up selected items...", "C"),
     Action("reabridge_Split selected item into vocals and accompaniment.lua",
            "Split selected item into vocals and accompaniment"),
+    Action("reabridge_Tune selected items.lua", "Tune selected items..."),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
