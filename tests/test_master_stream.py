@@ -173,16 +173,17 @@ def test_output_formats_follow_the_extension(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.flac", "mix.wav"]
 
 
-def test_a_warm_process_surveys_an_unchanged_file_once(tmp_path, monkeypatch):
-    """The daemon's second try at the same mix and reference skips their surveys; a changed file is read again."""
+def test_a_warm_process_reuses_what_an_unchanged_mix_and_chain_gave(tmp_path, monkeypatch):
+    """The daemon's second try at the same mix and reference skips the surveys and, with the same chain, the
+    processing too (another target renders straight away); a changed file is read again."""
     import bridge.audio.source as source_module
     from bridge.audio.sink import ArraySink
     from bridge.audio.source import AudioSource
-    from bridge.master import analysis
-    from bridge.master.engine import master_source
+    from bridge.master import analysis, engine
     from bridge.master.presets import load_preset
 
     monkeypatch.setattr(analysis, "_SURVEYS", type(analysis._SURVEYS)())
+    monkeypatch.setattr(engine, "_kept", [])
     reads: list[str] = []
     real = source_module.iter_blocks
 
@@ -195,16 +196,18 @@ def test_a_warm_process_surveys_an_unchanged_file_once(tmp_path, monkeypatch):
     sf.write(mix, _mix(6, 44100), 44100, subtype="PCM_24")
     sf.write(ref, _mix(6, 44100)[::-1] * 0.5, 44100, subtype="PCM_24")
 
-    def run() -> tuple[float, np.ndarray]:
+    def run(target: float | None = None) -> tuple[float, np.ndarray]:
         sink = ArraySink(44100, 2, "PCM_24")
-        result = master_source(AudioSource.from_file(mix), load_preset("streaming"), sink,
-                               reference=AudioSource.from_file(ref))
+        result = engine.master_source(AudioSource.from_file(mix), load_preset("streaming").with_targets(target),
+                                      sink, reference=AudioSource.from_file(ref), keep_target=target is not None)
         return result.after.integrated, sink.audio
 
     first, second = run(), run()
-    assert sorted(reads) == ["mix.wav"] * 3 + ["ref.wav"]  # the second run only processes the mix
+    assert sorted(reads) == ["mix.wav", "mix.wav", "ref.wav"]  # the second run read nothing
     assert first[0] == second[0] and np.array_equal(first[1], second[1])
-    sf.write(ref, _mix(6, 44100)[::-1] * 0.25, 44100, subtype="PCM_24")  # 6 dB quieter: a new target
+    quieter = run(first[0] - 3)  # same chain, another target: rendered from what the first run kept
+    assert len(reads) == 3 and abs(quieter[0] - (first[0] - 3)) <= 0.05
+    sf.write(ref, _mix(6, 44100)[::-1] * 0.25, 44100, subtype="PCM_24")  # 6 dB quieter: a new target and filter
     third = run()
-    assert reads.count("ref.wav") == 2
+    assert sorted(reads) == ["mix.wav"] * 3 + ["ref.wav"] * 2  # the mix survey still holds
     assert third[0] == pytest.approx(first[0] - 6.02, abs=0.1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,39 @@ class _Spill:
 
     def close(self) -> None:
         self._file.close()
+
+
+KEPT_SPILL_BYTES = 256 << 20  # about 12 minutes of stereo at 44.1 kHz
+_kept: list[tuple[tuple[object, ...], _Spill, _Bins]] = []  # the last chain output, while the process runs
+_kept_lock = threading.Lock()
+
+
+def _take_kept(key: tuple[object, ...] | None) -> tuple[_Spill, _Bins] | None:
+    """The kept chain output when it was made from the same audio with the same chain (the caller owns it)."""
+    with _kept_lock:
+        entry = _kept.pop() if _kept else None
+    if entry is None:
+        return None
+    if key is not None and entry[0] == key:
+        return entry[1], entry[2]
+    entry[1].close()
+    return None
+
+
+def _keep(key: tuple[object, ...] | None, spill: _Spill, bins: _Bins) -> None:
+    """Keep this chain output for a second try in this process (an unlinked file: nothing shows on disk).
+
+    A try at another target or ceiling with the same chain then renders
+    straight away; a different mix, reference or chain replaces it.
+    """
+    if key is None or spill.frames * spill.channels * 4 > KEPT_SPILL_BYTES:
+        spill.close()
+        return
+    with _kept_lock:
+        old = _kept.pop() if _kept else None
+        _kept.append((key, spill, bins))
+    if old is not None:
+        old[1].close()
 
 
 @dataclass
@@ -390,10 +424,19 @@ def _master(source: AudioSource, preset: Preset, sink: Sink, progress: Progress 
             analysis.decisions.append(f"loudness target {preset.lufs:.2f} LUFS: the reference's integrated loudness")
     chain = resolve_chain(preset, analysis, auto_eq=reference is None)
     limiter = next((s for s in chain if s["type"] == "limiter"), {"lookahead_ms": 5.0, "release_ms": 80.0})
-    spill = _Spill(source.channels, scratch)
+    size = bin_size(source.rate, limiter["lookahead_ms"])
+    key = ((source.key, reference.key if reference is not None else None, nperseg, repr(chain), size)
+           if source.key is not None and (reference is None or reference.key is not None) else None)
+    kept = _take_kept(key)
+    if kept is not None:  # the same chain over the same mix: only the target or the ceiling changed
+        spill, bins = kept
+        if progress:
+            progress("processing", 1.0)
+    else:
+        spill = _Spill(source.channels, scratch)
     try:
-        bins = _run_chain(source, _Chain(chain, source.rate, ref_filter), spill,
-                          bin_size(source.rate, limiter["lookahead_ms"]), progress)
+        if kept is None:
+            bins = _run_chain(source, _Chain(chain, source.rate, ref_filter), spill, size, progress)
         # aim 0.2 dB under the ceiling: true-peak meters differ by about that much (ffmpeg's reads higher than
         # ours on limited masters), and the ceiling must hold on whichever meter a distributor uses
         ceiling = preset.true_peak - CEILING_MARGIN_DB
@@ -425,8 +468,10 @@ def _master(source: AudioSource, preset: Preset, sink: Sink, progress: Progress 
             raise LoudnessError(f"the master did not settle on {preset.lufs:g} LUFS / {preset.true_peak:g} dBTP "
                                 f"in {MAX_RENDERS} renders (last: {after.integrated:.2f} LUFS, "
                                 f"{after.true_peak:.2f} dBTP); the mix may be damaged")
-    finally:
+    except BaseException:
         spill.close()
+        raise
+    _keep(key, spill, bins)
     return MasterResult(None, sink.rate, before, after, chain, analysis.decisions, warnings, gain, max_reduction,
                         renders, preset, (analysis.freqs, analysis.spectrum_db), spectrum_after, ref_spectrum)
 
