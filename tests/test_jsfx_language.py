@@ -651,3 +651,31 @@ def test_any_text_either_compiles_or_gets_a_jsfx_error():
         except JsfxError:
             pass
     assert compiled > 100  # plenty of the fragments are valid EEL2
+
+
+TUBE_AMP_OVERSAMPLER = """desc: dotted instance names (the structure of Tale's tube_amp)
+@init
+function up(x) instance(x1, y1, y0) ( y1 = 0.5 * (x + x1); y0 = x; x1 = x; );
+function down() instance(y1, y0) ( 0.5 * (y1 + y0); );
+function shape(x) ( x - x * x * x / 3; );
+function amp2(x) instance(os2.y1, os2.y0) ( this.os2.up(x); os2.y1 = shape(os2.y1); os2.y0 = shape(os2.y0);
+  this.os2.down(); );
+function amp4(x) instance(os4.y1, os4.y0) ( this.os4.up(x); os4.y1 = this.amp2(os4.y1);
+  os4.y0 = this.amp2(os4.y0); this.os4.down(); );
+@sample
+spl0 = left.amp4(spl0);
+spl1 = left.os2.y1 + 10 * os2.y1;
+"""
+
+
+def test_a_dotted_instance_name_is_the_variable_a_call_through_that_namespace_writes(tmp_path):
+    """Tale's tube_amp: ``instance(os2.y1)`` in ``amp2`` is ``<this>.os2.y1``, which ``this.os2.up()`` wrote as its
+    ``y1``; read as a global ``os2.y1`` the oversampled values never reach the shaper (max diff 0.088 on tube_amp
+    before this rule). Expected samples rendered by ysfx (JoepVanlier/ysfx, WDL's x64 EEL2) for the same code."""
+    path = tmp_path / "t.jsfx"
+    path.write_text(TUBE_AMP_OVERSAMPLER)
+    p = JsfxProcessor(load_effect(path), 44100, 2)
+    out = p.process(np.array([[0.5, 0.0], [-0.25, 0.0], [0.75, 0.0], [0.1, 0.0]]))
+    assert out[:, 0].tolist() == [0.29622395833333337, 0.029866536458333426, 0.3281250000000001, 0.31886393229166676]
+    assert out[:, 1].tolist() == [0.3574218750000001, -0.06241861979166655, 0.4583333333333334, 0.2564707031250001]
+    assert p.var("os2.y1") == 0.0  # the global of that name is never touched
