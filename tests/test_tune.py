@@ -260,3 +260,22 @@ def test_a_10_minute_file_streams_with_flat_memory(tmp_path):
     assert ten - one < 40, (one, ten)
     y = sf.read(tmp_path / "ten-out.wav", start=9 * 60 * 22050, frames=2 * 22050)[0]
     assert abs(steady_pitch(y, 22050, 0.15, 0.5, 60) - 60) * 100 < 4.0  # the last minute's phrase is tuned too
+
+
+def test_a_note_held_longer_than_a_chunk_is_tuned_throughout_without_a_seam(tmp_path, capsys, monkeypatch):
+    from bridge.tune import resynth
+
+    monkeypatch.setattr(resynth, "CHUNK_SECONDS", 10.0)  # 30 s in use: the same code, a shorter test
+    rate = 16000
+    x = voice(notes_f0([(57, 30.0)], rate, length=12.0, gap=0.2), rate)  # one 12 s note: cut into 10 s pieces
+    sf.write(tmp_path / "in.wav", x, rate, subtype="FLOAT")
+    code, _, err = cli(capsys, "tune", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--scale",
+                       "chromatic", "--speed", "0")
+    assert code == 0, err
+    y = sf.read(tmp_path / "out.wav")[0]
+    for a, b in ((1.0, 2.0), (9.5, 10.5), (11.0, 11.8)):
+        assert abs(steady_pitch(y, rate, a, b, 57) - 57) * 100 < 3.0, (a, b)
+    step = np.abs(np.diff(y))  # no click where the pieces join...
+    assert step[int(9.8 * rate):int(10.2 * rate)].max() < 1.2 * step[int(2 * rate):int(9 * rate)].max()
+    peaks = [np.abs(y[int(t * rate):int((t + 0.01) * rate)]).max() for t in np.arange(9.9, 10.1, 0.01)]
+    assert min(peaks) > 0.5 * np.abs(y[2 * rate:9 * rate]).max()  # ...and the level dips less than 6 dB

@@ -11,9 +11,11 @@ Stereo and multichannel input: the f0 is the mono sum's (one pitch map), and eac
 is resynthesised with its own envelope and aperiodicity and that same f0 map, so the
 image stays where it was.
 
-Regions are grouped into chunks of at most 10 s, analysed with 50 ms of context; the
-input streams through a buffer holding one chunk, so memory stays flat. A region longer
-than 10 s (a drone) is cut into pieces that overlap by 50 ms and are cross-faded.
+Regions are grouped into chunks of at most 30 s (less above 48 kHz: at most 64 MB of spectral
+envelope), analysed with 50 ms of context from the input; the input streams through a buffer
+holding one chunk, so memory stays flat. A voiced run longer than that (a drone) is cut into
+pieces that overlap by 50 ms and are cross-faded; the two renderings' glottal pulses are not in
+phase there, so the join dips by up to about 4 dB for those 50 ms.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ MARGIN_FRAMES = 3
 EDGE_FADE = 0.010
 SPLIT_FADE = 0.050
 CONTEXT = 0.050
-CHUNK_SECONDS = 10.0
+#: regions are resynthesised in chunks of at most this long...
+CHUNK_SECONDS = 30.0
+#: ...and at most this many bytes of spectral envelope (the aperiodicity takes as much again)
+CHUNK_SPECTRUM_BYTES = 64e6
 #: CheapTrick's lowest f0 (WORLD's default: a 2048-point FFT at 44.1 kHz); lower notes still work, their
 #: envelope window is simply this long
 ENVELOPE_FLOOR = 71.0
@@ -77,8 +82,14 @@ def regions(f0: np.ndarray, shift: np.ndarray, rate: float, frames: int) -> list
     return _split_long(found, rate)
 
 
+def chunk_seconds(rate: float) -> float:
+    """The longest chunk at ``rate``: 30 s, less at high rates (WORLD's spectra grow with the rate)."""
+    bins = 2 ** int(np.ceil(np.log2(3.0 * rate / ENVELOPE_FLOOR + 1))) // 2 + 1
+    return min(CHUNK_SECONDS, CHUNK_SPECTRUM_BYTES / (bins * 8 / HOP))
+
+
 def _split_long(found: list[Region], rate: float) -> list[Region]:
-    longest = int(CHUNK_SECONDS * rate)
+    longest = int(chunk_seconds(rate) * rate)
     overlap = int(SPLIT_FADE * rate)
     out: list[Region] = []
     for r in found:
@@ -91,9 +102,9 @@ def _split_long(found: list[Region], rate: float) -> list[Region]:
 
 
 def chunks(found: list[Region], rate: float, frames: int) -> list[Chunk]:
-    """Regions grouped into chunks of at most 10 s (plus context)."""
+    """Regions grouped into chunks of at most :func:`chunk_seconds` (plus context)."""
     context = int(CONTEXT * rate)
-    limit = int(CHUNK_SECONDS * rate)
+    limit = int(chunk_seconds(rate) * rate)
     out: list[Chunk] = []
     group: list[Region] = []
     for r in found:
@@ -141,10 +152,14 @@ def world_chunk(x: np.ndarray, rate: float, start_seconds: float, f0: np.ndarray
     return out
 
 
-def _apply(buffer: np.ndarray, buffer_start: int, chunk: Chunk, rate: float, f0: np.ndarray,
+def _apply(buffer: np.ndarray, original: np.ndarray, buffer_start: int, chunk: Chunk, rate: float, f0: np.ndarray,
            shift: np.ndarray) -> None:
+    """Resynthesise ``chunk`` from the input (``original``) into the output (``buffer``), both from ``buffer_start``.
+
+    The analysis always reads the input: a piece's context may already hold the previous piece's output.
+    """
     a, b = chunk.read_start - buffer_start, chunk.read_stop - buffer_start
-    x = buffer[a:b].astype(np.float64)
+    x = original[a:b]
     y = world_chunk(x, rate, chunk.read_start / rate, f0, shift)
     for r in chunk.regions:
         lo, hi = r.start - chunk.read_start, r.stop - chunk.read_start
@@ -169,34 +184,36 @@ def resynthesize(source: AudioSource, f0: np.ndarray, shift: np.ndarray, sink: S
     """
     rate = source.rate
     todo = chunks(regions(f0, shift, rate, source.frames), rate, source.frames)
-    buffer = np.zeros((0, source.channels), dtype=np.float64)
+    buffer = np.zeros((0, source.channels), dtype=np.float64)  # the output, final before the next chunk's start
+    original = buffer  # the same stretch of input, untouched
     buffer_start = 0
     next_chunk = 0
     changed = sum(r.stop - r.start for c in todo for r in c.regions)
 
     def flush(upto: int) -> None:
-        nonlocal buffer, buffer_start
+        nonlocal buffer, original, buffer_start
         upto = min(upto, buffer_start + len(buffer))
         keep = upto - buffer_start
         if keep > 0:
             sink.write(buffer[:keep])
-            buffer, buffer_start = buffer[keep:], upto
+            buffer, original, buffer_start = buffer[keep:], original[keep:], upto
 
     def blocks() -> Iterator[np.ndarray]:
         for block in source.blocks():
             yield block if block.ndim == 2 else block[:, None]
 
     for block in blocks():
+        original = np.concatenate([original, block.astype(np.float64)])
         buffer = np.concatenate([buffer, block.astype(np.float64)])
         end = buffer_start + len(buffer)
         while next_chunk < len(todo) and end >= todo[next_chunk].read_stop:
-            _apply(buffer, buffer_start, todo[next_chunk], rate, f0, shift)
+            _apply(buffer, original, buffer_start, todo[next_chunk], rate, f0, shift)
             next_chunk += 1
             if progress is not None:
                 progress(next_chunk / len(todo))
         flush(todo[next_chunk].read_start if next_chunk < len(todo) else end)
     while next_chunk < len(todo):  # the source ended early (a short last block): what is there
-        _apply(buffer, buffer_start, todo[next_chunk], rate, f0, shift)
+        _apply(buffer, original, buffer_start, todo[next_chunk], rate, f0, shift)
         next_chunk += 1
     flush(buffer_start + len(buffer))
     return changed
