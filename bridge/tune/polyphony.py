@@ -4,9 +4,12 @@ Pitch correction follows one f0; on chords it would produce mush, so clearly pol
 input is refused. basic-pitch's network (already shipped for transcription, run through
 onnxruntime) is trained to hear several notes at once: a frame where it hears two or more
 notes that are not neighbouring semitones is a polyphonic frame. Measured on real
-material (``benchmarks/tune_quality.py --polyphony``), monophonic voice, sax, flute, bass
-and lead guitar have at most 11 % such frames, mixes and piano 31 % and more, synthetic
-triads 99 %; the threshold is :data:`POLYPHONIC_SHARE`.
+material (``benchmarks/tune_quality.py --polyphony``), solo voices, sax, flute, bass, a
+solo-instrument excerpt and a distorted guitar line have at most 8 % such frames (a 2 s
+sparse piano excerpt 11 %), full mixes and a jazz piano stem 28-52 %, synthetic triads 99 %;
+the threshold is :data:`POLYPHONIC_SHARE` (20 %). A note at the octave, twelfth or double
+octave above the lowest one heard is taken for its overtone, so an octave doubling alone
+does not count as polyphony.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 WINDOWS = 15
 #: a note posterior above this counts as heard
 ACTIVE = 0.4
-#: semitones from a note to its 2nd-8th harmonics
-OVERTONES = (12, 19, 24, 28, 31, 34, 36)
+#: semitones from a note to its 2nd, 3rd and 4th harmonics (the ones basic-pitch may hear as notes of a voice; the
+#: 5th harmonic's interval, two octaves and a third, is too often a real bass-and-melody interval in a mix)
+OVERTONES = (12, 19, 24)
 #: refuse when at least this share of the frames with a note hold two or more
-POLYPHONIC_SHARE = 0.25
+POLYPHONIC_SHARE = 0.20
 
 
 @dataclass(frozen=True)
