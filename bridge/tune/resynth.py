@@ -11,8 +11,8 @@ Stereo and multichannel input: the f0 is the mono sum's (one pitch map), and eac
 is resynthesised with its own envelope and aperiodicity and that same f0 map, so the
 image stays where it was.
 
-Regions are grouped into chunks of at most 30 s (less above 48 kHz: at most 64 MB of spectral
-envelope), analysed with 50 ms of context from the input; the input streams through a buffer
+Regions are grouped into chunks of at most 14.6 s at 44.1/48 kHz (7.3 s at 96 kHz: 24 MB of
+spectral envelope), analysed with 50 ms of context from the input; the input streams through a buffer
 holding one chunk, so memory stays flat. A voiced run longer than that (a drone) is cut into
 pieces that overlap by 50 ms and are cross-faded; the two renderings' glottal pulses are not in
 phase there, so the join dips by up to about 4 dB for those 50 ms.
@@ -34,9 +34,10 @@ EDGE_FADE = 0.010
 SPLIT_FADE = 0.050
 CONTEXT = 0.050
 #: regions are resynthesised in chunks of at most this long...
-CHUNK_SECONDS = 30.0
-#: ...and at most this many bytes of spectral envelope (the aperiodicity takes as much again)
-CHUNK_SPECTRUM_BYTES = 64e6
+CHUNK_SECONDS = 20.0
+#: ...and at most this many bytes of spectral envelope (the aperiodicity takes as much again, and WORLD keeps
+#: its own copies: about 7x this at the peak)
+CHUNK_SPECTRUM_BYTES = 24e6
 #: CheapTrick's lowest f0 (WORLD's default: a 2048-point FFT at 44.1 kHz); lower notes still work, their
 #: envelope window is simply this long
 ENVELOPE_FLOOR = 71.0
@@ -83,7 +84,7 @@ def regions(f0: np.ndarray, shift: np.ndarray, rate: float, frames: int) -> list
 
 
 def chunk_seconds(rate: float) -> float:
-    """The longest chunk at ``rate``: 30 s, less at high rates (WORLD's spectra grow with the rate)."""
+    """The longest chunk at ``rate``: 14.6 s at 44.1/48 kHz, 7.3 s at 96 kHz (WORLD's spectra grow with the rate)."""
     bins = 2 ** int(np.ceil(np.log2(3.0 * rate / ENVELOPE_FLOOR + 1))) // 2 + 1
     return min(CHUNK_SECONDS, CHUNK_SPECTRUM_BYTES / (bins * 8 / HOP))
 
