@@ -6,10 +6,12 @@ Effects:
 - "generated streaming chain": ``reabridge jsfx generate --preset streaming`` (EQ, compressor,
   saturation, lookahead limiter with a 240-sample minimum search per sample).
 
-For each: compile time with an empty cache (numba translating the generated module) and with
-the cache warm, then the render of 60 s of audio (processing only, in one process) as a
-realtime factor. Anchor (issue 6): at least 5x realtime after compiling, compiling "a few
-seconds at most".
+For each: the start (reading and compiling to instructions) with an empty program cache and with
+it warm, then the render of 60 s of audio (processing only, in one process) as a realtime factor,
+on the interpreter (``REABRIDGE_JSFX_NATIVE=never``, every effect's start) and on the effect's own
+machine code (``wait``, compiled first, not timed here: see ``jsfx_tiers.py``). Best of ``--repeat``.
+Anchor (issue 6): at least 5x realtime, starting in "a few seconds at most". To compare two
+versions of the code, run it with ``PYTHONPATH`` pointing at each in turn.
 
 Run: ``.venv/bin/python benchmarks/jsfx_speed.py``
 """
@@ -88,6 +90,7 @@ effect = load_effect(sys.argv[1])
 t1 = time.perf_counter()
 p = JsfxProcessor(effect, 48000, 2, block=512)
 t2 = time.perf_counter()
+p.process(np.zeros((512, p.channels)))  # loads the interpreter's machine code (not timed)
 x = np.random.default_rng(0).normal(0, 0.2, (48000 * 60, 2))
 t3 = time.perf_counter()
 for i in range(0, len(x), 1 << 16):
@@ -97,8 +100,8 @@ print(f"{t2 - t1:.3f} {60 / (t4 - t3):.1f}")
 """
 
 
-def run(effect: Path, cache: Path) -> tuple[float, float]:
-    env = {**os.environ, "REABRIDGE_CACHE": str(cache)}
+def run(effect: Path, cache: Path, tier: str) -> tuple[float, float]:
+    env = {**os.environ, "REABRIDGE_CACHE": str(cache), "REABRIDGE_JSFX_NATIVE": tier}
     out = subprocess.run([sys.executable, "-c", MEASURE, str(effect)], capture_output=True, text=True, env=env,
                          check=True)
     compile_s, realtime = out.stdout.split()
@@ -106,6 +109,12 @@ def run(effect: Path, cache: Path) -> tuple[float, float]:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tiers", default="never,wait", help="which tiers to time (never, wait)")
+    args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     hand = OUT / "typical_eq_comp.jsfx"
     hand.write_text(textwrap.dedent(HAND_WRITTEN))
@@ -114,10 +123,16 @@ def main() -> None:
                     str(chain)], check=True, capture_output=True)
     for label, effect in (("hand-written EQ + compressor", hand), ("generated streaming chain", chain)):
         with tempfile.TemporaryDirectory() as cache:
-            cold, speed = run(effect, Path(cache))
-            warm, speed2 = run(effect, Path(cache))
-        print(f"{label:30s}: compile {cold:5.2f} s cold, {warm:5.2f} s cached; render "
-              f"{max(speed, speed2):6.1f}x realtime (goal 5x) at 48 kHz stereo")
+            cold, _ = run(effect, Path(cache), "never")
+            warm, _ = run(effect, Path(cache), "never")
+            speeds = {}
+            for tier in args.tiers.split(","):
+                if tier == "wait":
+                    run(effect, Path(cache), "wait")  # compiles the machine code (untimed)
+                speeds[tier] = max(run(effect, Path(cache), tier)[1] for _ in range(args.repeat))
+        shown = ", ".join(f"{'interpreter' if t == 'never' else 'native'} {v:6.1f}x" for t, v in speeds.items())
+        print(f"{label:30s}: start {cold:5.2f} s cold, {warm:5.2f} s cached; render {shown} realtime (goal 5x) at "
+              "48 kHz stereo", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from _common import OUT, REPO
 
+from bridge.jsfx import background
+
 sys.path.insert(0, str(Path(__file__).parent))
 from jsfx_speed import HAND_WRITTEN
 
@@ -46,6 +48,7 @@ path, seconds = Path(sys.argv[1]), float(sys.argv[2])
 effect = load_effect(path, [path.parent, *[Path(p) for p in sys.argv[3:]]])
 ch = max(2, len(effect.in_pins), len(effect.out_pins))
 p = JsfxProcessor(effect, 48000, ch, block=512)
+p.process(np.zeros((512, p.channels)))  # loads the interpreter's machine code (not timed)
 x = np.random.default_rng(0).normal(0, 0.1, (int(48000 * seconds), ch))
 t = time.perf_counter()
 for i in range(0, len(x), 1 << 16):
@@ -79,11 +82,16 @@ def _python(code: str, *args: str, env: dict[str, str], timeout: float) -> dict[
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _compile(module: str, env: dict[str, str], timeout: float) -> tuple[float, float, float, int]:
-    """Wall s, CPU s, peak RSS MB and exit code of one compile process."""
+def _compile(module: str, env: dict[str, str], timeout: float, ceiling: int) -> tuple[float, float, float, int]:
+    """Wall s, CPU s, peak RSS MB and exit code of one compile process (address space limited to ``ceiling``)."""
     started = time.perf_counter()
+
+    def limit() -> None:
+        if ceiling:
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+
     proc = subprocess.Popen([sys.executable, "-m", "bridge.jsfx.native", module], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=limit)
     deadline = started + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -124,9 +132,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--limit", type=int, default=0, help="measure every k-th effect so that about N are")
     parser.add_argument("--compile-timeout", type=float, default=900.0)
+    parser.add_argument("--ceiling", type=float, default=None, help="GB of address space for a compile (default: "
+                        "the background compile's ceiling; 0: none)")
     parser.add_argument("-o", "--output", default="")
     args = parser.parse_args()
     chosen = effects(args.paths, args.effects_dir, not args.no_builtin)
+    ceiling = background.memory_ceiling() if args.ceiling is None else int(args.ceiling * 2**30)
     if args.limit and len(chosen) > args.limit:
         step = len(chosen) / args.limit
         chosen = [chosen[int(k * step)] for k in range(args.limit)]
@@ -142,7 +153,7 @@ def main() -> None:
                 if row["skip"]:
                     raise RuntimeError(str(row["skip"]))
                 row["interp_rt"] = _python(SPEED, str(path), str(args.seconds), *roots, env=env, timeout=3600)["rt"]
-                wall, cpu, peak, code = _compile(str(row["module"]), env, args.compile_timeout)
+                wall, cpu, peak, code = _compile(str(row["module"]), env, args.compile_timeout, ceiling)
                 row.update(compile_s=wall, compile_cpu=cpu, peak_mb=peak)
                 if code != 0:
                     raise RuntimeError(f"the compile failed (exit {code}) after {wall:.0f} s, {peak:.0f} MB")

@@ -63,7 +63,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 def test_a_short_render_starts_no_compile_and_its_time_counts_for_the_next(tmp_path, cache):
     effect = load_effect(_effect(tmp_path))
     p = JsfxProcessor(effect, 44100, 2)
-    assert p.native is None and p.promotion is not None and p.promotion.cost > 4
+    assert p.native is None and p.promotion is not None and p.promotion.cost > 2
     p.process(X)
     p.promotion.save()
     assert not list(cache.glob("*.py")) and _compiles(str(cache)) == (0, 0)

@@ -1,7 +1,8 @@
 """When an effect gets its own machine code: once the interpreter has spent as long on it as the compile costs.
 
 Compiling an effect's native code costs a CPU for seconds to minutes (and up to a
-gigabyte); it buys 3-11x the interpreter's speed (``benchmarks/jsfx_tiers.py``). Whether
+gigabyte and a half); it buys a median 7x the interpreter's speed (1.6-12.7x over 15 effects,
+``benchmarks/jsfx_tiers.py``). Whether
 that pays depends on how much the effect will be used, which nobody knows in advance --
 the ski-rental problem. Its classic answer is applied here: keep renting (interpret) until
 the rent paid equals the price (the compile's estimated CPU time), then buy. The total is
@@ -32,13 +33,14 @@ SAVE_EVERY = 1.0  # seconds of interpreter time between updates of the saved ren
 
 
 def compile_cost(rows: int) -> float:
-    """The compile's CPU seconds, estimated from the program's size.
+    """The compile's CPU seconds, estimated from the program's size (instructions).
 
-    Fitted to 19 effects of 42-3812 instructions (``benchmarks/jsfx_tiers.py``: 3 s at 42-64, 11 s
-    at 180-244, 60-100 s at 620-840), rounded up: a compile started too late costs little, one
-    started too early can cost a minute of CPU for a render that never needed it.
+    Fitted to 15 effects of 42-1010 instructions measured by ``benchmarks/jsfx_tiers.py`` (3 s at 42-64,
+    11-16 s at 180-253, 41-48 s at 406-498, 59-100 s at 618-842, 127 s at 1010), erring high for the
+    small ones: a compile started too late costs little, one started too early can cost a minute of
+    CPU for a render that never needed it.
     """
-    return 4.0 + 0.02 * rows ** 1.3
+    return 2.0 + 0.06 * rows ** 1.1
 
 
 class Promotion:
@@ -56,8 +58,9 @@ class Promotion:
         self.program = program
         self.effect = effect
         path = native.eligible(program) if native.mode() == "background" else None
-        self.path = path if path is not None and background.failed(path) is None else None
         self.cost = compile_cost(len(program.code))
+        hopeless = self.cost > background.CPU_LIMIT  # it would only hit the limit (and take gigabytes on the way)
+        self.path = path if path is not None and not hopeless and background.failed(path) is None else None
         self.rent = read_spent(self.path)[0] if self.path is not None else 0.0
         self.unsaved = 0.0
         self.started = False
