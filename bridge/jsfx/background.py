@@ -7,7 +7,7 @@
 - **Out of the way.** The supervisor detaches, lowers itself to nice 19 and ``SCHED_IDLE`` (it only
   gets CPU time nobody else wants) and runs the compile as a child with an address-space ceiling
   (:func:`memory_ceiling`), a CPU limit and a wall-clock limit, dying with the supervisor. (A render
-  that waits for its compile, ``REABRIDGE_JSFX_NATIVE=wait``, runs it at nice 19 without ``SCHED_IDLE``.)
+  that waits for its compile, ``REABRIDGE_JSFX_NATIVE=wait``, runs it at its own priority, same limits.)
 - **Nothing half-written.** The compile writes into ``staging/<module>/``; only a complete result
   (both functions' machine code) is moved into the cache, index files last. Whatever happens
   otherwise, the staging folder goes (or the next compile removes it).
@@ -166,11 +166,11 @@ def _limits(ceiling: int, cpu: int) -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _lower_priority(idle: bool) -> None:
-    """nice 19; ``idle``: also ``SCHED_IDLE`` (CPU time only when no other process wants it)."""
+def _lower_priority() -> None:
+    """nice 19 and ``SCHED_IDLE``: CPU time only when no other process wants it."""
     with contextlib.suppress(OSError):
         os.nice(19)
-    if idle and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
@@ -310,7 +310,8 @@ def main(argv: list[str]) -> NoReturn:
     detach = "--detach" in argv[4:]
     if detach and os.fork() > 0:
         os._exit(0)  # the render waits only for this first process; the supervisor lives on, adopted by init
-    _lower_priority(idle=detach)  # a render waiting for it (REABRIDGE_JSFX_NATIVE=wait) must not starve it
+    if detach:  # a render waiting for its compile (REABRIDGE_JSFX_NATIVE=wait) runs it at its own priority
+        _lower_priority()
     try:
         supervise(module, effect, float(wall), int(cpu), int(ceiling))
     finally:  # the lock goes with the process (it holds the last descriptor): released the moment it is gone
