@@ -169,6 +169,21 @@ def test_keep_vibrato_keeps_the_vibrato_around_the_target(tmp_path, capsys):
     assert depth["flat"] < 0.3 * sung and abs(centre["flat"]) < 5
 
 
+def test_humanize_leaves_small_deviations_and_strength_applies_part_of_the_correction(tmp_path, capsys):
+    x = voice(notes_f0([(57, 30.0), (60, 45.0)], RATE), RATE)
+    sf.write(tmp_path / "in.wav", x, RATE)
+    found = {}
+    for name, extra in (("humanize", ["--humanize", "40"]), ("half", ["--strength", "0.5"])):
+        code, _, err = cli(capsys, "tune", str(tmp_path / "in.wav"), "-o", str(tmp_path / f"{name}.wav"), "--scale",
+                           "chromatic", "--speed", "0", *extra)
+        assert code == 0, err
+        y = sf.read(tmp_path / f"{name}.wav")[0]
+        found[name] = [round((steady_pitch(y, RATE, a, b, m) - m) * 100) for (a, b), m in zip(note_windows(2), (57, 60),
+                                                                                              strict=True)]
+    assert abs(found["humanize"][0] - 30) <= 3 and abs(found["humanize"][1] - 40) <= 3  # 30 kept, 45 down to 40
+    assert abs(found["half"][0] - 15) <= 3 and abs(found["half"][1] - 22.5) <= 3  # half of each correction
+
+
 def test_a_guide_melody_sets_each_notes_target(tmp_path, capsys):
     x = voice(notes_f0([(64, 30.0), (67, -30.0)], RATE, length=0.8), RATE)  # E4, G4 sung
     sf.write(tmp_path / "in.wav", x, RATE)
