@@ -208,8 +208,25 @@ def _loudness_range(short_term: np.ndarray) -> float:
     kept = values[values > gate]
     if len(kept) == 0:
         return 0.0
-    low, high = np.percentile(kept, [10, 95])
+    low, high = _percentiles(kept, (10 / 100, 95 / 100))
     return float(high - low)
+
+
+def _percentiles(values: np.ndarray, quantiles: tuple[float, ...]) -> list[float]:
+    """``np.percentile``'s linear interpolation, step for step (it imports ``numpy.ma``: 30 ms at start-up)."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    out = []
+    for q in quantiles:
+        virtual = (n - 1) * q
+        if virtual >= n - 1:
+            out.append(float(ordered[-1]))
+            continue
+        below = math.floor(virtual)
+        t = virtual - below
+        a, b = float(ordered[below]), float(ordered[below + 1])
+        out.append(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)
+    return out
 
 
 def measure_array(audio: np.ndarray, rate: float, block: int = 1 << 18, true_peak: bool = True) -> LoudnessReport:
