@@ -211,3 +211,15 @@ def test_a_warm_process_reuses_what_an_unchanged_mix_and_chain_gave(tmp_path, mo
     third = run()
     assert sorted(reads) == ["mix.wav"] * 3 + ["ref.wav"] * 2  # the mix survey still holds
     assert third[0] == pytest.approx(first[0] - 6.02, abs=0.1)
+
+
+def test_percentiles_and_median_are_numpys():
+    """The loudness range and the reference curve avoid np.percentile/np.median (they import numpy.ma)."""
+    from bridge.master.loudness import _percentiles
+    from bridge.master.reference import _median
+
+    rng = np.random.default_rng(11)
+    for n in [*range(1, 40), 1800, 3001]:
+        values = rng.normal(-20, 5, n)
+        assert _percentiles(values, (10 / 100, 95 / 100)) == np.percentile(values, [10, 95]).tolist()
+        assert _median(values) == np.median(values)
