@@ -3,9 +3,10 @@
 Input: a real piano performance (corpus MIDI MidiTok__Maestro_2.mid, 15 min) rendered with
 fluidsynth and the FluidR3 GM soundfont, cut to 60 s and 10 min (44.1 kHz stereo WAV).
 Anchors (issue 3): one-shot ``reabridge transcribe`` at least 2x faster than ``basic-pitch``
-with at most half its peak memory; the warm path (model loaded, as in the daemon) at least
-150x realtime on 2 cores. ``--hour`` also transcribes a 1-hour file (the 10 min repeated) to
-show bounded memory.
+with at most half its peak memory (issue 21 found 0.58 on the 60 s file: onnxruntime's arena
+for batches of 4 windows; one window per call, as basic-pitch's ``predict``, fixed it); the warm
+path (model loaded, as in the daemon) at least 150x realtime on 2 cores. ``--hour`` also
+transcribes a 1-hour file (the 10 min repeated) to show bounded memory.
 
 Run: ``.venv/bin/python benchmarks/transcribe_speed.py [--hour]``
 """
