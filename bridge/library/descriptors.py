@@ -1,0 +1,87 @@
+"""Per-file descriptors stored beside the fingerprints: tempo, key, melody line, timbre.
+
+All but timbre come from the fingerprint's own 8 kHz log-frequency spectrogram, so they cost
+little on top of fingerprinting (indexing must stay >= 100x realtime on 2 cores):
+
+- tempo: an onset envelope (half-wave rectified spectral flux, mean over bands) resampled to
+  the frame rate of :mod:`bridge.tempo.features`, its tempogram, and the tempo chooser of
+  :mod:`bridge.tempo.detect` (the same scoring and preference as ``reabridge tempo``; no beat
+  tracking, which is the slow part);
+- key: a chroma vector folded from the spectrogram's 24-per-octave bands, correlated with the
+  Krumhansl-Kessler major and minor profiles (the best of 24);
+- melody: :func:`bridge.library.melody.melody_line` (a predominant-pitch track made into notes);
+- timbre: :func:`bridge.library.timbre.timbre_vector` on the first 30 s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bridge.library import landmarks as lm
+
+NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# Krumhansl & Kessler (1982) probe-tone profiles
+MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def band_pitches() -> np.ndarray:
+    """MIDI pitch of each spectrogram band's centre."""
+    return 69.0 + 12.0 * np.log2(lm._CENTRES / 440.0)
+
+
+def chroma(spec: np.ndarray) -> np.ndarray:
+    """12 pitch-class weights (C first) of a :func:`bridge.library.landmarks.log_spectrogram`."""
+    if not len(spec):
+        return np.zeros(12)
+    above = np.maximum(spec - np.median(spec, axis=1, keepdims=True), 0.0)  # what stands out in each frame
+    classes = np.round(band_pitches()).astype(int) % 12
+    return np.bincount(np.repeat(classes[None, :], len(spec), axis=0).ravel(), weights=above.ravel(), minlength=12)
+
+
+def estimate_key(weights: np.ndarray) -> tuple[str, float] | None:
+    """The best-correlating key (``"A minor"``) and its correlation; None without any pitch content."""
+    if not np.any(weights > 0):
+        return None
+    best, name = -2.0, ""
+    for root in range(12):
+        for profile, mode in ((MAJOR, "major"), (MINOR, "minor")):
+            r = float(np.corrcoef(weights, np.roll(profile, root))[0, 1])
+            if r > best:
+                best, name = r, f"{NAMES[root]} {mode}"
+    return name, best
+
+
+def estimate_tempo(spec: np.ndarray) -> float | None:
+    """Tempo (BPM) from the spectrogram's onset envelope, chosen as ``reabridge tempo`` chooses."""
+    import librosa
+
+    from bridge.tempo import features as tf
+    from bridge.tempo.detect import choose_tempo
+
+    if len(spec) < 4 * int(1 / lm.FRAME_SECONDS):  # under 4 s
+        return None
+    flux = np.maximum(np.diff(spec, axis=0), 0.0).mean(axis=1)
+    t = np.arange(len(flux)) * lm.FRAME_SECONDS
+    grid = np.arange(0.0, t[-1], 1.0 / tf.FRAME_RATE)
+    onset = np.interp(grid, t, flux)
+    if not np.any(onset > 0):
+        return None
+    gram = librosa.feature.tempogram(onset_envelope=onset, sr=tf.SAMPLE_RATE, hop_length=tf.HOP,
+                                     win_length=tf.WINDOW)
+    features = tf.Features(onset, onset, np.asarray(gram.mean(axis=1)), np.zeros((12, 1)), float(t[-1]))
+    bpm, _, _ = choose_tempo(features)
+    return round(float(bpm), 2)
+
+
+def describe(path: str, y: np.ndarray, spec: np.ndarray) -> dict[str, Any]:
+    """Tempo, key, melody line and timbre vector of one file (``y``: 8 kHz mono; ``spec`` its spectrogram)."""
+    from bridge.library.melody import melody_line
+    from bridge.library.timbre import timbre_of_file
+
+    key = estimate_key(chroma(spec))
+    notes = melody_line(spec)
+    return {"tempo": estimate_tempo(spec), "key": key[0] if key else None,
+            "melody": notes if len(notes) >= 8 else None, "timbre": timbre_of_file(path)}

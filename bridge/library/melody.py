@@ -1,0 +1,147 @@
+"""Melody lines and query by humming: pitch contours that ignore key and tempo.
+
+Melody line (indexing and queries alike): a predominant-pitch track over the fingerprint's
+8 kHz, 24-per-octave spectrogram -- each band's harmonic sum (the band, its octave, twelfth and
+double octave) over MIDI 48-82, the loudest candidate per 16 ms frame, voiced where it stands
+out from the frame's median -- smoothed and cut into notes where the pitch holds within 0.75
+semitones for 80 ms or more. This is not basic-pitch: basic-pitch runs at ~20x realtime on
+these machines and indexing must stay >= 100x, so the melody comes from this cheaper track
+(on a mix it follows the loudest pitched line, usually the tune, sometimes the accompaniment).
+
+Matching: a melody becomes two sequences, the intervals between successive notes (semitones,
+clipped to +-12) and the log2 ratios of successive inter-onset intervals (clipped to +-2);
+neither moves when the tune is transposed or played faster or slower. A query is aligned
+against every stored melody by subsequence DTW (it may start anywhere in the song; steps
+(1,1), (1,2), (2,1), so a missed or extra note costs one step), the cost of a pair being the
+interval difference (clipped at 3 semitones) plus half the rhythm difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bridge.library import landmarks as lm
+
+LOW, HIGH = 48.0, 82.0
+HARMONICS = ((0, 1.0), (24, 0.8), (38, 0.6), (48, 0.5))  # band offsets (24 per octave) and weights
+VOICING = 1.2  # log-magnitude above the frame's median
+HOLD = 0.75  # semitones a note's pitch stays within
+MIN_NOTE = 0.08  # seconds
+MAX_INTERVAL, MAX_RHYTHM, INTERVAL_CAP = 12.0, 2.0, 3.0
+RHYTHM_WEIGHT = 0.5
+
+
+def pitch_track(spec: np.ndarray) -> np.ndarray:
+    """Predominant pitch (MIDI, float) per spectrogram frame; NaN where nothing pitched stands out."""
+    frames, bands = spec.shape
+    centres = 69.0 + 12.0 * np.log2(lm._CENTRES / 440.0)
+    top = bands - HARMONICS[-1][0]
+    if frames == 0 or top <= 0:
+        return np.full(frames, np.nan)
+    floor = np.median(spec, axis=1, keepdims=True)
+    above = np.maximum(spec - floor, 0.0)
+    salience = sum(w * above[:, off:off + top] for off, w in HARMONICS)
+    allowed = (centres[:top] >= LOW) & (centres[:top] <= HIGH)
+    salience[:, ~allowed] = 0.0
+    best = np.argmax(salience, axis=1)
+    strength = above[np.arange(frames), best]
+    pitch = centres[best].astype(float)
+    pitch[strength < VOICING] = np.nan
+    # 5-frame median (NaN-aware enough: a voiced run keeps its value)
+    padded = np.pad(pitch, 2, mode="edge")
+    window = np.lib.stride_tricks.sliding_window_view(padded, 5)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            smooth = np.nanmedian(window, axis=1)
+    smooth[np.isnan(pitch)] = np.nan
+    return smooth
+
+
+def notes_from_track(pitch: np.ndarray, frame_seconds: float = lm.FRAME_SECONDS) -> np.ndarray:
+    """``(n, 3)`` float32 notes ``(onset s, MIDI pitch, duration s)`` from a pitch track."""
+    out: list[tuple[float, float, float]] = []
+    start, values = -1, []  # type: ignore[var-annotated]
+    min_frames = max(2, int(round(MIN_NOTE / frame_seconds)))
+
+    def close(end: int) -> None:
+        if start >= 0 and end - start >= min_frames:
+            out.append((start * frame_seconds, float(np.median(values)), (end - start) * frame_seconds))
+
+    for k, p in enumerate(pitch):
+        if np.isnan(p):
+            close(k)
+            start, values = -1, []
+            continue
+        if start >= 0 and abs(p - np.median(values)) > HOLD:
+            close(k)
+            start, values = -1, []
+        if start < 0:
+            start, values = k, []
+        values.append(float(p))
+    close(len(pitch))
+    return np.array(out, dtype=np.float32).reshape(-1, 3)
+
+
+def melody_line(spec: np.ndarray) -> np.ndarray:
+    """Notes ``(onset s, pitch, duration s)`` of the predominant line of a log spectrogram."""
+    return notes_from_track(pitch_track(spec))
+
+
+def contour(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Key- and tempo-free sequences of a melody: intervals (semitones) and log2 IOI ratios, both ``n - 1`` long."""
+    if len(notes) < 3:
+        return np.zeros(0), np.zeros(0)
+    onset, pitch = notes[:, 0].astype(float), notes[:, 1].astype(float)
+    intervals = np.clip(np.diff(pitch), -MAX_INTERVAL, MAX_INTERVAL)
+    ioi = np.maximum(np.diff(onset), 0.04)
+    rhythm = np.r_[0.0, np.clip(np.log2(ioi[1:] / ioi[:-1]), -MAX_RHYTHM, MAX_RHYTHM)]
+    return intervals, rhythm
+
+
+def align_cost(query: tuple[np.ndarray, np.ndarray], ref: tuple[np.ndarray, np.ndarray]) -> float:
+    """Mean step cost of the best subsequence alignment of ``query`` inside ``ref`` (lower is closer)."""
+    qi, qr = query
+    ri, rr = ref
+    n, m = len(qi), len(ri)
+    if n == 0 or m == 0:
+        return float("inf")
+    cost = np.minimum(np.abs(qi[:, None] - ri[None, :]), INTERVAL_CAP)
+    cost += RHYTHM_WEIGHT * np.abs(qr[:, None] - rr[None, :])
+    inf = np.inf
+    d = np.full((n, m), inf)
+    d[0] = cost[0]  # free start anywhere in the reference
+    for i in range(1, n):
+        prev = d[i - 1]
+        diag = np.r_[inf, prev[:-1]]
+        skip_ref = np.r_[inf, inf, prev[:-2]] if m > 2 else np.full(m, inf)
+        best = np.minimum(diag, skip_ref)
+        if i >= 2:
+            skip_query = np.r_[inf, d[i - 2][:-1]]
+            best = np.minimum(best, skip_query + 0.5 * INTERVAL_CAP)
+        d[i] = cost[i] + best
+    return float(np.min(d[-1]) / n)
+
+
+@dataclass(frozen=True)
+class HumMatch:
+    """One stored melody and how far it is from the query (mean step cost; 0 is identical)."""
+
+    source: int
+    cost: float
+    offset: float
+
+
+def rank_melodies(query_notes: np.ndarray, melodies: list[tuple[int, np.ndarray]], top: int = 5) -> list[HumMatch]:
+    """The stored melodies closest to the query's, best first."""
+    q = contour(query_notes)
+    found = []
+    for source, notes in melodies:
+        ref = contour(notes)
+        found.append(HumMatch(source, align_cost(q, ref), 0.0))
+    found.sort(key=lambda h: h.cost)
+    return [h for h in found if np.isfinite(h.cost)][:top]
