@@ -1,0 +1,459 @@
+"""Library robustness (issue 26): reabridge against audfprint on modified excerpts, Panako's protocol.
+
+The first ``--indexed`` songs of ``/work/library-corpus`` (``benchmarks/library_material.py``) are
+indexed by each system; queries are excerpts of ``--lengths`` seconds (5 and 10) cut at random
+places in random indexed songs -- the same excerpts for every modification, so the columns compare
+like with like -- then modified:
+
+- ``white10``/``white0``: Gaussian white noise at 10 and 0 dB SNR (against the excerpt's power);
+- ``real10``/``real0``: real background noise (``noise/``: city, coffee shop, rain, train, birds,
+  dishes, an exercise bike; a random stretch of a random file) at 10 and 0 dB SNR;
+- ``mp3``: MP3 at 64 kbps (ffmpeg's libmp3lame, decoded back by ffmpeg);
+- ``bandpass``: 300-3400 Hz, a 4th-order Butterworth band-pass run forwards and backwards (no delay);
+- ``speed+5``/``speed-5``: +-5 % speed, pitch and tempo together (a varispeed: soxr resampling);
+- ``tempo+5``/``tempo-5``: +-5 % tempo with the pitch kept (pedalboard's ``time_stretch``, i.e. Rubber Band);
+- ``pitch+1``: +1 semitone with the tempo kept (pedalboard's ``time_stretch``, Rubber Band);
+- ``reverb``: a room (pedalboard's ``Reverb``, i.e. Freeverb: room size 0.7, wet 0.35, dry 0.7);
+- ``clean``: the excerpt as it is.
+
+Top-1 is counted twice: the right file, and the right file with the offset within 20 ms of where
+the excerpt was cut. False positives: ``--unknown`` queries from songs that are not indexed (the
+songs after the indexed ones; lengths and modifications cycle through the lists), where any match
+is wrong. A known query answered with another file is counted too (``wrong``): a false match is
+worse than none.
+
+reabridge runs through exactly the CLI forms of the issue (``reabridge library index DIR --db FILE``,
+``reabridge library find CLIP --db FILE --json``), one process per query; audfprint (dpwe/audfprint,
+fetched and run from ``/work/library-corpus/audfprint`` in its own venv ``venv-afp``, never in
+``.venv``) is indexed with its CLI (``new --ncores 2``) and queried through its ``Matcher`` with the
+CLI's defaults, in one process, so its offset keeps its own resolution (23.2 ms frames) rather than
+the CLI's printed 0.1 s.
+
+Writes ``benchmarks/out/library_robustness.json`` and ``.png``. Run under ``nice``:
+``nice -n 10 .venv/bin/python benchmarks/library_robustness.py [--indexed 100 --per-cell 40]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import OUT, REPO
+
+ROOT = Path(os.environ.get("REABRIDGE_LIBRARY_CORPUS", "/work/library-corpus"))
+AFP_DIR = ROOT / "audfprint"
+AFP_PYTHON = ROOT / "venv-afp" / "bin" / "python"
+REABRIDGE = REPO / ".venv" / "bin" / "reabridge"
+RATE = 22050
+MODS = ("clean", "white10", "white0", "real10", "real0", "mp3", "bandpass", "speed+5", "speed-5", "tempo+5",
+        "tempo-5", "pitch+1", "reverb")
+OFFSET_TOLERANCE = 0.020
+
+# audfprint queried in one process with its CLI's defaults; reads query paths on stdin, writes JSON lines
+_AFP_DRIVER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import docopt, audfprint, hash_table
+args = docopt.docopt(audfprint.USAGE, argv=["match", "--dbase", sys.argv[2], "--verbose", "0"])
+analyzer, matcher = audfprint.setup_analyzer(args), audfprint.setup_matcher(args)
+table = hash_table.HashTable(sys.argv[2])
+hop = analyzer.n_hop / analyzer.target_sr
+for line in sys.stdin:
+    path = line.strip()
+    t0 = time.perf_counter()
+    rows, _, _ = matcher.match_file(analyzer, table, path)
+    took = time.perf_counter() - t0
+    out = {"path": path, "seconds": took, "matches": []}
+    for row in rows:
+        out["matches"].append({"file": table.names[int(row[0])], "offset": float(row[2]) * hop,
+                               "score": int(row[1])})
+    print(json.dumps(out), flush=True)
+"""
+
+
+@dataclass
+class Query:
+    """One query clip and what the right answer is."""
+
+    path: str
+    song: str  # file name of the song it was cut from
+    known: bool  # cut from an indexed song
+    start: float  # where it was cut (s)
+    length: float
+    mod: str
+
+
+@dataclass
+class Answer:
+    """A system's top match for one query (``file`` None: no match)."""
+
+    file: str | None
+    offset: float | None
+    score: float | None
+    seconds: float
+
+
+# ---------------------------------------------------------------- material
+
+
+def song_files(root: Path) -> list[Path]:
+    """The rendered songs in order (``songs.tsv`` when it exists, else the folder sorted)."""
+    table = root / "songs.tsv"
+    if table.exists():
+        with open(table, newline="") as fh:
+            return [Path(row["file"]) for row in csv.DictReader(fh, delimiter="\t")]
+    return sorted(p for p in (root / "songs").glob("pop909_*") if p.suffix in (".flac", ".mp3"))
+
+
+def _noise_clips(root: Path) -> list[np.ndarray]:
+    import soxr
+
+    clips = []
+    for path in sorted((root / "noise").glob("*")):
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        clips.append(soxr.resample(data.mean(axis=1), rate, RATE).astype(np.float32))
+    if not clips:
+        raise SystemExit(f"no real noise in {root / 'noise'}: run benchmarks/library_material.py")
+    return clips
+
+
+def _with_noise(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    gain = np.sqrt(np.mean(y**2) / max(float(np.mean(noise**2)), 1e-12) / 10 ** (snr_db / 10))
+    return y + gain * noise
+
+
+def _mp3(y: np.ndarray, kbps: int) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, mp3, back = (Path(tmp) / n for n in ("a.wav", "a.mp3", "b.wav"))
+        sf.write(wav, y, RATE, subtype="FLOAT")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", f"{kbps}k",
+                        str(mp3)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(mp3), "-f", "wav", "-c:a", "pcm_f32le", str(back)],
+                       check=True)
+        out, _ = sf.read(back, dtype="float32", always_2d=True)
+    return out.mean(axis=1)
+
+
+def modify(y: np.ndarray, mod: str, rng: np.random.Generator, noises: list[np.ndarray]) -> np.ndarray:
+    """``y`` (mono, 22,050 Hz) with one modification (see the module docstring)."""
+    import pedalboard
+    import soxr
+    from scipy.signal import butter, sosfiltfilt
+
+    if mod == "clean":
+        return y
+    if mod.startswith("white"):
+        return _with_noise(y, rng.standard_normal(len(y)).astype(np.float32), float(mod[5:]))
+    if mod.startswith("real"):
+        noise = noises[int(rng.integers(len(noises)))]
+        start = int(rng.integers(0, max(1, len(noise) - len(y))))
+        return _with_noise(y, np.resize(noise[start:], len(y)), float(mod[4:]))
+    if mod == "mp3":
+        return _mp3(y, 64)
+    if mod == "bandpass":
+        return sosfiltfilt(butter(4, [300, 3400], btype="bandpass", fs=RATE, output="sos"), y).astype(np.float32)
+    if mod.startswith("speed"):
+        factor = 1 + float(mod[5:]) / 100  # played faster: read at RATE * factor, heard at RATE
+        return soxr.resample(y, RATE * factor, RATE).astype(np.float32)
+    if mod.startswith("tempo"):
+        factor = 1 + float(mod[5:]) / 100
+        return pedalboard.time_stretch(y[None, :], RATE, stretch_factor=factor)[0]
+    if mod == "pitch+1":
+        return pedalboard.time_stretch(y[None, :], RATE, stretch_factor=1.0, pitch_shift_in_semitones=1.0)[0]
+    if mod == "reverb":
+        board = pedalboard.Pedalboard([pedalboard.Reverb(room_size=0.7, wet_level=0.35, dry_level=0.7)])
+        return board(y[None, :], RATE)[0]
+    raise ValueError(mod)
+
+
+def _write_clip(path: Path, y: np.ndarray) -> None:
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if peak > 0.99:
+        y = y * (0.99 / peak)
+    sf.write(path, y.astype(np.float32), RATE, subtype="PCM_16")
+
+
+def _read_song(path: Path) -> np.ndarray:
+    """A song mono at 22,050 Hz, decoded as reabridge decodes it (so offsets mean the same samples)."""
+    from bridge.audio.reader import read_audio
+
+    y, info = read_audio(path, mono=True)
+    if info.sample_rate != RATE:
+        import soxr
+
+        y = soxr.resample(y, info.sample_rate, RATE)
+    return y.astype(np.float32)
+
+
+def make_queries(indexed: list[Path], unknown: list[Path], *, lengths: list[float], per_cell: int, seed: int,
+                 folder: Path, mods: tuple[str, ...]) -> list[Query]:
+    """Cut and modify the queries (cached in ``folder`` with a manifest)."""
+    manifest = folder / "queries.json"
+    key = {"indexed": [p.name for p in indexed], "unknown": [p.name for p in unknown], "lengths": lengths,
+           "per_cell": per_cell, "seed": seed, "mods": list(mods)}
+    if manifest.exists():
+        saved = json.loads(manifest.read_text())
+        if saved["key"] == key:
+            return [Query(**q) for q in saved["queries"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    noises = _noise_clips(ROOT)
+    # (song, start, length, mods, known)
+    plan: list[tuple[Path, float, float, tuple[str, ...], bool]] = []
+    durations = {p: sf.info(p).duration for p in [*indexed, *unknown]}
+    for length in lengths:
+        for _ in range(per_cell):
+            song = indexed[int(rng.integers(len(indexed)))]
+            start = float(rng.uniform(5.0, max(5.0, durations[song] - length - 5.0)))
+            plan.append((song, round(start, 3), length, mods, True))
+    for k, song in enumerate(unknown):
+        length = lengths[k % len(lengths)]
+        start = float(rng.uniform(5.0, max(5.0, durations[song] - length - 5.0)))
+        plan.append((song, round(start, 3), length, (mods[k % len(mods)],), False))
+    queries: list[Query] = []
+    by_song: dict[Path, list[int]] = {}
+    for i, item in enumerate(plan):
+        by_song.setdefault(item[0], []).append(i)
+    for song, items in by_song.items():
+        y = _read_song(song)
+        for i in items:
+            _, start, length, which, known = plan[i]
+            cut = y[int(round(start * RATE)): int(round((start + length) * RATE))]
+            for mod in which:
+                path = folder / f"{'k' if known else 'u'}{i:04d}_{int(length)}s_{mod}.wav"
+                _write_clip(path, modify(cut, mod, np.random.default_rng(seed * 100_000 + i), noises))
+                queries.append(Query(str(path), song.name, known, start, length, mod))
+    queries.sort(key=lambda q: q.path)
+    manifest.write_text(json.dumps({"key": key, "queries": [asdict(q) for q in queries]}, indent=1))
+    return queries
+
+
+# ---------------------------------------------------------------- systems
+
+
+def _link_folder(files: list[Path], folder: Path) -> Path:
+    """A folder holding exactly ``files`` (hard links, so paths differ but bytes and names do not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    want = {p.name for p in files}
+    for old in folder.iterdir():
+        if old.name not in want:
+            old.unlink()
+    for p in files:
+        dst = folder / p.name
+        if not dst.exists():
+            os.link(p, dst)
+    return folder
+
+
+def reabridge_index(folder: Path, db: Path) -> float:
+    """Index ``folder`` through ``reabridge library index DIR --db FILE``; returns wall seconds."""
+    db.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(REABRIDGE), "library", "index", str(folder), "--db", str(db)], capture_output=True,
+                          text=True)
+    took = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"reabridge library index failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return took
+
+
+def reabridge_find(queries: list[Query], db: Path) -> list[Answer]:
+    """Each query through ``reabridge library find CLIP --db FILE --json`` (one process each)."""
+    answers = []
+    for n, q in enumerate(queries):
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(REABRIDGE), "library", "find", q.path, "--db", str(db), "--json"],
+                              capture_output=True, text=True)
+        took = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print(f"  reabridge find failed on {Path(q.path).name}: {proc.stderr.strip()[-300:]}", flush=True)
+            answers.append(Answer(None, None, None, took))
+            continue
+        matches = json.loads(proc.stdout)["matches"]
+        best = matches[0] if matches else None
+        answers.append(Answer(best["file"], float(best["offset"]), float(best["score"]), took) if best
+                       else Answer(None, None, None, took))
+        if (n + 1) % 100 == 0:
+            print(f"  reabridge: {n + 1}/{len(queries)} queries", flush=True)
+    return answers
+
+
+def audfprint_index(files: list[Path], db: Path) -> float:
+    """Index with audfprint's CLI (``new --ncores 2``); returns wall seconds."""
+    db.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    subprocess.run([str(AFP_PYTHON), str(AFP_DIR / "audfprint.py"), "new", "--dbase", str(db), "--ncores", "2",
+                    *map(str, files)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def audfprint_find(queries: list[Query], db: Path) -> list[Answer]:
+    """All queries through audfprint's Matcher in one process (see the module docstring)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(_AFP_DRIVER)
+        driver = fh.name
+    try:
+        proc = subprocess.run([str(AFP_PYTHON), driver, str(AFP_DIR), str(db)],
+                              input="".join(q.path + "\n" for q in queries), capture_output=True, text=True)
+    finally:
+        os.unlink(driver)
+    if proc.returncode != 0:
+        raise SystemExit(f"audfprint failed: {proc.stderr.strip()[-800:]}")
+    rows = {r["path"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    answers = []
+    for q in queries:
+        r = rows[q.path]
+        best = r["matches"][0] if r["matches"] else None
+        answers.append(Answer(best["file"], best["offset"], best["score"], r["seconds"]) if best
+                       else Answer(None, None, None, r["seconds"]))
+    return answers
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def score(queries: list[Query], answers: list[Answer], lengths: list[float], mods: tuple[str, ...]) -> dict:
+    """Per length and modification: right file, right file + offset, wrong file, no match; and false positives."""
+    cells: dict[str, dict[str, dict]] = {}
+    for length in lengths:
+        cells[f"{int(length)}s"] = {}
+        for mod in mods:
+            pairs = [(q, a) for q, a in zip(queries, answers, strict=True)
+                     if q.known and q.length == length and q.mod == mod]
+            if not pairs:
+                continue
+            right = [(q, a) for q, a in pairs if a.file is not None and Path(a.file).name == q.song]
+            errors = [abs(a.offset - q.start) for q, a in right if a.offset is not None]
+            n = len(pairs)
+            cells[f"{int(length)}s"][mod] = {
+                "n": n,
+                "file": len(right) / n,
+                "file_offset": sum(e <= OFFSET_TOLERANCE for e in errors) / n,
+                "wrong": sum(a.file is not None and Path(a.file).name != q.song for q, a in pairs) / n,
+                "none": sum(a.file is None for _, a in pairs) / n,
+                "offset_error_ms_median": 1000 * float(np.median(errors)) if errors else None,
+                "offset_error_ms_p90": 1000 * float(np.percentile(errors, 90)) if errors else None,
+                "query_ms_median": 1000 * float(np.median([a.seconds for _, a in pairs])),
+            }
+    strangers = [(q, a) for q, a in zip(queries, answers, strict=True) if not q.known]
+    false = [{"query": Path(q.path).name, "mod": q.mod, "matched": a.file, "score": a.score}
+             for q, a in strangers if a.file is not None]
+    return {"cells": cells, "false_positives": {"n": len(strangers), "count": len(false), "which": false}}
+
+
+def plot(result: dict, path: Path) -> None:
+    """Grouped bars per modification, one panel per length: light = right file, dark = + offset <= 20 ms."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = list(result["systems"])
+    lengths = list(next(iter(result["systems"].values()))["cells"])
+    fig, axes = plt.subplots(len(lengths), 1, figsize=(13, 3.6 * len(lengths)), squeeze=False)
+    colours = {"reabridge": ("#9ecae1", "#08519c"), "audfprint": ("#fdae6b", "#a63603")}
+    width = 0.8 / len(systems)
+    for ax, length in zip(axes[:, 0], lengths, strict=True):
+        mods = list(result["systems"][systems[0]]["cells"][length])
+        x = np.arange(len(mods))
+        for k, system in enumerate(systems):
+            cells = result["systems"][system]["cells"][length]
+            light, dark = colours.get(system, ("#cccccc", "#444444"))
+            pos = x + (k - (len(systems) - 1) / 2) * width
+            ax.bar(pos, [100 * cells[m]["file"] for m in mods], width, color=light, label=f"{system}: right file")
+            ax.bar(pos, [100 * cells[m]["file_offset"] for m in mods], width * 0.6, color=dark,
+                   label=f"{system}: + offset <= 20 ms")
+        fps = ", ".join(f"{s} {result['systems'][s]['false_positives']['count']}/"
+                        f"{result['systems'][s]['false_positives']['n']}" for s in systems)
+        ax.set_title(f"{length} queries, top-1 (%) -- false positives on unindexed songs: {fps}")
+        ax.set_xticks(x, mods)
+        ax.set_ylim(0, 105)
+        ax.axhline(95, color="grey", lw=0.8, ls="--")
+        ax.axhline(90, color="grey", lw=0.8, ls=":")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(loc="lower left", fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--indexed", type=int, default=100, help="songs in the index (the first N)")
+    parser.add_argument("--unknown", type=int, default=100, help="false-positive queries (songs after the index)")
+    parser.add_argument("--per-cell", type=int, default=40, help="queries per length x modification")
+    parser.add_argument("--lengths", type=float, nargs="+", default=[5.0, 10.0])
+    parser.add_argument("--mods", nargs="+", default=list(MODS), choices=MODS)
+    parser.add_argument("--systems", nargs="+", default=["reabridge", "audfprint"],
+                        choices=["reabridge", "audfprint"])
+    parser.add_argument("--seed", type=int, default=26)
+    parser.add_argument("--work", type=Path, default=ROOT / "robustness", help="queries, links and databases")
+    parser.add_argument("--out", type=Path, default=OUT / "library_robustness.json")
+    args = parser.parse_args()
+
+    songs = song_files(ROOT)
+    if len(songs) < args.indexed + args.unknown:
+        raise SystemExit(f"{len(songs)} songs in {ROOT}; need {args.indexed} + {args.unknown}")
+    indexed, unknown = songs[: args.indexed], songs[args.indexed: args.indexed + args.unknown]
+    mods = tuple(args.mods)
+    t0 = time.perf_counter()
+    queries = make_queries(indexed, unknown, lengths=args.lengths, per_cell=args.per_cell, seed=args.seed,
+                           folder=args.work / "queries", mods=mods)
+    print(f"{len(queries)} queries ready ({time.perf_counter() - t0:.0f} s)", flush=True)
+    audio_seconds = sum(sf.info(p).duration for p in indexed)
+    folder = _link_folder(indexed, args.work / f"index{args.indexed}")
+    linked = [folder / p.name for p in indexed]
+    result: dict = {"indexed": len(indexed), "indexed_hours": audio_seconds / 3600, "unknown": len(unknown),
+                    "per_cell": args.per_cell, "lengths": args.lengths, "seed": args.seed,
+                    "offset_tolerance_ms": 1000 * OFFSET_TOLERANCE, "systems": {}}
+    for system in args.systems:
+        db = args.work / ("reabridge.sqlite" if system == "reabridge" else "audfprint.pklz")
+        print(f"{system}: indexing {len(indexed)} songs ({audio_seconds / 3600:.1f} h)", flush=True)
+        took = reabridge_index(folder, db) if system == "reabridge" else audfprint_index(linked, db)
+        print(f"{system}: indexed in {took:.0f} s ({audio_seconds / took:.0f}x realtime)", flush=True)
+        t1 = time.perf_counter()
+        answers = reabridge_find(queries, db) if system == "reabridge" else audfprint_find(queries, db)
+        found = score(queries, answers, args.lengths, mods)
+        found.update({"index_seconds": took, "index_x_realtime": audio_seconds / took,
+                      "query_wall_seconds": time.perf_counter() - t1})
+        result["systems"][system] = found
+        print(f"{system}: {len(queries)} queries in {found['query_wall_seconds']:.0f} s", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    plot(result, args.out.with_suffix(".png"))
+    print_table(result)
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+
+
+def print_table(result: dict) -> None:
+    """Top-1 right file / right file + offset, per system, length and modification."""
+    systems = list(result["systems"])
+    for length in next(iter(result["systems"].values()))["cells"]:
+        print(f"\n{length} (n per cell {result['per_cell']}): top-1 right file / + offset <= 20 ms, %")
+        print(f"{'modification':<12}" + "".join(f"{s:>22}" for s in systems))
+        for mod in result["systems"][systems[0]]["cells"][length]:
+            row = f"{mod:<12}"
+            for s in systems:
+                c = result["systems"][s]["cells"][length][mod]
+                row += f"{100 * c['file']:>10.0f} / {100 * c['file_offset']:>3.0f} (w{100 * c['wrong']:>2.0f})"
+            print(row)
+    for s in systems:
+        fp = result["systems"][s]["false_positives"]
+        print(f"{s}: false positives {fp['count']}/{fp['n']}; indexing {result['systems'][s]['index_x_realtime']:.0f}x"
+              " realtime")
+
+
+if __name__ == "__main__":
+    main()
