@@ -3,16 +3,22 @@
 Two passes over the input, each one block at a time:
 
 1. **survey** (the channels' mean): the hum's long spectra, 50 ms levels, and a noise
-   profile (the mean spectrum of the quietest frames, kept in a bounded heap, or of
-   the range the user named). It refuses what cannot be cleaned -- silence, noise
-   alone, too short -- before anything is written.
-2. **clean**: blocks of 20 s are processed with 1.5 s of the input either side, so
-   every stage sees the signal around its edges (the noise tracker and RNNoise have
-   settled, the hum's smoothing window is full); the middle of each block is kept and
-   neighbouring blocks are cross-faded over 50 ms. Every stage is sample-aligned
-   (centred STFT frames, RNNoise's two frames of latency removed, zero-phase hum
-   smoothing), so the output has the input's length, rate and channels, sample for
-   sample. Memory follows the block, not the file.
+   profile (the mean spectrum of the quietest frames, the candidates kept in a bounded
+   pool, or of the range the user named). It refuses what cannot be cleaned -- silence,
+   noise alone, too short -- before anything is written.
+2. **clean**: blocks of 20 s are processed with 1.5 s of the input before them and 0.6 s
+   after, so every stage sees the signal around its edges (the noise tracker has settled,
+   the hum's smoothing window is full); the middle of each block is kept and neighbouring
+   blocks are cross-faded over 50 ms. Every stage is sample-aligned (centred STFT frames,
+   RNNoise's two frames of latency removed, zero-phase hum smoothing), so the output has
+   the input's length, rate and channels, sample for sample. Memory follows the block, not
+   the file.
+
+Two cores are used: a pool of two threads runs RNNoise (ctypes, no GIL) on the blocks
+ahead -- from the first second, while the survey still runs, since RNNoise hears the raw
+input -- and de-hum and de-click (numba, no GIL), one task per channel; the calling
+thread combines the gains, resynthesises, measures and writes. RNNoise runs on each
+block from 1 s before its kept part (its state warms up there) to just past its end.
 
 The stages are the functions of :mod:`bridge.clean.dehum`, :mod:`~bridge.clean.declick`,
 :mod:`~bridge.clean.mmse` (with :mod:`~bridge.clean.rnnoise`), :mod:`~bridge.clean.spectral`
@@ -22,10 +28,9 @@ true-peak limiter (:func:`bridge.master.engine.master_source` with a limiter-onl
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,14 +40,18 @@ from bridge.audio.resample import resample_stream
 from bridge.audio.sink import Sink
 from bridge.audio.source import AudioSource
 from bridge.clean import measure
-from bridge.clean.declick import declick
-from bridge.clean.dehum import Hum, HumSurvey, find_hum, remove_hum
+from bridge.clean.dehum import Hum, HumSurvey
 from bridge.clean.stft import frame_length, istft, stft
 from bridge.errors import ReabridgeError
 
 BLOCK_S = 20.0
-CONTEXT_S = 1.5
+BEFORE_S = 1.5
+AFTER_S = 0.6
+RNN_WARM_S = 1.0
+RNN_TAIL_S = 0.1
 FADE_S = 0.05
+WORKERS = 2
+AHEAD_BYTES = 64 << 20
 MIN_SECONDS = 2.0
 SILENT_DB = -80.0
 STEADY_DB = 4.0
@@ -163,29 +172,46 @@ class CleanReport:
         }
 
 
+def _mono(block: np.ndarray) -> np.ndarray:
+    """The channels' mean of a ``(frames, channels)`` block as contiguous float32 (1-D blocks pass through)."""
+    if block.ndim == 1:
+        return np.asarray(block, dtype=np.float32)
+    mono = np.array(block[:, 0], dtype=np.float32)
+    for c in range(1, block.shape[1]):
+        mono += block[:, c]
+    if block.shape[1] > 1:
+        mono *= np.float32(1.0 / block.shape[1])
+    return mono
+
+
 class _Window:
     """Samples ``[a, b)`` of a stream of blocks, for ``a`` that never goes back."""
 
     def __init__(self, source: AudioSource) -> None:
         self._blocks = source.blocks()
         self.channels = source.channels
-        self._buf = np.zeros((0, source.channels), dtype=np.float32)
+        self._parts: list[np.ndarray] = []
+        self._held = 0
         self._start = 0
         self._done = False
 
     def get(self, a: int, b: int) -> np.ndarray:
-        while not self._done and self._start + len(self._buf) < b:
+        while not self._done and self._start + self._held < b:
             block = next(self._blocks, None)
             if block is None:
                 self._done = True
                 break
             block = np.asarray(block, dtype=np.float32)
-            self._buf = np.concatenate([self._buf, block.reshape(len(block), -1)])
-        drop = a - self._start
+            self._parts.append(block.reshape(len(block), -1))
+            self._held += len(block)
+        buf = np.concatenate(self._parts) if len(self._parts) > 1 else (
+            self._parts[0] if self._parts else np.zeros((0, self.channels), dtype=np.float32))
+        drop = min(a - self._start, len(buf))
         if drop > 0:
-            self._buf = self._buf[drop:]
-            self._start = a
-        out = self._buf[a - self._start:b - self._start]
+            buf = buf[drop:]
+            self._start += drop
+        self._parts, self._held = [buf], len(buf)
+        out = buf[a - self._start:b - self._start].copy()
         if len(out) < b - a:  # the source ended early (a truncated file): silence, as everywhere else
             out = np.concatenate([out, np.zeros((b - a - len(out), self.channels), dtype=np.float32)])
         return out
@@ -213,8 +239,8 @@ class _PictureColumns:
         return np.stack([self.columns[k] for k in sorted(self.columns)]) if self.columns else np.zeros((0, 1))
 
 
-def survey(source: AudioSource, settings: Settings, progress: Progress | None = None) -> Survey:
-    """The first pass: hum, levels, noise profile; refuses silence, noise alone and a too-short input."""
+def check_input(source: AudioSource, settings: Settings) -> None:
+    """Refuse at once what needs no pass over the audio: too short, a noise range outside it."""
     rate, frames = source.rate, source.frames
     if frames < MIN_SECONDS * rate:
         raise CleanError(f"the audio lasts {frames / rate:.2f} s; clean-up needs at least {MIN_SECONDS:g} s to tell "
@@ -227,11 +253,19 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
         if end - start < 0.1:
             raise CleanError(f"--noise-from {start:g} {end:g} is {1000 * (end - start):.0f} ms; give at least 0.1 s "
                              "of noise to learn from")
+
+
+def survey(source: AudioSource, settings: Settings, progress: Progress | None = None) -> Survey:
+    """The first pass: hum, levels, noise profile; refuses silence, noise alone and a too-short input."""
+    check_input(source, settings)
+    rate, frames = source.rate, source.frames
     fft = frame_length(rate)
     hop = fft // 2
     hums = HumSurvey(rate, frames) if settings.dehum != "off" else None
     levels = measure.Levels(rate)
-    heap: list[tuple[float, int, np.ndarray]] = []
+    quiet_totals: list[np.ndarray] = []
+    quiet_power: list[np.ndarray] = []
+    pooled = 0
     ranged: list[np.ndarray] = []
     want_profile = settings.denoise != "off" and settings.noise_profile is None
     carry = np.zeros(0, dtype=np.float32)
@@ -240,8 +274,7 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
     count = 0
     done = 0
     for block in source.blocks():
-        mono = block.mean(axis=1) if block.ndim == 2 else block
-        mono = mono.astype(np.float32)
+        mono = _mono(block)
         if hums is not None:
             hums.add(mono)
         levels.add(mono)
@@ -250,7 +283,8 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
             n = (len(data) - fft) // hop + 1 if len(data) >= fft else 0
             if n > 0:
                 view = np.lib.stride_tricks.sliding_window_view(data, fft)[::hop][:n]
-                power = np.abs(np.fft.rfft(view * window, axis=1)) ** 2
+                spec = np.fft.rfft(view * window, axis=1)
+                power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
                 starts = pos + np.arange(n) * hop
                 if settings.noise_from is not None:
                     a, b = (int(settings.noise_from[0] * rate), int(settings.noise_from[1] * rate))
@@ -258,14 +292,13 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
                     if inside.any():
                         ranged.append(power[inside].sum(axis=0))
                         count += int(inside.sum())
-                else:
-                    totals = power.sum(axis=1)
-                    for i in range(n):
-                        item = (-float(totals[i]), int(starts[i]), power[i].astype(np.float32))
-                        if len(heap) < HEAP_FRAMES:
-                            heapq.heappush(heap, item)
-                        elif item[0] > heap[0][0]:
-                            heapq.heapreplace(heap, item)
+                else:  # a pool of the quietest frames so far (pruned to HEAP_FRAMES when twice as full)
+                    quiet_totals.append(power.sum(axis=1, dtype=np.float64))
+                    quiet_power.append(power)
+                    pooled += n
+                    if pooled > 2 * HEAP_FRAMES:
+                        quiet_totals, quiet_power = _quietest(quiet_totals, quiet_power, HEAP_FRAMES)
+                        pooled = HEAP_FRAMES
                 used = n * hop
                 carry = data[used:]
                 pos += used
@@ -285,16 +318,31 @@ def survey(source: AudioSource, settings: Settings, progress: Progress | None = 
                                  "than one analysis frame; give a longer range")
             profile = (np.sum(ranged, axis=0) / count).astype(np.float32)
         else:
-            quiet = max(1, int(round(QUIET_FRAMES * max(1, (frames - fft) // hop + 1))))
-            chosen = sorted(heap, reverse=True)[:quiet]  # the quietest (largest negative totals first)
-            profile = np.mean([p for _, _, p in chosen], axis=0).astype(np.float32) if chosen else None
+            quiet = min(HEAP_FRAMES, max(1, int(round(QUIET_FRAMES * max(1, (frames - fft) // hop + 1)))))
+            _, chosen = _quietest(quiet_totals, quiet_power, quiet)
+            profile = chosen[0].mean(axis=0, dtype=np.float64).astype(np.float32) if len(chosen[0]) else None
     if profile is not None and settings.noise_from is None and measure.snr_estimate(db) < STEADY_DB \
             and _flatness(profile) > NOISY_FLATNESS:
         raise CleanError(f"the audio sounds like steady noise alone (its level varies by only "
                          f"{measure.snr_estimate(db):.1f} dB and its spectrum is noise-like): there is no voice or "
                          "music to keep; nothing was written")
-    hum = find_hum(hums, settings.dehum) if hums is not None else None
+    hum = None
+    if hums is not None:
+        from bridge.clean.dehum import find_hum
+
+        hum = find_hum(hums, settings.dehum)
     return Survey(rate, frames, hum, hums, db, profile, fft)
+
+
+def _quietest(totals: list[np.ndarray], power: list[np.ndarray], keep: int) -> tuple[list[np.ndarray],
+                                                                                    list[np.ndarray]]:
+    """The ``keep`` frames of least total power (one array each, in lists for further appending)."""
+    t = np.concatenate(totals) if totals else np.zeros(0)
+    p = np.concatenate(power) if power else np.zeros((0, 1), dtype=np.float32)
+    if len(t) > keep:
+        chosen = np.argpartition(t, keep - 1)[:keep]
+        t, p = t[chosen], p[chosen]
+    return [t], [p]
 
 
 def _flatness(power: np.ndarray) -> float:
@@ -334,8 +382,34 @@ def head(source: AudioSource, seconds: float) -> AudioSource:
 
 
 def _resampled(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    out = np.concatenate(list(resample_stream([x.astype(np.float32)], a, b, len(x))))
-    return out
+    if a == b:
+        return np.asarray(x, dtype=np.float32)
+    return np.concatenate(list(resample_stream([x.astype(np.float32)], a, b, len(x))))
+
+
+def rnnoise_ratio(x: np.ndarray, rate: float, fft: int, floor: float, span: tuple[int, int] | None = None
+                  ) -> np.ndarray:
+    """RNNoise's gain for every STFT frame and bin of a block: ``|STFT(out)| / |STFT(in)|`` in ``[floor, 1]``.
+
+    RNNoise hears the block's channel mean at 48 kHz (resampled there and back as everywhere in
+    reabridge, :func:`bridge.audio.resample.resample_stream`). It runs on ``span`` (samples
+    ``[i0, i1)`` of the block, all of it by default); outside, the gain is 1. Reading its gain as the
+    ratio of output to input lets it run on the raw block, before the stages ahead of denoise.
+    """
+    from bridge.clean.rnnoise import RATE, rnnoise
+
+    heard = _mono(x)
+    i0, i1 = span if span is not None else (0, len(heard))
+    said = heard.copy()
+    out, _ = rnnoise(_resampled(heard[i0:i1], rate, RATE))
+    said[i0:i1] = _resampled(out, RATE, rate)[: i1 - i0]
+    ratio = np.abs(stft(said, fft)) / (np.abs(stft(heard, fft)) + np.float32(1e-9))
+    return np.clip(ratio, np.float32(floor), np.float32(1.0))
+
+
+def _claim(future: Future[Any], fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``'s result: the caller runs it itself when the pool has not started it yet."""
+    return fn(*args) if future.cancel() else future.result()
 
 
 class Cleaner:
@@ -346,53 +420,53 @@ class Cleaner:
         self.survey = found
         self.rate = found.rate
         self.fft = found.fft
+        hum = found.hum
+        self.hum = hum if settings.dehum != "off" and hum is not None and hum.harmonics else None
 
-    def rnnoise_gain_input(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """RNNoise's input (the block's channel mean) and output, at the block's rate and length.
+    @property
+    def prepares(self) -> bool:
+        """Whether :meth:`prepare` changes anything (de-hum or de-click)."""
+        return self.hum is not None or self.settings.declick
 
-        RNNoise runs at 48 kHz: the block is resampled there and back as everywhere in reabridge
-        (:func:`bridge.audio.resample.resample_stream`). Its gains are read as the ratio of output
-        to input, so it can run on the raw block while the stages before denoise work on it.
+    def prepare(self, column: np.ndarray, first: int) -> tuple[np.ndarray, list[int]]:
+        """De-hum and de-click one channel of a block that starts at sample ``first`` of the input.
+
+        Returns the channel and the clicks' first samples (in the input's samples).
         """
-        from bridge.clean.rnnoise import RATE, rnnoise
-
-        mono = x.mean(axis=1)
-        y, _ = rnnoise(_resampled(mono, self.rate, RATE))
-        return mono, _resampled(y, RATE, self.rate)[: len(mono)]
-
-    def process(self, x: np.ndarray, first: int, rnn: tuple[np.ndarray, np.ndarray] | None = None
-                ) -> tuple[np.ndarray, list[int]]:
-        """Clean a block that starts at sample ``first`` of the input; returns it and the clicks' positions.
-
-        ``rnn`` is :meth:`rnnoise_gain_input` of the block (computed here when not given).
-        """
-        s = self.settings
-        y = x.copy()
+        y = np.asarray(column, dtype=np.float32)
         clicks: list[int] = []
-        channels = y.shape[1]
-        if s.dehum != "off" and self.survey.hum is not None and self.survey.hum.harmonics:
-            for c in range(channels):
-                y[:, c] = remove_hum(y[:, c], self.rate, self.survey.hum, first)
-        if s.declick:
-            for c in range(channels):
-                y[:, c], found = declick(y[:, c], self.rate)
-                clicks += [first + k.start for k in found]
+        if self.hum is not None:
+            from bridge.clean.dehum import remove_hum
+
+            y = remove_hum(y, self.rate, self.hum, first)
+        if self.settings.declick:
+            from bridge.clean.declick import declick
+
+            y, found = declick(y, self.rate)
+            clicks = [first + k.start for k in found]
+        return y, clicks
+
+    def finish(self, y: np.ndarray, ratio: np.ndarray | None = None) -> np.ndarray:
+        """Denoise and de-reverb a de-hummed, de-clicked block; ``ratio``: :func:`rnnoise_ratio` of its raw input."""
+        s = self.settings
         if s.denoise == "off" and not s.dereverb:
-            return y, clicks
+            return y
         n = self.fft
-        specs = [stft(y[:, c], n) for c in range(channels)]
+        specs = [stft(y[:, c], n) for c in range(y.shape[1])]
         if s.denoise != "off":
-            power = np.mean([sp.real ** 2 + sp.imag ** 2 for sp in specs], axis=0)
-            gains = self._gains(power, x, rnn)
+            power = specs[0].real ** 2 + specs[0].imag ** 2
+            for sp in specs[1:]:
+                power += sp.real ** 2 + sp.imag ** 2
+            power /= np.float32(len(specs))
+            gains = self._gains(power, y, ratio)
             specs = [sp * gains for sp in specs]
         if s.dereverb:
             from bridge.clean.dereverb import wpe
 
             specs = [wpe(sp) for sp in specs]
-        out = np.stack([istft(sp, n, len(y)) for sp in specs], axis=1)
-        return out, clicks
+        return np.stack([istft(sp, n, len(y)) for sp in specs], axis=1)
 
-    def _gains(self, power: np.ndarray, x: np.ndarray, rnn: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    def _gains(self, power: np.ndarray, y: np.ndarray, ratio: np.ndarray | None) -> np.ndarray:
         s = self.settings
         profile = self.survey.profile if self.survey.profile is not None else np.percentile(power, 10, axis=0)
         if s.denoise == "broadband":
@@ -402,58 +476,119 @@ class Cleaner:
         from bridge.clean.mmse import lsa_gains
 
         absence = np.full(len(power), 0.5)
-        stat, _ = lsa_gains(power.astype(np.float32), profile.astype(np.float32) + 1e-20, s.floor, absence)
-        heard, said = self.rnnoise_gain_input(x) if rnn is None else rnn
-        ratio = np.abs(stft(said, self.fft)) / (np.abs(stft(heard, self.fft)) + 1e-9)
-        return np.sqrt(stat * np.clip(ratio, s.floor, 1.0)).astype(np.float32)
+        stat, _ = lsa_gains(power, profile.astype(np.float32) + np.float32(1e-20), s.floor, absence)
+        if ratio is None:
+            ratio = rnnoise_ratio(y, self.rate, self.fft, s.floor)
+        return np.sqrt(stat * ratio)
+
+
+class _Ahead:
+    """The clean pass's blocks, read ahead, with their work started on a pool of threads.
+
+    RNNoise (ctypes) and de-hum/de-click (numba) release the GIL, so the pool's two threads
+    and the caller's use two cores. RNNoise can start before the survey is done (it hears
+    the raw input); de-hum and de-click start once :meth:`start` gives the survey's findings.
+    """
+
+    def __init__(self, source: AudioSource, settings: Settings) -> None:
+        rate, total = source.rate, source.frames
+        self.rate, self.total, self.settings, self.channels = rate, total, settings, source.channels
+        self.block = int(BLOCK_S * rate)
+        self.before, self.after, self.fade = int(BEFORE_S * rate), int(AFTER_S * rate), int(FADE_S * rate)
+        self.fft = frame_length(rate)
+        self.starts = list(range(0, total, self.block))
+        size = (self.block + self.before + self.after) * source.channels * 4
+        self.depth = 2 if 2 * size <= AHEAD_BYTES else 1  # blocks read beyond the one being finished
+        self._window = _Window(source)
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="reabridge-clean")
+        self._blocks: dict[int, np.ndarray] = {}
+        self._ratios: dict[int, tuple[Future[Any], tuple[Any, ...]]] = {}
+        self._prepared: dict[int, list[tuple[Future[Any], tuple[Any, ...]]]] = {}
+        self._cleaner: Cleaner | None = None
+        self._read = 0
+
+    def span(self, k: int) -> tuple[int, int, int, int]:
+        """Block ``k``: first and end sample read (with context), first and end sample kept."""
+        s = self.starts[k]
+        e = min(self.total, s + self.block)
+        return max(0, s - self.before), min(self.total, e + self.after), s, e
+
+    def fill(self, upto: int) -> None:
+        """Read the blocks before ``upto`` and start their work."""
+        while self._read < min(upto, len(self.starts)):
+            k = self._read
+            a, b, s, e = self.span(k)
+            x = self._window.get(a, b)
+            self._blocks[k] = x
+            if self.settings.denoise == "voice":
+                span = (max(0, s - int(RNN_WARM_S * self.rate)) - a,
+                        min(b, e + self.fade + int(RNN_TAIL_S * self.rate)) - a)
+                args = (x, self.rate, self.fft, self.settings.floor, span)
+                self._ratios[k] = (self._pool.submit(rnnoise_ratio, *args), args)
+            if self._cleaner is not None:
+                self._prepare(k)
+            self._read += 1
+
+    def start(self, cleaner: Cleaner) -> None:
+        """The survey is done: de-hum and de-click the blocks read so far, and every block from now on."""
+        self._cleaner = cleaner
+        for k in sorted(self._blocks):
+            self._prepare(k)
+
+    def _prepare(self, k: int) -> None:
+        assert self._cleaner is not None
+        if self._cleaner.prepares:
+            x, a = self._blocks[k], self.span(k)[0]
+            jobs = [(np.ascontiguousarray(x[:, c]), a) for c in range(self.channels)]
+            self._prepared[k] = [(self._pool.submit(self._cleaner.prepare, *args), args) for args in jobs]
+
+    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray | None]:
+        """Block ``k``: its input, de-hummed and de-clicked, the clicks found, and RNNoise's gains (or None)."""
+        assert self._cleaner is not None
+        self.fill(k + 1 + self.depth)
+        x = self._blocks.pop(k)
+        ratio = None
+        if k in self._ratios:
+            future, args = self._ratios.pop(k)
+            ratio = _claim(future, rnnoise_ratio, *args)
+        if k not in self._prepared:
+            return x, x, [], ratio
+        done = [_claim(future, self._cleaner.prepare, *args) for future, args in self._prepared.pop(k)]
+        y = np.stack([column for column, _ in done], axis=1)
+        return x, y, sorted(c for _, found in done for c in found), ratio
+
+    def close(self) -> None:
+        """Stop the pool (work not started is dropped; running work is waited for)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def clean_stream(source: AudioSource, settings: Settings, found: Survey, write: Callable[[np.ndarray], None],
-                 progress: Progress | None = None) -> CleanReport:
+                 progress: Progress | None = None, ahead: _Ahead | None = None) -> CleanReport:
     """The second pass: clean ``source`` block by block into ``write``; the report's figures.
 
     ``write`` receives consecutive ``(frames, channels)`` blocks totalling the input's length.
+    ``ahead`` is the reader :func:`clean_to_sink` started before the survey (made here when None).
     """
     rate, total, channels = source.rate, source.frames, source.channels
-    block = int(BLOCK_S * rate)
-    context = int(CONTEXT_S * rate)
-    fade = min(int(FADE_S * rate), context // 2)
+    ahead = ahead or _Ahead(source, settings)
+    fade = ahead.fade
     cleaner = Cleaner(settings, found)
     report = CleanReport(settings.stages, rate, channels, total, hum=found.hum)
-    window = _Window(source)
     before_cols, after_cols = _PictureColumns(rate, total), _PictureColumns(rate, total)
     report.picture_hop_s = before_cols.hop_s
     after_levels = measure.Levels(rate)
     decay_before, decay_after = measure.Levels(rate, measure.DECAY_S), measure.Levels(rate, measure.DECAY_S)
     hum_after = HumSurvey(rate, total) if found.hum is not None else None
     tail: np.ndarray | None = None
-    starts = list(range(0, total, block))
-    voice = settings.denoise == "voice"
-    pool = ThreadPoolExecutor(max_workers=1) if voice else None  # RNNoise (ctypes, no GIL) beside numpy
-
-    def spans(s: int) -> tuple[int, int, int]:
-        return max(0, s - context), min(total, s + block + context), min(total, s + block)
-
-    blocks: dict[int, np.ndarray] = {}
-    futures: dict[int, Any] = {}
-
-    def read(k: int) -> None:  # the next block is read and RNNoise starts on it while this one is cleaned
-        a, b, _ = spans(starts[k])
-        blocks[k] = window.get(a, b)
-        if pool is not None:
-            futures[k] = pool.submit(cleaner.rnnoise_gain_input, blocks[k])
-
     try:
-        read(0)
-        for index, s in enumerate(starts):
-            a, _, e = spans(s)
-            if index + 1 < len(starts):
-                read(index + 1)
-            x = blocks.pop(index)
-            rnn = futures.pop(index).result() if index in futures else None
-            y, clicks = cleaner.process(x, a, rnn)
-            report.clicks += sum(1 for c in clicks if s <= c < e)
-            report.click_times += [c / rate for c in clicks if s <= c < e]
+        ahead.start(cleaner)
+        for index, s in enumerate(ahead.starts):
+            a, _, _, e = ahead.span(index)
+            x, y, clicks, ratio = ahead.take(index)
+            y = cleaner.finish(y, ratio)
+            kept = [c for c in clicks if s <= c < e]
+            report.clicks += len(kept)
+            report.click_times += [c / rate for c in kept]
             lo = s - a
             keep_from = max(0, lo - (fade if s > 0 else 0))
             keep_to = min(len(y), (e - a) + (fade if e < total else 0))
@@ -473,8 +608,7 @@ def clean_stream(source: AudioSource, settings: Settings, found: Survey, write: 
             if progress:
                 progress("cleaning", e / max(1, total))
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        ahead.close()
     report.noise_floor_before = measure.noise_floor(found.levels)
     report.snr_before = measure.snr_estimate(found.levels)
     report.noise_floor_after = measure.noise_floor(after_levels.db)
@@ -491,8 +625,8 @@ def clean_stream(source: AudioSource, settings: Settings, found: Survey, write: 
 def _measure(out: np.ndarray, first: int, before: np.ndarray, before_cols: _PictureColumns,
              after_cols: _PictureColumns, after_levels: measure.Levels, decay_before: measure.Levels,
              decay_after: measure.Levels, hum_after: HumSurvey | None) -> None:
-    mono_out = out.mean(axis=1)
-    mono_in = before.mean(axis=1)
+    mono_out = _mono(out)
+    mono_in = _mono(before)
     after_levels.add(mono_out)
     decay_before.add(mono_in)
     decay_after.add(mono_out)
@@ -502,14 +636,9 @@ def _measure(out: np.ndarray, first: int, before: np.ndarray, before_cols: _Pict
         hum_after.add(mono_out)
 
 
-def clean_to_sink(source: AudioSource, settings: Settings, sink: Sink, progress: Progress | None = None,
-                  scratch: Any = None) -> CleanReport:
-    """Survey, clean and write ``source`` into ``sink`` (through the loudness stage when asked)."""
-    found = survey(source, settings, progress)
-    if settings.loudness is None:
-        report = clean_stream(source, settings, found, sink.write, progress)
-        sink.finish()
-        return report
+def _with_loudness(source: AudioSource, settings: Settings, found: Survey, sink: Sink, ahead: _Ahead,
+                   progress: Progress | None, scratch: Any) -> tuple[Any, CleanReport]:
+    """Clean into a spill file, then bring it to the loudness target through the mastering engine into ``sink``."""
     import tempfile
 
     from bridge.master.engine import master_source
@@ -520,7 +649,7 @@ def clean_to_sink(source: AudioSource, settings: Settings, sink: Sink, progress:
         def keep(block: np.ndarray) -> None:
             spill.write(np.ascontiguousarray(block, dtype=np.float32).tobytes())
 
-        report = clean_stream(source, settings, found, keep, progress)
+        report = clean_stream(source, settings, found, keep, progress, ahead)
         channels = source.channels
 
         def blocks() -> Any:
@@ -540,6 +669,27 @@ def clean_to_sink(source: AudioSource, settings: Settings, sink: Sink, progress:
                                    if progress else None, scratch=scratch)
         except LoudnessError as exc:
             raise CleanError(f"loudness: {exc}") from None
+    return result, report
+
+
+def clean_to_sink(source: AudioSource, settings: Settings, sink: Sink, progress: Progress | None = None,
+                  scratch: Any = None) -> CleanReport:
+    """Survey, clean and write ``source`` into ``sink`` (through the loudness stage when asked).
+
+    The clean pass's first blocks are read, and RNNoise started on them, before the survey.
+    """
+    check_input(source, settings)
+    ahead = _Ahead(source, settings)
+    try:
+        ahead.fill(1 + ahead.depth)
+        found = survey(source, settings, progress)
+        if settings.loudness is None:
+            report = clean_stream(source, settings, found, sink.write, progress, ahead)
+            sink.finish()
+            return report
+        result, report = _with_loudness(source, settings, found, sink, ahead, progress, scratch)
+    finally:
+        ahead.close()
     report.loudness = {"before_lufs": round(result.before.integrated, 2), "after_lufs": round(result.after.integrated,
                                                                                                 2),
                        "true_peak_dbtp": round(result.after.true_peak, 2), "target_lufs": float(settings.loudness)}

@@ -160,7 +160,7 @@ def find_hum(survey: HumSurvey, mode: str = "auto") -> Hum | None:
                tuple(round(p, 2) for _, p, _ in kept))
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _demodulate(x: np.ndarray, step: float, start: float, period: int, boxes: int) -> np.ndarray:
     """Mean of ``x * exp(-i phase)`` over each box of ``period`` samples (phase = start + step * n)."""
     out = np.zeros(boxes, dtype=np.complex128)
@@ -185,7 +185,7 @@ def _demodulate(x: np.ndarray, step: float, start: float, period: int, boxes: in
     return out
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _subtract(y: np.ndarray, env: np.ndarray, step: float, start: float, period: int) -> None:
     """``y -= 2 Re(env(n) exp(i phase))`` with ``env`` interpolated linearly between box centres."""
     n = len(y)

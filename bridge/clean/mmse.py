@@ -27,7 +27,7 @@ ALPHA = 0.98
 XI_MIN = 10 ** (-25 / 10)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _expint(v: float) -> float:
     """The exponential integral E1(v) for v > 0 (series below 1, Abramowitz & Stegun 5.1.56 above; ~5e-5)."""
     if v < 1.0:
@@ -38,7 +38,7 @@ def _expint(v: float) -> float:
     return math.exp(-v) / v * num / den
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def lsa_gains(power: np.ndarray, noise0: np.ndarray, floor: float, absence: np.ndarray) -> tuple[np.ndarray,
                                                                                                   np.ndarray]:
     """Gains for every frame and bin of a power spectrogram.
