@@ -35,6 +35,8 @@ GOOD = {
     "stems": {"options": {"audio": "/x/song.flac", "output": "/x/song-stems", "format": "24"}},
     "tune": {"project": PROJECT, "items": {"selected": True}, "options": {"key": "F# minor", "speed": 0.0,
                                                                           "keep_vibrato": True, "humanize": 5.0}},
+    "library_index": {"options": {"paths": ["/x/samples", "/x/song.RPP"], "db": "/x/lib.sqlite"}},
+    "library_find": {"project": PROJECT, "items": {"selected": True}, "options": {"as": "markers", "top": 3}},
 }
 
 
@@ -150,6 +152,10 @@ BAD_COMBINATIONS = [
     ("jsfx_insert", {"project": ...}, "track of a project"),
     ("jsfx_insert", {"items": {"selected": True}}, "not on items"),
     ("stems", {"options__audio": ..., "project": PROJECT, "items": {"selected": True}}, "project stems go into"),
+    ("library_index", {"project": PROJECT}, "putting its .RPP file in options.paths"),
+    ("library_find", {"project": ..., "items": ..., "options": {"audio": "/x/a.wav", "as": "notes"}},
+     "only used with a project"),
+    ("library_find", {"options__mode": "hum"}, "only the identify mode writes"),
 ]
 
 

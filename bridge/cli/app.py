@@ -17,6 +17,7 @@ from bridge.cli import (
     clean_cmd,
     daemon_cmd,
     jsfx_cmd,
+    library_cmd,
     master_cmd,
     mcp_cmd,
     project_cmd,
@@ -63,6 +64,8 @@ JOB_COMMANDS = (
     ("clean", None, "clean", clean_cmd.clean),
     ("tune", None, "tune", tune_cmd.tune),
     ("stems", None, "stems", stems_cmd.stems),
+    ("library_index", None, None, library_cmd.library_index),  # `reabridge library index|find|...`: custom output
+    ("library_find", None, None, library_cmd.library_find),
 )
 
 for job, group, name, builder in JOB_COMMANDS:
@@ -74,6 +77,7 @@ speech_cmd.add_find(app)  # `reabridge speech find TEXT --project SONG.RPP`
 app.add_typer(project_cmd.app, name="project")
 app.add_typer(amp_cmd.app, name="amp")
 app.add_typer(jsfx_cmd.app, name="jsfx")
+app.add_typer(library_cmd.app, name="library")
 app.command("serve")(daemon_cmd.serve)
 app.add_typer(daemon_cmd.submit_app, name="submit")
 app.command("jobs")(daemon_cmd.jobs)

@@ -60,5 +60,7 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("clean", "bridge.jobs.clean:run", "Clean up", "cleaned", "audio"),
         JobSpec("tune", "bridge.jobs.tune:run", "Tune", "tuned", "audio"),
         JobSpec("stems", "bridge.jobs.stems:run", "Split into vocals and accompaniment", "split"),
+        JobSpec("library_index", "bridge.jobs.library:index", "Index into library", "indexed"),
+        JobSpec("library_find", "bridge.jobs.library:find", "Identify in library", "looked up"),
     )
 }

@@ -27,6 +27,7 @@ class Found:
     offset: float
     score: float
     extra: dict[str, Any]
+    sha: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """``{"file": PATH, "offset": SECONDS, "score": X, ...}``."""
@@ -61,7 +62,8 @@ def identify(store: Store, y8k: np.ndarray, *, top: int = 5) -> list[Found]:
                                  "transpose": round(m.transpose, 2)}
         if others:
             extra["same_content"] = others
-        out.append(Found(path, round(m.offset, 3), float(m.score), extra))
+        src = store.source(m.file)
+        out.append(Found(path, round(m.offset, 3), float(m.score), extra, src.sha if src else ""))
     return out
 
 

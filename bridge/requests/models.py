@@ -794,18 +794,77 @@ class TuneRequest(_Request):
         return self
 
 
+# -- library ------------------------------------------------------------------------------
+class LibraryIndexOptions(Strict):
+    """Index audio files, folders (recursively) and ``.RPP`` projects' media into the library.
+
+    ``paths`` are kept as given (matches report them so); ``db`` is the SQLite library (default:
+    ``$XDG_DATA_HOME/reabridge/library.sqlite``).
+    """
+
+    paths: Annotated[list[PathText], Field(min_length=1, max_length=10000)]
+    db: PathText | None = None
+
+
+class LibraryIndexRequest(_Request):
+    """Fingerprint and describe files into the library (incremental: unchanged files are skipped)."""
+
+    job: Literal["library_index"] = "library_index"
+    options: LibraryIndexOptions
+
+    @model_validator(mode="after")
+    def _mode(self) -> LibraryIndexRequest:
+        if self.project is not None or self.items is not None:
+            raise ValueError("project: index a project by putting its .RPP file in options.paths")
+        return self
+
+
+class LibraryFindOptions(Strict):
+    """Look a clip up in the library: ``mode`` ``identify`` (which file, where), ``hum`` (which tune),
+    ``similar`` (nearest sounds) or ``projects`` (which indexed projects use it).
+
+    The clip is ``audio``, or one project item; in a project, ``identify`` writes its answer
+    ``as`` item notes (default) or a marker ``from <file> at 1:23.4``.
+    """
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    mode: Literal["identify", "hum", "similar", "projects"] = "identify"
+    audio: PathText | None = None
+    db: PathText | None = None
+    top: Annotated[int, Field(ge=1, le=100)] = 5
+    as_: Literal["notes", "markers"] | None = Field(None, alias="as")
+
+
+class LibraryFindRequest(_Request):
+    """Identify a clip, or find its tune, similar sounds or the projects using it, in the library."""
+
+    job: Literal["library_find"] = "library_find"
+    options: LibraryFindOptions = Field(default_factory=LibraryFindOptions)
+
+    @model_validator(mode="after")
+    def _mode(self) -> LibraryFindRequest:
+        self._one_mode("audio", self.options.audio)
+        if self.project is None and self.options.as_ is not None:
+            raise ValueError("options.as: only used with a project (it says where the answer is written)")
+        if self.options.as_ is not None and self.options.mode != "identify":
+            raise ValueError("options.as: only the identify mode writes into the project")
+        return self
+
+
 REQUEST_TYPES: dict[str, type[_Request]] = {
     cls.model_fields["job"].default: cls
     for cls in (TranscribeRequest, TempoRequest, AmpRenderRequest, AmpCaptureRequest, MasterRequest,
                 MasterJsfxRequest, JsfxRenderRequest, JsfxInsertRequest, RenderRequest, SpeechRequest,
-                SpeakersRequest, CleanRequest, StemsRequest, TuneRequest)
+                SpeakersRequest, CleanRequest, StemsRequest, TuneRequest, LibraryIndexRequest, LibraryFindRequest)
 }
 
 Request = Annotated[
     TranscribeRequest | TempoRequest | AmpRenderRequest | AmpCaptureRequest | MasterRequest | MasterJsfxRequest
     | JsfxRenderRequest | JsfxInsertRequest | RenderRequest | SpeechRequest | SpeakersRequest | CleanRequest
     | StemsRequest
-    | TuneRequest,
+    | TuneRequest
+    | LibraryIndexRequest | LibraryFindRequest,
     Field(discriminator="job"),
 ]
 AnyRequest = _Request
