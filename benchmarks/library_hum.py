@@ -1,0 +1,190 @@
+"""Query by humming (issue 26): hummed-style melodies against an index of songs, reabridge vs chroma DTW.
+
+Material (``benchmarks/library_material.py``, outside the repo under ``/work/library-corpus``):
+``hum/hum_NNN.wav`` is 12 s of song NNN's MELODY track played by another instrument (voice oohs,
+whistle, ocarina, recorder, clarinet, pan flute), transposed 1-6 semitones either way, at 80-120 %
+tempo, with a glide into each note, vibrato and per-note detuning; the index holds the first
+``--songs`` rendered songs (full band arrangements), which include every hummed one.
+
+- reabridge: the index is built with ``reabridge library index DIR --db FILE`` (incremental: a
+  folder and database left by ``library_robustness.py`` are reused as they are), and each clip
+  goes through the functions behind ``reabridge library hum CLIP --db FILE --top 5 --json`` in one
+  process (a sample is cross-checked against the CLI).
+- baseline (naive, no melody extraction): 12-bin chroma of query and song (librosa
+  ``chroma_stft``, 186 ms frames), subsequence DTW of the query against each song with cosine
+  cost, for each of the 12 transpositions, best one kept; ranked by the lowest path cost per
+  query frame.
+
+Prints and writes top-1/top-5 to ``benchmarks/out/library_hum.json``.
+Run: ``nice -n 10 .venv/bin/python benchmarks/library_hum.py [--songs 120]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import OUT, REPO
+from benchmarks.library_robustness import RATE, _link_folder, _read_song, reabridge_index, song_files
+
+ROOT = Path(os.environ.get("REABRIDGE_LIBRARY_CORPUS", "/work/library-corpus"))
+REABRIDGE = REPO / ".venv" / "bin" / "reabridge"
+HOP = 4096
+
+
+def hum_queries(root: Path) -> list[tuple[Path, int, dict[str, float]]]:
+    """(clip, song number, how it was made) for every hummed clip."""
+    out = []
+    with open(root / "hum" / "hum.tsv", newline="") as fh:
+        for row in csv.reader(fh, delimiter="\t"):
+            name, number, start, tempo, shift, program, notes = row
+            out.append((root / "hum" / name, int(number), {"start": float(start), "tempo": float(tempo),
+                                                           "transpose": int(shift), "program": int(program),
+                                                           "notes": int(notes)}))
+    return sorted(out)
+
+
+def _number(path: str) -> int:
+    return int(Path(path).stem.split("_")[-1])
+
+
+def reabridge_hum(clips: list[Path], db: Path, top: int) -> tuple[list[list[int]], list[float], int]:
+    """Ranked song numbers per clip through the hum job's own steps; seconds per clip; songs with a melody."""
+    from bridge.audio.reader import read_audio
+    from bridge.library import landmarks as lm
+    from bridge.library.melody import melody_line
+    from bridge.library.query import QueryError, hum
+    from bridge.library.store import open_store
+
+    ranks, seconds = [], []
+    with open_store(db) as store:
+        with_melody = sum(s.melody is not None for s in store.sources(with_melody=True))
+        for clip in clips:
+            t0 = time.perf_counter()
+            y, info = read_audio(clip, mono=True)
+            y8 = lm.to_8k(y, info.sample_rate)
+            try:
+                found = hum(store, melody_line(lm.log_spectrogram(y8)), top=top)
+            except QueryError as exc:
+                print(f"  {clip.name}: {exc}", flush=True)
+                found = []
+            seconds.append(time.perf_counter() - t0)
+            ranks.append([_number(f.file) for f in found])
+    return ranks, seconds, with_melody
+
+
+def cli_hum(clip: Path, db: Path, top: int) -> list[int]:
+    """Song numbers from ``reabridge library hum CLIP --db FILE --top N --json``."""
+    proc = subprocess.run([str(REABRIDGE), "library", "hum", str(clip), "--db", str(db), "--top", str(top), "--json"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return []
+    return [_number(m["file"]) for m in json.loads(proc.stdout)["matches"]]
+
+
+def _chroma(y: np.ndarray) -> np.ndarray:
+    import librosa
+
+    c = librosa.feature.chroma_stft(y=y, sr=RATE, n_fft=HOP, hop_length=HOP)
+    return c / np.maximum(np.linalg.norm(c, axis=0, keepdims=True), 1e-9)
+
+
+def chroma_ranks(clips: list[Path], songs: list[Path], cache: Path) -> tuple[list[list[int]], list[float]]:
+    """The naive baseline (see the module docstring): every song ranked for every clip; seconds per clip."""
+    import librosa
+
+    cache.mkdir(parents=True, exist_ok=True)
+    chromas = {}
+    for song in songs:
+        npy = cache / f"{song.stem}.chroma.npy"
+        if not npy.exists():
+            np.save(npy, _chroma(_read_song(song)))
+        chromas[_number(str(song))] = np.load(npy)
+    out, seconds = [], []
+    for clip in clips:
+        t0 = time.perf_counter()
+        q = _chroma(_read_song(clip))
+        costs = {}
+        for number, s in chromas.items():
+            best = np.inf
+            for r in range(12):
+                cost = 1.0 - np.roll(q, r, axis=0).T @ s
+                d = librosa.sequence.dtw(C=cost, subseq=True, backtrack=False)
+                best = min(best, float(d[-1].min()) / q.shape[1])
+            costs[number] = best
+        out.append(sorted(costs, key=costs.__getitem__))
+        seconds.append(time.perf_counter() - t0)
+    return out, seconds
+
+
+def top_k(ranks: list[list[int]], truth: list[int], k: int) -> float:
+    """Share of clips whose song is among the first ``k`` answers."""
+    return sum(t in r[:k] for r, t in zip(ranks, truth, strict=True)) / len(truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--songs", type=int, default=120, help="songs in the index (the first N; >= the hummed ones)")
+    parser.add_argument("--work", type=Path, default=ROOT / "robustness", help="links and database (shared with "
+                        "library_robustness.py: the index is reused)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the chroma DTW baseline")
+    parser.add_argument("--cli-check", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=OUT / "library_hum.json")
+    args = parser.parse_args()
+
+    songs = song_files(ROOT)[: args.songs]
+    queries = hum_queries(ROOT)
+    clips, truth = [q[0] for q in queries], [q[1] for q in queries]
+    if max(truth) > len(songs):
+        raise SystemExit(f"hummed songs go up to {max(truth)}; index at least that many (--songs)")
+    folder = _link_folder(songs, args.work / f"index{args.songs}")
+    db = args.work / "reabridge.sqlite"
+    if db.exists():  # incremental: a no-op when library_robustness.py indexed the same folder
+        t0 = time.perf_counter()
+        subprocess.run([str(REABRIDGE), "library", "index", str(folder), "--db", str(db)], check=True,
+                       capture_output=True)
+        took = time.perf_counter() - t0
+    else:
+        took = reabridge_index(folder, db)
+    print(f"index of {len(songs)} songs ready ({took:.0f} s)", flush=True)
+    ranks, seconds, with_melody = reabridge_hum(clips, db, top=5)
+    result: dict = {"songs": len(songs), "queries": len(clips), "songs_with_melody": with_melody,
+                    "reabridge": {"top1": top_k(ranks, truth, 1), "top5": top_k(ranks, truth, 5),
+                                  "no_answer": sum(not r for r in ranks),
+                                  "query_ms_median": 1000 * float(np.median(seconds))}}
+    picks = np.linspace(0, len(clips) - 1, min(args.cli_check, len(clips))).astype(int)
+    agree = sum(cli_hum(clips[i], db, 5) == ranks[i] for i in picks)
+    result["reabridge"]["cli_agreement"] = f"{agree}/{len(picks)}"
+    print(f"reabridge: top-1 {result['reabridge']['top1']:.0%}, top-5 {result['reabridge']['top5']:.0%} "
+          f"({with_melody}/{len(songs)} songs have a melody line; CLI agrees on {agree}/{len(picks)})",
+          flush=True)
+    by_mode: dict[str, list[int]] = {}
+    for (_, number, meta), r in zip(queries, ranks, strict=True):
+        by_mode.setdefault(f"program {meta['program']}", []).append(int(number in r[:5]))
+    result["reabridge"]["top5_by_instrument"] = {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_mode.items())}
+    result["reabridge"]["answers"] = {c.name: r for c, r in zip(clips, ranks, strict=True)}
+    if not args.no_baseline:
+        base, base_seconds = chroma_ranks(clips, songs, args.work / "chroma")
+        result["chroma_dtw"] = {"top1": top_k(base, truth, 1), "top5": top_k(base, truth, 5),
+                                "query_ms_median": 1000 * float(np.median(base_seconds)),
+                                "median_rank": float(np.median([r.index(t) + 1 for r, t in zip(base, truth,
+                                                                                               strict=True)]))}
+        print(f"chroma DTW: top-1 {result['chroma_dtw']['top1']:.0%}, top-5 {result['chroma_dtw']['top5']:.0%}, "
+              f"median rank {result['chroma_dtw']['median_rank']:.0f} of {len(songs)}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
