@@ -114,8 +114,8 @@ def _index_file(store: Store, c: Candidate, report: IndexReport) -> str | None:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         report.problems.append(f"{c.given}: {message}; skipped")
         return None
-    if data.frames < 8 or data.duration < 0.5:
-        report.problems.append(f"{c.given}: shorter than half a second; skipped")
+    if data.duration < 0.02:
+        report.problems.append(f"{c.given}: holds no audio; skipped")
         return None
     for w in warnings:
         report.problems.append(f"{c.given}: {w}")

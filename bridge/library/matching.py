@@ -33,6 +33,7 @@ MIN_HITS = 5
 CANDIDATES = 40
 MIN_SCORE = 12
 MIN_RATIO = 4.0
+UNSTRETCHED = 0.015  # stretches closer to 1 than this are taken as 1 when 1 fits (almost) as many hits
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,12 @@ def _refine(qt: np.ndarray, qp: np.ndarray, rt: np.ndarray, rp: np.ndarray, offs
         else:
             offset = float(np.median(y - stretch * x))
         transpose = float(np.median(rp[inl] - qp[inl]))
+    if abs(stretch - 1.0) < UNSTRETCHED and inl.sum() >= 3:
+        # a fit this close to 1 from few hits is mostly noise: keep 1 unless the fit explains clearly more
+        flat = float(np.median(rt[inl] - qt[inl]))
+        same = (np.abs(rt - (flat + qt)) <= OFFSET_TOLERANCE) & (np.abs(rp - qp - transpose) <= SHIFT_TOLERANCE)
+        if same.sum() >= 0.9 * inl.sum():
+            return flat, 1.0, transpose, same
     return offset, stretch, transpose, inl
 
 
