@@ -270,6 +270,11 @@ def test_version_and_debug_after_the_command(tmp_path, monkeypatch, capsys):
 
     with pytest.raises(Exception, match="cannot read"):  # --debug anywhere: the real exception, with its traceback
         main(["project", "info", "missing.RPP", "--debug"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:  # the next call (same process, as the MCP server and tests make) is plain
+        main(["project", "info", "missing.RPP"])
+    err = capsys.readouterr().err
+    assert info.value.code == 1 and err.count("\n") == 1 and "cannot read" in err
 
 
 def test_lstm_renders_use_one_blas_thread(tmp_path):

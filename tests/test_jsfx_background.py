@@ -24,10 +24,13 @@ X = np.random.default_rng(5).normal(0, 0.1, (2048, 2))
 NICE: set[int] = set()  # nice values seen on compile processes
 
 
-def _effect(folder: Path, k: int = 0) -> Path:
+def _effect(folder: Path, k: int = 0, *, chain: int = 0) -> Path:
+    """A gain effect; ``chain`` > 0 adds that many dependent lines to @sample (numba takes seconds over them)."""
     path = folder / f"fx{k}.jsfx"
+    body = "".join(f"a{i} = a{i - 1} * 0.5 + spl0 * {i % 7 + 1};\n" for i in range(1, chain))
+    tail = f"a0 = spl0;\n{body}spl0 = a{chain - 1} * g;\n" if chain else "spl0 *= g;\n"
     path.write_text(f"desc: gain {k}\nslider1:-3<-24,24,0.1>Gain\n@slider\ng = 10^(slider1/20) + {k};\n"
-                    "@sample\nspl0 *= g;\n")
+                    f"@sample\n{tail}")
     return path
 
 
@@ -110,7 +113,8 @@ def test_ten_renders_of_distinct_effects_run_one_compile_at_a_time_and_none_outl
                                                                                               monkeypatch):
     monkeypatch.setattr(promotion, "compile_cost", lambda rows: 0.0)
     monkeypatch.setattr(background, "WALL_LIMIT", 1.0)  # passed to each supervisor
-    paths = [_effect(tmp_path, k) for k in range(10)]
+    # the last one takes numba several seconds on any machine (30 such lines: 3 s here), so the limit is met
+    paths = [_effect(tmp_path, k, chain=60 if k == 9 else 0) for k in range(10)]
     processors = [JsfxProcessor(load_effect(path), 44100, 2) for path in paths]
     modules = [p.promotion.path for p in processors]
     peak = [0, 0]
@@ -152,7 +156,7 @@ def test_ten_renders_of_distinct_effects_run_one_compile_at_a_time_and_none_outl
         assert not list((cache / "__pycache__").glob(f"{m.stem}.*")) or background.is_compiled(m)
     assert not (cache / background.STAGING).exists()
     failed = [m for m in modules if background.failed(m)]
-    assert failed, "every compile finished within 1 s: the limit was not exercised"
+    assert modules[9] in failed, "the long compile finished within 1 s: the limit was not exercised"
     again = JsfxProcessor(load_effect(paths[modules.index(failed[0])]), 44100, 2)
     assert again.promotion is not None and not again.promotion.active  # remembered: not tried again
     assert background.start(failed[0], "again") is False
@@ -167,6 +171,18 @@ def test_a_compile_past_its_memory_ceiling_gives_up_cleanly(tmp_path, cache, mon
     module = native.eligible(p.program)
     assert background.failed(module)["reason"] == "the compile needed more than its 0.2 GB memory ceiling"
     assert not (cache / "__pycache__").exists() and not (cache / background.STAGING).exists()
+
+
+def test_a_library_the_ceiling_refused_to_map_is_out_of_memory():
+    """Under the address-space ceiling the loader fails to map llvmlite; llvmlite words it as "could not find"."""
+    try:
+        try:
+            raise OSError("libllvmlite.so: failed to map segment from shared object")
+        except OSError as inner:
+            raise OSError("Could not find/load shared object file 'libllvmlite.so'") from inner
+    except OSError as outer:
+        assert background._out_of_memory(outer)
+    assert not background._out_of_memory(OSError("Could not find/load shared object file 'libllvmlite.so'"))
     assert _compiles(str(cache)) == (0, 0)
 
 

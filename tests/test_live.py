@@ -356,7 +356,7 @@ def test_a_project_reaper_does_not_have_open_waits_and_the_rest_goes_on(tmp_path
 
 
 def test_reaper_restarting_mid_job_gets_the_result_once(tmp_path):
-    project, _ = song(tmp_path / "song", seconds=30.0)
+    project, _ = song(tmp_path / "song", seconds=120.0)  # long enough to be running still when REAPER is back
     resource = tmp_path / "R"
     first = StandIn(project, resource, FAST).start()
     spool = tmp_path / "spool"

@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     signal.signal(signal.SIGTERM, _terminate)  # a kill cleans up like Ctrl+C: temporaries go, outputs roll back
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in args:  # --debug works after the subcommand too
-        state.debug = True
+    state.debug = "--debug" in args  # each call on its own: a --debug run leaves the next one unaffected
+    if state.debug:  # --debug works after the subcommand too
         args.remove("--debug")
     err = Console(stderr=True, highlight=False)
     command = typer.main.get_command(app)

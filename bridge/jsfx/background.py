@@ -252,7 +252,8 @@ def supervise(module: Path, effect: str, wall: float = WALL_LIMIT, cpu: int = CP
                                  ) + f"; tried again after {RETRY_AFTER / 3600:g} h"
         elif code == -signal.SIGXCPU or (code == -signal.SIGKILL and outcome["cpu"] >= cpu):
             outcome["reason"] = f"the compile needed more than {cpu} s of CPU"
-        elif code == OUT_OF_MEMORY or (code != 0 and (space * 1024 > ceiling // 2 or "bad_alloc" in " ".join(error))):
+        elif code == OUT_OF_MEMORY or (code != 0 and (space * 1024 > ceiling // 2 or any(
+                sign in " ".join(error) for sign in ("bad_alloc", "failed to map segment")))):
             outcome["reason"] = f"the compile needed more than its {ceiling / 2**30:.1f} GB memory ceiling"
         elif code != 0:
             outcome["reason"] = f"the compile failed ({error[0][:200] if error else f'exit {code}'})"
@@ -278,8 +279,8 @@ def _out_of_memory(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
             return True
-        if "Cannot allocate memory" in str(exc):
-            return True
+        if "Cannot allocate memory" in str(exc) or "failed to map segment" in str(exc):
+            return True  # the second: the dynamic loader refused a library under the address-space ceiling
         exc = exc.__cause__ or exc.__context__
     return False
 
