@@ -155,3 +155,15 @@ def test_project_item_gets_two_tracks_of_stems_and_is_muted_and_reruns_replace(p
     # a stem is not split again
     code, _, err = cli(capsys, "stems", "--project", str(path), "--item", again.tracks[1].items[0].guid)
     assert code == 1 and "select the original (muted) item" in err and err.count("\n") == 1
+
+
+def test_a_daemon_warmed_with_stems_keeps_the_network_its_jobs_use():
+    from bridge.jobs.engines import WARMABLE, Engines
+    from bridge.stems.split import shared_net
+
+    engines = Engines()
+    seconds = engines.warm(["stems"])
+    assert "stems" in WARMABLE and set(seconds) == {"stems"} and seconds["stems"] > 0
+    assert shared_net() is shared_net()  # the jobs' network is the one warmed, not a second load
+    with pytest.raises(ValueError, match="unknown engine 'stem'; known: transcribe, tempo, jsfx, speakers, speech"):
+        engines.warm(["stem"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reabridge.engines")
 
-WARMABLE = ("transcribe", "tempo", "jsfx", "speakers", "speech", "clean")
 
 
 class Engines:
@@ -97,24 +96,13 @@ class Engines:
             self._captures.popitem(last=False)
         return loaded
 
-    def warm(self, which: Iterable[str] = WARMABLE) -> dict[str, float]:
-        """Load engines now; returns (and logs) the seconds each took."""
-        for name in which:
-            t0 = time.perf_counter()
-            if name == "transcribe":
-                self.transcriber()
-            elif name == "tempo":
-                self.tempo()
-            elif name == "jsfx":
-                _warm_jsfx()
-            elif name == "speakers":
-                self.speakers()
-            elif name == "speech":
-                self.speech()
-            elif name == "clean":
-                _warm_clean()
-            else:
+    def warm(self, which: Iterable[str] | None = None) -> dict[str, float]:
+        """Load engines now (all of :data:`WARMABLE` by default); returns (and logs) the seconds each took."""
+        for name in WARMABLE if which is None else which:
+            if name not in _WARMERS:
                 raise ValueError(f"unknown engine {name!r}; known: {', '.join(WARMABLE)}")
+            t0 = time.perf_counter()
+            _WARMERS[name](self)
             self.warmup_seconds[name] = time.perf_counter() - t0
             log.info("warmed %s in %.2f s", name, self.warmup_seconds[name])
         return dict(self.warmup_seconds)
@@ -145,3 +133,23 @@ def _warm_jsfx() -> None:
 
     effect = load_effect(jsfx_dir() / "reabridge_master_streaming.jsfx")
     JsfxProcessor(effect, 48000, 2).process(np.zeros((512, 2)))
+
+
+def _warm_stems() -> None:
+    """Spleeter's 2-stem network, read from its checkpoint and built in onnxruntime (the process's shared one)."""
+    from bridge.stems.split import shared_net
+
+    shared_net()
+
+
+#: what warming each engine means, by the name ``serve --warm`` takes
+_WARMERS: dict[str, Callable[[Engines], object]] = {
+    "transcribe": Engines.transcriber,
+    "tempo": Engines.tempo,
+    "jsfx": lambda engines: _warm_jsfx(),
+    "speakers": Engines.speakers,
+    "speech": Engines.speech,
+    "clean": lambda engines: _warm_clean(),
+    "stems": lambda engines: _warm_stems(),
+}
+WARMABLE = tuple(_WARMERS)
