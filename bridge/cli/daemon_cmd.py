@@ -28,8 +28,9 @@ def serve(
                                             "(repeatable)."),
     resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path (effects are "
                                               "installed below it)."),
-    warm: str = typer.Option("transcribe,tempo,jsfx", "--warm", help="Engines to load at start-up (comma "
-                             "separated; 'none' for none)."),
+    warm: str = typer.Option("transcribe,tempo,jsfx", "--warm", help="Engines to load at start-up, comma "
+                             "separated, from transcribe, tempo, jsfx, speakers, speech, clean, stems; 'none' for "
+                             "none."),
     job_timeout: float | None = typer.Option(None, "--job-timeout", min=0, help="Seconds a job may run before it is "
                                              "stopped (default: an hour, 12 hours for amp captures; 0: no limit; a "
                                              "request's own timeout option counts first)."),
