@@ -109,6 +109,30 @@ def _prominence(spectra: np.ndarray, res: float, freq: float) -> tuple[np.ndarra
     return peak, 10 * np.log10((peak + 1e-20) / (floor + 1e-20))
 
 
+def _median_prominences(spectra: np.ndarray, res: float, freqs: np.ndarray) -> np.ndarray:
+    """``median(_prominence(spectra, res, f)[1])`` for every ``f`` of ``freqs``, the same numbers in one pass.
+
+    Frequencies whose peak or neighbourhood reaches past the spectra's edges go through
+    :func:`_prominence` itself.
+    """
+    bins = spectra.shape[1]
+    centre = freqs / res
+    lo, hi = np.floor(centre - 0.5).astype(np.int64), np.ceil(centre + 0.5).astype(np.int64)
+    offsets = np.array([d / res for d in np.arange(-6.0, 6.0 + 1e-9, res) if abs(d) >= 1.5])
+    near = np.rint(centre[:, None] + offsets[None, :]).astype(np.int64)
+    inside = (lo >= 0) & (hi < bins) & (near.min(axis=1, initial=0) >= 0) & (near.max(axis=1, initial=0) < bins)
+    out = np.empty(len(freqs))
+    if inside.any() and len(offsets):
+        # the peak spans 2 or 3 bins (lo..hi); repeating bin lo + 1 when it spans 2 leaves the maximum alone
+        peak = np.maximum(np.maximum(spectra[:, lo[inside]], spectra[:, lo[inside] + 1]), spectra[:, hi[inside]])
+        floor = np.median(spectra[:, near[inside]], axis=2)
+        prom = 10 * np.log10((peak + 1e-20) / (floor + 1e-20))
+        out[inside] = np.median(prom, axis=0)
+    for i in np.flatnonzero(~inside if len(offsets) else np.ones(len(freqs), dtype=bool)):
+        out[i] = float(np.median(_prominence(spectra, res, float(freqs[i]))[1]))
+    return out
+
+
 def find_hum(survey: HumSurvey, mode: str = "auto") -> Hum | None:
     """The hum in the surveyed signal, or None when there is none.
 
@@ -123,18 +147,14 @@ def find_hum(survey: HumSurvey, mode: str = "auto") -> Hum | None:
     res = 1.0 / survey.seconds
     nyquist = survey.rate / 2
     low, high = (LOW, HIGH) if mode == "auto" else (float(mode) - 0.5, float(mode) + 0.5)
-    best: tuple[float, float] | None = None
-    for f0 in np.arange(low, high + 1e-9, res / 2):
-        score = 0.0
-        for k in range(1, 9):
-            if k * f0 >= min(TOP_HZ, nyquist):
-                break
-            prom = float(np.median(_prominence(spectra, res, k * f0)[1]))
-            score += max(0.0, prom - 3.0) / k ** 0.5
-        if best is None or score > best[1]:
-            best = (float(f0), score)
-    assert best is not None
-    f0 = best[0]
+    candidates = np.arange(low, high + 1e-9, res / 2)
+    scores = np.zeros(len(candidates))
+    for k in range(1, 9):
+        live = k * candidates < min(TOP_HZ, nyquist)
+        if live.any():
+            prom = _median_prominences(spectra, res, k * candidates[live])
+            scores[live] += np.maximum(0.0, prom - 3.0) / k ** 0.5
+    f0 = float(candidates[int(np.argmax(scores))])
     found = []
     for k in range(1, MAX_HARMONICS + 1):
         if k * f0 >= min(TOP_HZ, nyquist - 10):
