@@ -68,7 +68,7 @@ def _lookup(store: Store, request: LibraryFindRequest, y: np.ndarray, rate: floa
     """The matches for one clip, as ``{"matches": [...]}`` (``projects`` mode: ``{"projects": [...]}`` too)."""
     o = request.options
     y8 = lm.to_8k(y, rate)
-    if len(y8) / lm.SAMPLE_RATE < 1.0:
+    if o.mode != "similar" and len(y8) / lm.SAMPLE_RATE < 1.0:
         raise QueryError(f"the clip is {len(y8) / lm.SAMPLE_RATE:.2f} s long; give at least 1 s of audio to look up")
     if o.mode == "identify":
         return {"matches": [m.to_dict() for m in identify(store, y8, top=o.top)]}

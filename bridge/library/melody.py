@@ -45,6 +45,9 @@ def pitch_track(spec: np.ndarray) -> np.ndarray:
     salience = sum(w * above[:, off:off + top] for off, w in HARMONICS)
     allowed = (centres[:top] >= LOW) & (centres[:top] <= HIGH)
     salience[:, ~allowed] = 0.0
+    # a candidate must itself be sounding: a sub-octave collecting its "harmonics" is not a pitch
+    own = above[:, :top]
+    salience[own < 0.6 * own.max(axis=1, keepdims=True)] = 0.0
     best = np.argmax(salience, axis=1)
     strength = above[np.arange(frames), best]
     pitch = centres[best].astype(float)
