@@ -29,6 +29,9 @@
 --   [main] reabridge_Clean up selected items.lua
 --   [main] reabridge_Split selected item into vocals and accompaniment.lua
 --   [main] reabridge_Tune selected items.lua
+--   [main] reabridge_Identify selected item in library.lua
+--   [main] reabridge_Find projects using the selected item's source.lua
+--   [main] reabridge_Find similar sounds to the selected item.lua
 --   [main] reabridge_server.py
 -- @changelog
 --   First release.
@@ -932,6 +935,45 @@ function rb.action(body)
     reaper.ShowConsoleMsg("reabridge: " .. tostring(err) .. "\n")
     rb.message("reabridge: " .. tostring(err):match("^[^\n]*"):gsub("^.-:%d+: ", ""))
   end
+end
+
+--------------------------------------------------------------------------------------------
+-- The library (reabridge library index/find)
+--------------------------------------------------------------------------------------------
+local SOURCE_TYPES = {wav = "WAVE", wave = "WAVE", aif = "WAVE", aiff = "WAVE", w64 = "WAVE", rf64 = "WAVE",
+                      bwf = "WAVE", caf = "WAVE", flac = "FLAC", mp3 = "MP3", ogg = "VORBIS", oga = "VORBIS",
+                      opus = "OPUS"}
+
+--- The matches a finished library_find status holds (a list; empty when none).
+function rb.library_matches(status)
+  local result = type(status) == "table" and type(status.result) == "table" and status.result or {}
+  local data = type(result.data) == "table" and result.data or {}
+  return type(data.matches) == "table" and data.matches or {}
+end
+
+local function rpp_quote(text)
+  if not text:find('"', 1, true) then return '"' .. text .. '"' end
+  if not text:find("'", 1, true) then return "'" .. text .. "'" end
+  return "`" .. text:gsub("`", "'") .. "`"
+end
+
+--- A new item playing `path` (`length` seconds) at the edit cursor on the selected track, as one undo step.
+function rb.insert_media(proj, path, length)
+  local track = reaper.GetSelectedTrack(proj, 0)
+  if not track then return nil, "select a track to insert the sound on" end
+  local kind = SOURCE_TYPES[(path:match("%.([^./\\]+)$") or ""):lower()]
+  if not kind then return nil, "REAPER cannot play " .. path end
+  local position = reaper.GetCursorPositionEx(proj)
+  local name = path:match("([^/\\]+)$") or path
+  reaper.Undo_BeginBlock2(proj)
+  local item = reaper.AddMediaItemToTrack(track)
+  reaper.SetItemStateChunk(item, table.concat({
+    "<ITEM", "POSITION " .. fmt(position), "LENGTH " .. fmt(length), "IGUID " .. reaper.genGuid(""),
+    "NAME " .. rpp_quote(name), "<SOURCE " .. kind, "FILE " .. rpp_quote(path), ">", ">"}, "\n") .. "\n",
+    false)
+  reaper.Undo_EndBlock2(proj, "reabridge: Insert similar sound", -1)
+  reaper.UpdateArrange()
+  return item
 end
 
 --------------------------------------------------------------------------------------------

@@ -75,6 +75,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("reabridge_Split selected item into vocals and accompaniment.lua",
            "Split selected item into vocals and accompaniment"),
     Action("reabridge_Tune selected items.lua", "Tune selected items..."),
+    Action("reabridge_Identify selected item in library.lua", "Identify selected item in library"),
+    Action("reabridge_Find projects using the selected item's source.lua",
+           "Find projects using the selected item's source"),
+    Action("reabridge_Find similar sounds to the selected item.lua", "Find similar sounds to the selected item"),
 )
 
 #: the REAPER-side Python server, registered as an action so REAPER can start it with itself
