@@ -71,6 +71,7 @@ def lsa_gains(power: np.ndarray, noise0: np.ndarray, floor: float, absence: np.n
     smooth_p = np.zeros(bins)
     prev_clean = np.zeros(bins)  # |S|^2 estimate of the previous frame
     c = XI_H1 / (1.0 + XI_H1)
+    log_floor = math.log(floor)
     for t in range(frames):
         q = absence[t]
         prior = q / (1.0 - q)
@@ -89,12 +90,17 @@ def lsa_gains(power: np.ndarray, noise0: np.ndarray, floor: float, absence: np.n
             v = xi / (1.0 + xi) * gamma
             if v < 1e-8:
                 v = 1e-8
-            g = xi / (1.0 + xi) * math.exp(0.5 * _expint(v)) if v < 50.0 else xi / (1.0 + xi)
+            ev = math.exp(-v) if v < 700.0 else 0.0
+            if v < 50.0:  # E1(v) as _expint gives it, sharing exp(-v) above 1
+                e1 = _expint(v) if v < 1.0 else ev / v * (v * v + 2.334733 * v + 0.250621) / (
+                    v * v + 3.330657 * v + 1.681534)
+                g = xi / (1.0 + xi) * math.exp(0.5 * e1)
+            else:
+                g = xi / (1.0 + xi)
             if g > 1.0:
                 g = 1.0
-            ev = math.exp(-v) if v < 700.0 else 0.0
             p = 1.0 / (1.0 + prior * (1.0 + xi) * ev)
-            gain = g ** p * floor ** (1.0 - p)
+            gain = math.exp(p * math.log(g) + (1.0 - p) * log_floor)  # g ** p * floor ** (1 - p), one exp
             if gain < floor:
                 gain = floor
             gains[t, k] = gain
