@@ -25,6 +25,8 @@ from bridge.library.sources import Candidate, collect, content_hash, project_med
 from bridge.library.store import SourceData, Store
 
 #: ``(done, total, message)`` after each file
+#: new contents from which analysis runs in worker processes (starting them costs ~2 s)
+PARALLEL_FROM = 6
 Tick = Callable[[int, int, str], None]
 
 
@@ -39,7 +41,7 @@ class IndexReport:
     problems: list[str] = field(default_factory=list)
     projects: int = 0
     audio_seconds: float = 0.0
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and its analysis workers
     wall_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
@@ -93,49 +95,156 @@ def _stat(real: str) -> tuple[int, int]:
     return int(st.st_size), int(st.st_mtime_ns)
 
 
-def _index_file(store: Store, c: Candidate, report: IndexReport) -> str | None:
-    """Index one audio file; its content hash, or None when it could not be used."""
+@dataclass(frozen=True)
+class _Job:
+    """A file whose content is new: to analyse, then store."""
+
+    candidate: Candidate
+    sha: str
+    size: int
+    mtime: int
+
+
+def _problem(report: IndexReport, c: Candidate, exc: Exception) -> None:
+    message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    report.problems.append(f"{c.given}: {message}; skipped")
+
+
+def _prepare(store: Store, c: Candidate, report: IndexReport, shas: dict[str, str]) -> _Job | None:
+    """Skip an unchanged file, record a known content under a new path, or say what to analyse."""
     try:
         size, mtime = _stat(c.real)
         row = store.path_row(c.real)
         if row is not None and row[:2] == (size, mtime):
             report.unchanged += 1
             src = store.source(row[2])
-            return src.sha if src is not None else None
+            if src is not None:
+                shas[c.real] = src.sha
+            return None
         sha = content_hash(c.real)
-        known = store.source_id(sha)
-        if known is not None:
-            with store.transaction():
-                store.set_path(c.real, c.given, size, mtime, known)
-            report.same_content.append(c.given)
-            return sha
-        data, warnings = analyse(c.real, sha)
-    except (AudioError, OSError) as exc:
-        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        report.problems.append(f"{c.given}: {message}; skipped")
+    except OSError as exc:
+        _problem(report, c, exc)
         return None
+    known = store.source_id(sha)
+    if known is None:
+        return _Job(c, sha, size, mtime)
+    with store.transaction():
+        store.set_path(c.real, c.given, size, mtime, known)
+    report.same_content.append(c.given)
+    shas[c.real] = sha
+    return None
+
+
+def _store(store: Store, job: _Job, outcome: tuple[SourceData, list[str]] | Exception, report: IndexReport,
+           shas: dict[str, str], same: list[_Job]) -> None:
+    """Store one analysed file (one transaction), and the files of the same content found meanwhile."""
+    c = job.candidate
+    if isinstance(outcome, Exception):
+        _problem(report, c, outcome)
+        return
+    data, warnings = outcome
     if data.duration < 0.02:
         report.problems.append(f"{c.given}: holds no audio; skipped")
-        return None
-    for w in warnings:
-        report.problems.append(f"{c.given}: {w}")
+        return
+    report.problems += [f"{c.given}: {w}" for w in warnings]
     with store.transaction():
         sid = store.add_source(data)
-        store.set_path(c.real, c.given, size, mtime, sid)
+        store.set_path(c.real, c.given, job.size, job.mtime, sid)
+        for other in same:
+            store.set_path(other.candidate.real, other.candidate.given, other.size, other.mtime, sid)
     report.added.append(c.given)
+    report.same_content += [o.candidate.given for o in same]
     report.audio_seconds += data.duration
-    return sha
+    shas[c.real] = job.sha
+    for other in same:
+        shas[other.candidate.real] = job.sha
+
+
+def _analyse_safely(path: str, sha: str) -> tuple[SourceData, list[str]] | Exception:
+    try:
+        return analyse(path, sha)
+    except (AudioError, OSError) as exc:
+        return exc
+
+
+def workers() -> int:
+    """Analysis processes: one per core this process may use (at most 4)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _analyse_all(store: Store, todo: list[Candidate], report: IndexReport, shas: dict[str, str],
+                 tick: Tick | None, started: float) -> None:
+    """Analyse new contents in worker processes while this one stores each result as it comes."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+
+    total, done = len(todo), 0
+
+    def progress() -> None:
+        if tick is not None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            tick(done, total, f"{done}/{total} files, {done / elapsed:.1f} files/s")
+
+    jobs: list[_Job] = []
+    same: dict[str, list[_Job]] = {}
+    for c in todo:  # cheap first: unchanged files, contents already known, content hashes
+        job = _prepare(store, c, report, shas)
+        if job is None:
+            done += 1
+            progress()
+        elif job.sha in same:  # the same content twice in this run: analysed once
+            same[job.sha].append(job)
+        else:
+            same[job.sha] = []
+            jobs.append(job)
+    count = workers()
+    pool: Executor | None = None
+    if count > 1 and len(jobs) >= PARALLEL_FROM:
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    running: dict[Future, _Job] = {}
+
+    def finish(job: _Job, outcome: tuple[SourceData, list[str]] | Exception) -> None:
+        nonlocal done
+        waiting = same.pop(job.sha, [])
+        _store(store, job, outcome, report, shas, waiting)
+        done += 1 + len(waiting)
+        progress()
+
+    try:
+        for job in jobs:
+            if pool is None:
+                finish(job, _analyse_safely(job.candidate.real, job.sha))
+                continue
+            running[pool.submit(_analyse_safely, job.candidate.real, job.sha)] = job
+            while len(running) >= 2 * count:
+                ready, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in ready:
+                    finish(running.pop(future), future.result())
+        while running:
+            ready, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in ready:
+                finish(running.pop(future), future.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def index(paths: list[str], store: Store, *, tick: Tick | None = None) -> IndexReport:
     """Index ``paths`` into ``store`` (the writer's lock must be held: ``open_store(write=True)``).
+
+    New contents are analysed in :func:`workers` processes; each is stored, with its path, in one
+    transaction as soon as it is ready.
 
     Raises
     ------
     ReabridgeError
         A path that does not exist, or folders with nothing to index in them.
     """
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu()
     found = collect(paths)
     report = IndexReport(problems=list(found.problems))
     if found.empty and not found.audio and not found.projects:
@@ -155,15 +264,8 @@ def index(paths: list[str], store: Store, *, tick: Tick | None = None) -> IndexR
             if c.real not in seen:
                 seen.add(c.real)
                 todo.append(c)
-    total = len(todo)
     shas: dict[str, str] = {}
-    for n, c in enumerate(todo, 1):
-        sha = _index_file(store, c, report)
-        if sha is not None:
-            shas[c.real] = sha
-        if tick is not None:
-            elapsed = max(time.perf_counter() - started, 1e-9)
-            tick(n, total, f"{n}/{total} files, {n / elapsed:.1f} files/s")
+    _analyse_all(store, todo, report, shas, tick, started)
     for project in found.projects:
         size, mtime = _stat(project.real)
         used = [(shas[c.real], c.given) for c in media[project.real] if c.real in shas]
@@ -173,8 +275,14 @@ def index(paths: list[str], store: Store, *, tick: Tick | None = None) -> IndexR
     _drop_removed(store, report)
     store.compact()
     report.wall_seconds = time.perf_counter() - started
-    report.cpu_seconds = time.process_time() - cpu
+    report.cpu_seconds = _cpu() - cpu
     return report
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the analysis workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _drop_removed(store: Store, report: IndexReport) -> None:
