@@ -120,7 +120,7 @@ def main() -> None:
     hand.write_text(textwrap.dedent(HAND_WRITTEN))
     chain = OUT / "generated_streaming.jsfx"
     subprocess.run([str(Path(sys.executable).parent / "reabridge"), "jsfx", "generate", "--preset", "streaming", "-o",
-                    str(chain)], check=True, capture_output=True)
+                    str(chain), "--overwrite"], check=True, capture_output=True)
     for label, effect in (("hand-written EQ + compressor", hand), ("generated streaming chain", chain)):
         with tempfile.TemporaryDirectory() as cache:
             cold, _ = run(effect, Path(cache), "never")
