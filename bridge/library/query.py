@@ -13,6 +13,7 @@ from bridge.library.matching import MAX_SHIFT, STRETCHES, Hits, match
 from bridge.library.store import Store
 
 MIN_QUERY_SECONDS = 1.0
+MAX_QUERY_SECONDS = 30.0  # a longer clip is identified from its first 30 s (its offset is still its start)
 
 
 class QueryError(ReabridgeError):
@@ -47,7 +48,7 @@ def _paths(store: Store, source: int) -> tuple[str, list[str]]:
 def identify(store: Store, y8k: np.ndarray, *, top: int = 5) -> list[Found]:
     """Files the clip (mono, 8 kHz) is part of, best first; empty when nothing passes the significance test."""
     _check_length(len(y8k) / lm.SAMPLE_RATE)
-    peaks = lm.find_peaks(lm.log_spectrogram(y8k))
+    peaks = lm.find_peaks(lm.log_spectrogram(y8k[:int(MAX_QUERY_SECONDS * lm.SAMPLE_RATE)]))
     q = lm.query_landmarks(peaks)
     if not len(q):
         return []
