@@ -18,7 +18,7 @@ Nothing here is committed material: everything lands in ``/work/library-corpus``
 - ``noise/``: real background noise (city, coffee shop, rain, train, dishes, exercise bike) copied
   from ``/work/clean-corpus/noise``.
 
-Run: ``.venv/bin/python benchmarks/library_material.py [--indexed 200 --unknown 100 --hum 60]``
+Run: ``.venv/bin/python benchmarks/library_material.py [--indexed 120 --unknown 100 --hum 60]``
 (POP909 from a local clone: ``--pop909 DIR``, default the fetched mirror's git objects).
 """
 
@@ -257,7 +257,7 @@ def hum_query(song: Song, lead: int, out: Path, rng: np.random.Generator, second
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--indexed", type=int, default=200)
+    parser.add_argument("--indexed", type=int, default=120)
     parser.add_argument("--unknown", type=int, default=100)
     parser.add_argument("--hum", type=int, default=60)
     parser.add_argument("--pop909", type=Path, default=None, help="a POP909 folder (default: the fetched mirror)")

@@ -30,7 +30,7 @@ CLI's defaults, in one process, so its offset keeps its own resolution (23.2 ms 
 the CLI's printed 0.1 s.
 
 Writes ``benchmarks/out/library_robustness.json`` and ``.png``. Run under ``nice``:
-``nice -n 10 .venv/bin/python benchmarks/library_robustness.py [--indexed 100 --per-cell 40]``.
+``nice -n 10 .venv/bin/python benchmarks/library_robustness.py [--indexed 120 --per-cell 40]``.
 """
 
 from __future__ import annotations
@@ -475,7 +475,7 @@ def _code_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--indexed", type=int, default=100, help="songs in the index (the first N)")
+    parser.add_argument("--indexed", type=int, default=120, help="songs in the index (the first N)")
     parser.add_argument("--unknown", type=int, default=100, help="false-positive queries (songs after the index)")
     parser.add_argument("--per-cell", type=int, default=40, help="queries per length x modification")
     parser.add_argument("--lengths", type=float, nargs="+", default=[5.0, 10.0])
