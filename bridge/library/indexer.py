@@ -214,6 +214,8 @@ def _analyse_all(store: Store, todo: list[Candidate], report: IndexReport, shas:
         done += 1 + len(waiting)
         progress()
 
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         for job in jobs:
             if pool is None:
@@ -228,6 +230,9 @@ def _analyse_all(store: Store, todo: list[Candidate], report: IndexReport, shas:
             ready, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in ready:
                 finish(running.pop(future), future.result())
+    except BrokenProcessPool:
+        raise ReabridgeError(f"an analysis process stopped unexpectedly (out of memory?) after {done} of {total} "
+                             "files; those are kept: run the same command again to go on") from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

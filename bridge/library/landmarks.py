@@ -13,8 +13,9 @@ not move when the audio is sped up, slowed down, time-stretched or transposed:
   or a varispeed moves every peak by the same number of semitones;
 - where the middle peak falls between the outer two (``(t2 - t1) / (t3 - t1)``, in eighths): a
   tempo change scales every time difference by the same factor;
-- and, coarsely, how long the triplet lasts (in half-octave steps of its length) and where the
-  anchor sits (in half-octave pitch bands), which a +-6 % change moves by a fraction of a step.
+- and, coarsely, how long the triplet lasts (in half-octave steps of its length), which a +-6 %
+  change moves by a fraction of a step. The anchor's pitch is stored beside the hash and looked up as
+  a range (the transposition window), not hashed.
 
 An indexed file stores, for each anchor, the triplets made with its 3 nearest later peaks.
 A query makes triplets with its 5 nearest, with gentler rules, so the stored ones are found
@@ -57,11 +58,9 @@ INTERVAL_STEP = 0.5  # semitones
 INTERVAL_CELLS = int(2 * MAX_INTERVAL / INTERVAL_STEP) + 1  # 49
 RATIO_CELLS = 8
 SPAN_BASE, SPAN_STEP, SPAN_CELLS = 1.0, 0.5, 12  # log2(frames)
-PITCH_BASE, PITCH_STEP, PITCH_CELLS = 44.0, 6.0, 11  # MIDI pitch of 104 Hz, half octaves
 MARGIN = 0.25  # a query value this close to a cell edge is also looked up in the neighbour
 RATIO_MARGIN = 0.35
 SPAN_MARGIN = 0.2  # log2(1.07) / SPAN_STEP: a +-7 % stretch
-PITCH_MARGIN = 0.27  # 1.6 semitones / PITCH_STEP: a transposition up to 1.6 semitones
 
 
 @dataclass(frozen=True)
@@ -266,12 +265,13 @@ def _coordinates(peaks: Peaks, g: np.ndarray) -> list[np.ndarray]:
     coords = [(p[:, m] - p[:, 0] + MAX_INTERVAL) / INTERVAL_STEP + 0.5 for m in range(1, GROUP)]
     coords += [(t[:, m] - t[:, 0]) / span * RATIO_CELLS for m in range(1, GROUP - 1)]
     coords.append((np.log2(np.maximum(span, 1.0)) - SPAN_BASE) / SPAN_STEP)
-    coords.append((p[:, 0] - PITCH_BASE) / PITCH_STEP)
     return coords
 
 
-_SIZES = (INTERVAL_CELLS,) * (GROUP - 1) + (RATIO_CELLS,) * (GROUP - 2) + (SPAN_CELLS, PITCH_CELLS)
-_MARGINS = (MARGIN,) * (GROUP - 1) + (RATIO_MARGIN,) * (GROUP - 2) + (SPAN_MARGIN, PITCH_MARGIN)
+# the anchor's pitch is not hashed: the store keys rows by (hash, pitch), so a lookup reads only the rows
+# within the transposition window of the query's anchor pitch (a range, not more cells to look up)
+_SIZES = (INTERVAL_CELLS,) * (GROUP - 1) + (RATIO_CELLS,) * (GROUP - 2) + (SPAN_CELLS,)
+_MARGINS = (MARGIN,) * (GROUP - 1) + (RATIO_MARGIN,) * (GROUP - 2) + (SPAN_MARGIN,)
 
 
 def _combine(cells: list[np.ndarray]) -> np.ndarray:

@@ -28,11 +28,12 @@ STRETCHES = np.round(np.arange(0.93, 1.07 + 1e-9, 0.0025), 6)
 OFFSET_TOLERANCE = 1.5  # frames (24 ms)
 SHIFT_STEP = 0.5  # semitones per vote cell
 SHIFT_TOLERANCE = 0.45
-MAX_SHIFT = 1.6  # semitones a query may be transposed by
+MAX_SHIFT = 1.3  # semitones a query may be transposed by (+-5 % speed: 0.9; +1 semitone)
 MIN_HITS = 5
-CANDIDATES = 40
-MIN_SCORE = 12
-MIN_RATIO = 4.0
+CANDIDATES = 10
+COARSE = 48.0  # frames (0.77 s): the coarse offset bins candidates are chosen by
+MIN_SCORE = 15
+MIN_RATIO = 5.0
 UNSTRETCHED = 0.015  # stretches closer to 1 than this are taken as 1 when 1 fits (almost) as many hits
 
 
@@ -160,6 +161,39 @@ def _refine(qt: np.ndarray, qp: np.ndarray, rt: np.ndarray, rp: np.ndarray, offs
     return offset, stretch, transpose, inl
 
 
+def _candidates(hits: Hits, min_score: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The files worth the full search, most promising first: their ids, hit counts and best coarse bins, and
+    every hit's coarse bin.
+
+    A coarse vote first: each hit's offset at stretch 1, in bins of :data:`COARSE` frames (a +-7 %
+    stretch moves a 10 s query's end by 44 frames, so a true line stays within two neighbouring bins).
+    Files whose best pair of bins holds fewer than ``min_score`` distinct query anchors cannot pass.
+    """
+    anchor = np.round(hits.qt * 10).astype(np.int64)
+    coarse = np.floor((hits.rt - hits.qt) / COARSE).astype(np.int64)
+    coarse -= coarse.min()
+    span = int(coarse.max()) + 2
+    # distinct (file, bin, anchor) triples, then anchors per (file, bin)
+    anchor -= anchor.min()
+    width = int(anchor.max()) + 1
+    triple = np.unique((hits.file.astype(np.int64) * span + coarse) * width + anchor)
+    cells, per_cell = np.unique(triple // width, return_counts=True)
+    nxt = np.searchsorted(cells, cells + 1)
+    pair = per_cell + np.where((nxt < len(cells)) & (cells[np.minimum(nxt, len(cells) - 1)] == cells + 1),
+                               per_cell[np.minimum(nxt, len(cells) - 1)], 0)
+    owner = cells // span
+    files, first = np.unique(owner, return_index=True)
+    best = np.maximum.reduceat(pair, first)
+    where = np.array([first[k] + int(np.argmax(pair[first[k]:(first[k + 1] if k + 1 < len(first) else len(pair))]))
+                      for k in range(len(first))], dtype=np.int64)
+    keep = best >= min_score
+    files, best, where = files[keep], best[keep], where[keep]
+    order = np.argsort(-best, kind="stable")[:CANDIDATES]
+    files, where = files[order], where[order]
+    all_files, all_counts = np.unique(hits.file, return_counts=True)
+    return files, all_counts[np.searchsorted(all_files, files)], cells[where] % span, coarse
+
+
 def match(hits: Hits, *, query_frames: int, file_frames: dict[int, int] | None = None, top: int = 5,
           min_score: int = MIN_SCORE, min_ratio: float = MIN_RATIO) -> list[Match]:
     """The files the query is in, best first (empty when nothing passes the test).
@@ -176,20 +210,17 @@ def match(hits: Hits, *, query_frames: int, file_frames: dict[int, int] | None =
     """
     if not len(hits):
         return []
-    files, counts = np.unique(hits.file, return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    files, counts = files[order], counts[order]
-    keep = counts >= MIN_HITS
-    files, counts = files[keep][:CANDIDATES], counts[keep][:CANDIDATES]
+    files, counts, bins, coarse = _candidates(hits, min_score)
     if not len(files):
         return []
     by_file = np.argsort(hits.file, kind="stable")
     sorted_files = hits.file[by_file]
     found = []
     shift_cells = (2 * MAX_SHIFT) / (2 * SHIFT_TOLERANCE)
-    for f, count in zip(files, counts, strict=True):
+    for f, count, b in zip(files, counts, bins, strict=True):
         lo, hi = np.searchsorted(sorted_files, [f, f + 1])
         sel = by_file[lo:hi]
+        sel = sel[(coarse[sel] >= b - 1) & (coarse[sel] <= b + 2)]  # the line lies in the best pair of bins
         qt, qp, rt, rp = hits.qt[sel], hits.qp[sel], hits.rt[sel], hits.rp[sel]
         offset, stretch, transpose, votes = _best_line(qt, qp, rt, rp)
         if votes < min_score:
@@ -199,8 +230,9 @@ def match(hits: Hits, *, query_frames: int, file_frames: dict[int, int] | None =
         score = len(anchors)
         length = (file_frames or {}).get(int(f)) or float(np.ptp(rt) + 1)
         offset_cells = (length + query_frames) / (2 * OFFSET_TOLERANCE)
-        distinct = len(np.unique(np.round(qt, 1)))
-        chance = _expected_max(min(distinct, int(count)), offset_cells * shift_cells, len(STRETCHES))
+        # every hit is a chance vote: a file whose common hashes give each query anchor many hits gets many
+        # anchors on some line by chance (counting distinct anchors only would underrate that)
+        chance = _expected_max(int(count), offset_cells * shift_cells, len(STRETCHES))
         if score < min_score or score < min_ratio * chance:
             continue
         span = float(np.ptp(qt[inl]) * FRAME_SECONDS) if inl.any() else 0.0

@@ -7,7 +7,7 @@ Tables (schema :data:`SCHEMA`, recorded in ``PRAGMA user_version`` and the ``met
 - ``paths``: every indexed file as it was given to ``index`` (``given``), keyed by its resolved
   path (``real``), with the size and mtime seen when it was read and its source;
 - ``landmarks``: ``(hash, source, time, pitch, span)`` rows, a ``WITHOUT ROWID`` table clustered
-  on the hash so a lookup is one B-tree range;
+  on ``(hash, pitch)`` so a lookup -- a hash and a window of anchor pitches -- is one B-tree range;
 - ``projects`` and ``project_media``: ``.RPP`` files indexed and the media they use (by content).
 
 Each file is written in one transaction, so a kill leaves the database as it was before that
@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge.errors import ReabridgeError
 
-SCHEMA = 1
+SCHEMA = 2  # 1: the anchor's pitch band was part of the hash
 APPLICATION = "reabridge-library"
 #: stored integers: time in 1/8 frame, pitch in 1/32 semitone, span in 1/8 frame
 TIME_SCALE, PITCH_SCALE = 8.0, 32.0
@@ -60,7 +60,7 @@ CREATE TABLE paths (
 CREATE INDEX paths_source ON paths(source);
 CREATE TABLE landmarks (
     hash INTEGER NOT NULL, source INTEGER NOT NULL, t INTEGER NOT NULL, p INTEGER NOT NULL, s INTEGER NOT NULL,
-    PRIMARY KEY (hash, source, t, p, s)) WITHOUT ROWID;
+    PRIMARY KEY (hash, p, s, source, t)) WITHOUT ROWID;
 CREATE TABLE projects (real TEXT PRIMARY KEY, given TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 CREATE TABLE project_media (project TEXT NOT NULL, sha TEXT NOT NULL, media TEXT NOT NULL,
     PRIMARY KEY (project, sha, media)) WITHOUT ROWID;
@@ -174,7 +174,7 @@ class Store:
         p = np.round(np.asarray(data.pitches) * PITCH_SCALE).astype(np.int64)
         s = np.round(np.asarray(data.spans) * TIME_SCALE).astype(np.int64)
         h = np.asarray(data.hashes, dtype=np.int64)
-        order = np.lexsort((s, p, t, h))
+        order = np.lexsort((t, s, p, h))
         rows = zip(h[order].tolist(), [sid] * len(h), t[order].tolist(), p[order].tolist(), s[order].tolist(),
                    strict=True)
         self.db.executemany("INSERT OR IGNORE INTO landmarks (hash, source, t, p, s) VALUES (?, ?, ?, ?, ?)", rows)
@@ -285,17 +285,19 @@ class Store:
                        zip(range(len(hashes)), np.asarray(hashes, dtype=np.int64).tolist(), p.tolist(), slo.tolist(),
                            shi.tolist(), strict=True))
         shift = int(round(max_shift * PITCH_SCALE))
+        # two packed integers a row: Python builds a tuple per row, and that is most of a lookup's time
         rows = db.execute(
-            "SELECT q.i, l.source, l.t, l.p FROM q CROSS JOIN landmarks l ON l.hash = q.hash "
+            "SELECT (q.i << 24) | l.t, (l.source << 13) | l.p FROM q CROSS JOIN landmarks l ON l.hash = q.hash "
             "WHERE l.p BETWEEN q.p - ? AND q.p + ? AND l.s BETWEEN q.slo AND q.shi", (shift, shift)).fetchall()
         db.execute("DELETE FROM q")
         if not rows:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0), np.zeros(0)
         a = np.array(rows, dtype=np.int64)
+        i, t, source, p = a[:, 0] >> 24, a[:, 0] & 0xFFFFFF, a[:, 1] >> 13, a[:, 1] & 0x1FFF
         live = np.fromiter((r[0] for r in db.execute("SELECT id FROM sources")), dtype=np.int64)
-        a = a[np.isin(a[:, 1], live)]
-        return a[:, 0], a[:, 1], a[:, 2] / TIME_SCALE, a[:, 3] / PITCH_SCALE
+        keep = np.isin(source, live)
+        return i[keep], source[keep], t[keep] / TIME_SCALE, p[keep] / PITCH_SCALE
 
     def compact(self, force: bool = False) -> bool:
         """Delete landmark rows of dropped sources once they are a quarter of the table (one pass)."""
