@@ -128,10 +128,12 @@ def log_spectrogram(y: np.ndarray) -> np.ndarray:
         y = np.pad(y, (0, N_FFT - len(y)))
     frames = 1 + (len(y) - N_FFT) // HOP
     view = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP][:frames]
+    import scipy.fft
+
     spec = np.empty((frames, N_FFT // 2 + 1), dtype=np.float32)
     step = 4096
-    for i in range(0, frames, step):  # bounded working memory for long files
-        spec[i:i + step] = np.abs(np.fft.rfft(view[i:i + step] * _WINDOW, axis=1))
+    for i in range(0, frames, step):  # bounded working memory for long files; scipy's FFT stays in float32
+        spec[i:i + step] = np.abs(scipy.fft.rfft(view[i:i + step] * _WINDOW, axis=1))
     count = len(_CENTRES)
     inside = _OWNER >= 0
     bins = np.flatnonzero(inside)
@@ -150,22 +152,20 @@ def log_spectrogram(y: np.ndarray) -> np.ndarray:
     return np.log(out + 1e-5)
 
 
-def _max_filter(x: np.ndarray, half: int, axis: int) -> np.ndarray:
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (half, half)
-    padded = np.pad(x, pad, mode="constant", constant_values=-np.inf)
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=axis).max(axis=-1)
+def _max_filter(x: np.ndarray, half_frames: int, half_bands: int) -> np.ndarray:
+    """The maximum over ``(2 half_frames + 1) x (2 half_bands + 1)`` (nothing beyond the edges)."""
+    from scipy import ndimage
+
+    return ndimage.maximum_filter(x, size=(2 * half_frames + 1, 2 * half_bands + 1), mode="constant",
+                                  cval=-np.inf)
 
 
-def _mean_filter(x: np.ndarray, half: int, axis: int) -> np.ndarray:
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (half + 1, half)
-    padded = np.pad(x, pad, mode="edge")
-    c = np.cumsum(padded, axis=axis, dtype=np.float64)
-    n = 2 * half + 1
-    if axis == 0:
-        return ((c[n:] - c[:-n]) / n).astype(np.float32)
-    return ((c[:, n:] - c[:, :-n]) / n).astype(np.float32)
+def _mean_filter(x: np.ndarray, half_frames: int, half_bands: int) -> np.ndarray:
+    """The mean over ``(2 half_frames + 1) x (2 half_bands + 1)`` (edges repeated)."""
+    from scipy import ndimage
+
+    return ndimage.uniform_filter(x.astype(np.float64), size=(2 * half_frames + 1, 2 * half_bands + 1),
+                                  mode="nearest").astype(np.float32)
 
 
 def find_peaks(spec: np.ndarray, per_second: float = PEAKS_PER_SECOND) -> Peaks:
@@ -174,8 +174,8 @@ def find_peaks(spec: np.ndarray, per_second: float = PEAKS_PER_SECOND) -> Peaks:
     if frames < 3:
         empty = np.zeros(0)
         return Peaks(empty, empty, empty, frames)
-    local = _max_filter(_max_filter(spec, PEAK_FRAMES, 0), PEAK_BANDS, 1)
-    surround = _mean_filter(_mean_filter(spec, CONTRAST_FRAMES // 2, 0), CONTRAST_BANDS // 2, 1)
+    local = _max_filter(spec, PEAK_FRAMES, PEAK_BANDS)
+    surround = _mean_filter(spec, CONTRAST_FRAMES // 2, CONTRAST_BANDS // 2)
     floor = float(np.max(spec)) - 9.0  # ~80 dB under the loudest point: silence makes no peaks
     candidate = (spec == local) & (spec > floor)
     candidate[0, :] = candidate[-1, :] = False

@@ -52,16 +52,11 @@ def pitch_track(spec: np.ndarray) -> np.ndarray:
     strength = above[np.arange(frames), best]
     pitch = centres[best].astype(float)
     pitch[strength < VOICING] = np.nan
-    # 5-frame median (NaN-aware enough: a voiced run keeps its value)
-    padded = np.pad(pitch, 2, mode="edge")
-    window = np.lib.stride_tricks.sliding_window_view(padded, 5)
-    with np.errstate(all="ignore"):
-        import warnings
+    # a 5-frame median inside voiced runs (unvoiced frames count as 0; runs under 3 frames go)
+    from scipy import ndimage
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            smooth = np.nanmedian(window, axis=1)
-    smooth[np.isnan(pitch)] = np.nan
+    smooth = ndimage.median_filter(np.nan_to_num(pitch, nan=0.0), size=5, mode="nearest")
+    smooth[np.isnan(pitch) | (smooth <= 0)] = np.nan
     return smooth
 
 
