@@ -73,9 +73,11 @@ def _lookup(store: Store, request: LibraryFindRequest, y: np.ndarray, rate: floa
     if o.mode == "identify":
         return {"matches": [m.to_dict() for m in identify(store, y8, top=o.top)]}
     if o.mode == "hum":
+        from bridge.library.descriptors import chroma_frames
         from bridge.library.melody import melody_line
 
-        return {"matches": [m.to_dict() for m in hum(store, melody_line(lm.log_spectrogram(y8)), top=o.top)]}
+        spec = lm.log_spectrogram(y8)
+        return {"matches": [m.to_dict() for m in hum(store, melody_line(spec), chroma_frames(spec), top=o.top)]}
     if o.mode == "similar":
         from bridge.library.timbre import SAMPLE_RATE, timbre_vector
 

@@ -10,6 +10,7 @@ little on top of fingerprinting (indexing must stay >= 100x realtime on 2 cores)
 - key: a chroma vector folded from the spectrogram's 24-per-octave bands, correlated with the
   Krumhansl-Kessler major and minor profiles (the best of 24);
 - melody: :func:`bridge.library.melody.melody_line` (a predominant-pitch track made into notes);
+- chroma: 12 pitch classes every 192 ms (:func:`chroma_frames`), what humming is matched against;
 - timbre: :func:`bridge.library.timbre.timbre_vector` on the first 30 s.
 """
 
@@ -39,6 +40,25 @@ def chroma(spec: np.ndarray) -> np.ndarray:
     above = np.maximum(spec - np.median(spec, axis=1, keepdims=True), 0.0)  # what stands out in each frame
     classes = np.round(band_pitches()).astype(int) % 12
     return np.bincount(np.repeat(classes[None, :], len(spec), axis=0).ravel(), weights=above.ravel(), minlength=12)
+
+
+CHROMA_BLOCK = 12  # spectrogram frames per chroma frame (192 ms)
+
+
+def chroma_frames(spec: np.ndarray) -> np.ndarray:
+    """``(n, 12)`` float32 chroma every 192 ms (each frame scaled to unit length; silence stays 0)."""
+    if not len(spec):
+        return np.zeros((0, 12), dtype=np.float32)
+    above = np.maximum(spec - np.median(spec, axis=1, keepdims=True), 0.0)
+    fold = np.zeros((spec.shape[1], 12), dtype=np.float32)
+    fold[np.arange(spec.shape[1]), np.round(band_pitches()).astype(int) % 12] = 1.0
+    per_frame = above @ fold
+    blocks = len(per_frame) // CHROMA_BLOCK
+    if blocks == 0:
+        return np.zeros((0, 12), dtype=np.float32)
+    c = per_frame[:blocks * CHROMA_BLOCK].reshape(blocks, CHROMA_BLOCK, 12).sum(axis=1)
+    norm = np.linalg.norm(c, axis=1, keepdims=True)
+    return (c / np.maximum(norm, 1e-9)).astype(np.float32)
 
 
 def estimate_key(weights: np.ndarray) -> tuple[str, float] | None:
@@ -95,5 +115,7 @@ def describe(path: str, y: np.ndarray, spec: np.ndarray) -> dict[str, Any]:
 
     key = estimate_key(chroma(spec))
     notes = melody_line(spec)
+    frames = chroma_frames(spec)
     return {"tempo": estimate_tempo(spec), "key": key[0] if key else None,
-            "melody": notes if len(notes) >= 8 else None, "timbre": timbre_of_file(path)}
+            "melody": notes if len(notes) >= 8 else None, "timbre": timbre_of_file(path),
+            "chroma": frames if len(frames) >= 8 else None}

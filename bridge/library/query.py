@@ -68,17 +68,21 @@ def identify(store: Store, y8k: np.ndarray, *, top: int = 5) -> list[Found]:
     return out
 
 
-def hum(store: Store, notes: np.ndarray, *, top: int = 5) -> list[Found]:
-    """Indexed songs whose melody line is closest to the sung/hummed notes, best first."""
+def hum(store: Store, notes: np.ndarray, chroma: np.ndarray | None = None, *, top: int = 5) -> list[Found]:
+    """Indexed songs closest to the sung/hummed clip (its notes and its chroma), best first.
+
+    Without ``chroma`` (the clip's :func:`bridge.library.descriptors.chroma_frames`) only the contour ranks.
+    """
     from bridge.library.melody import rank_melodies
 
     if len(notes) < 4:
         raise QueryError(f"only {len(notes)} note(s) were heard in the clip; hum or sing at least 5 clear notes")
-    melodies = [(s.id, s.melody) for s in store.sources(with_melody=True) if s.melody is not None]
-    if not melodies:
+    songs = [(s.id, s.melody, s.chroma) for s in store.sources(with_melody=True)
+             if s.melody is not None and s.chroma is not None]
+    if not songs:
         raise QueryError("no indexed file has a melody line; index songs with a tune first")
     out = []
-    for h in rank_melodies(notes, melodies, top=top):
+    for h in rank_melodies(notes, chroma, songs, top=top):
         path, _ = _paths(store, h.source)
         out.append(Found(path, 0.0, round(1.0 / (1.0 + h.cost), 4), {"cost": round(h.cost, 4)}))
     return out

@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge.errors import ReabridgeError
 
-SCHEMA = 2  # 1: the anchor's pitch band was part of the hash
+SCHEMA = 3  # 1: the anchor's pitch band was part of the hash; 2: no chroma
 APPLICATION = "reabridge-library"
 #: stored integers: time in 1/8 frame, pitch in 1/32 semitone, span in 1/8 frame
 TIME_SCALE, PITCH_SCALE = 8.0, 32.0
@@ -53,7 +53,7 @@ _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
     id INTEGER PRIMARY KEY, sha TEXT NOT NULL UNIQUE, frames INTEGER NOT NULL, duration REAL NOT NULL,
-    rows INTEGER NOT NULL, tempo REAL, key TEXT, melody BLOB, timbre BLOB);
+    rows INTEGER NOT NULL, tempo REAL, key TEXT, melody BLOB, timbre BLOB, chroma BLOB);
 CREATE TABLE paths (
     real TEXT PRIMARY KEY, given TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     source INTEGER NOT NULL REFERENCES sources(id));
@@ -80,6 +80,7 @@ class SourceRow:
     key: str | None
     melody: np.ndarray | None
     timbre: np.ndarray | None
+    chroma: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class SourceData:
     key: str | None = None
     melody: np.ndarray | None = None
     timbre: np.ndarray | None = None
+    chroma: np.ndarray | None = None
 
 
 def _blob(array: np.ndarray | None) -> bytes | None:
@@ -165,10 +167,10 @@ class Store:
     def add_source(self, data: SourceData) -> int:
         """Store a new content with its landmarks; call inside :meth:`transaction`."""
         cur = self.db.execute(
-            "INSERT INTO sources (sha, frames, duration, rows, tempo, key, melody, timbre) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sources (sha, frames, duration, rows, tempo, key, melody, timbre, chroma) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (data.sha, data.frames, data.duration, len(data.hashes), data.tempo, data.key, _blob(data.melody),
-             _blob(data.timbre)))
+             _blob(data.timbre), _blob(data.chroma)))
         sid = int(cur.lastrowid or 0)
         t = np.round(np.asarray(data.times) * TIME_SCALE).astype(np.int64)
         p = np.round(np.asarray(data.pitches) * PITCH_SCALE).astype(np.int64)
@@ -206,18 +208,18 @@ class Store:
 
     def source(self, source: int) -> SourceRow | None:
         """One source's descriptors."""
-        row = self.db.execute("SELECT id, sha, frames, duration, tempo, key, melody, timbre FROM sources WHERE id = ?",
-                              (source,)).fetchone()
+        row = self.db.execute("SELECT id, sha, frames, duration, tempo, key, melody, timbre, chroma FROM sources "
+                              "WHERE id = ?", (source,)).fetchone()
         return None if row is None else self._source_row(row)
 
     def sources(self, with_melody: bool = False, with_timbre: bool = False) -> list[SourceRow]:
-        """Every source (optionally only those with a melody line / a timbre vector)."""
+        """Every source (optionally only those with a melody line and chroma / a timbre vector)."""
         where = []
         if with_melody:
-            where.append("melody IS NOT NULL")
+            where.append("melody IS NOT NULL AND chroma IS NOT NULL")
         if with_timbre:
             where.append("timbre IS NOT NULL")
-        sql = "SELECT id, sha, frames, duration, tempo, key, melody, timbre FROM sources"
+        sql = "SELECT id, sha, frames, duration, tempo, key, melody, timbre, chroma FROM sources"
         if where:
             sql += " WHERE " + " AND ".join(where)
         return [self._source_row(r) for r in self.db.execute(sql + " ORDER BY id")]
@@ -225,7 +227,7 @@ class Store:
     @staticmethod
     def _source_row(row: tuple) -> SourceRow:  # type: ignore[type-arg]
         return SourceRow(int(row[0]), str(row[1]), int(row[2]), float(row[3]), row[4], row[5], _array(row[6], 3),
-                         _array(row[7]))
+                         _array(row[7]), _array(row[8], 12))
 
     def file_frames(self) -> dict[int, int]:
         """Each live source's length in landmark frames."""
