@@ -307,6 +307,8 @@ def reabridge_find_python(queries: list[Query], db: Path) -> list[Answer]:
             took = time.perf_counter() - t0
             best = found[0] if found else None
             answers.append(Answer(best.file, best.offset, best.score, took) if best else Answer(None, None, None, took))
+            if len(answers) % 200 == 0:
+                print(f"  reabridge: {len(answers)}/{len(queries)} queries", flush=True)
     return answers
 
 
@@ -488,6 +490,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--work", type=Path, default=ROOT / "robustness", help="queries, links and databases")
     parser.add_argument("--out", type=Path, default=OUT / "library_robustness.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other systems' results already in --out (same material and queries)")
     args = parser.parse_args()
 
     songs = song_files(ROOT)
@@ -504,10 +508,17 @@ def main() -> None:
     linked = [folder / p.name for p in indexed]
     result: dict = {"indexed": len(indexed), "indexed_hours": audio_seconds / 3600, "unknown": len(unknown),
                     "per_cell": args.per_cell, "lengths": args.lengths, "seed": args.seed,
-                    "offset_tolerance_ms": 1000 * OFFSET_TOLERANCE, "code": _code_version(), "systems": {}}
+                    "offset_tolerance_ms": 1000 * OFFSET_TOLERANCE, "systems": {}}
+    if args.merge and args.out.exists():
+        before = json.loads(args.out.read_text())
+        if {k: before.get(k) for k in ("indexed", "unknown", "per_cell", "lengths", "seed")} != \
+                {k: result[k] for k in ("indexed", "unknown", "per_cell", "lengths", "seed")}:
+            raise SystemExit(f"{args.out} was measured on other material or queries; run without --merge")
+        result["systems"] = {k: v for k, v in before["systems"].items() if k not in args.systems}
     for system in args.systems:
         db = args.work / ("reabridge.sqlite" if system == "reabridge" else "audfprint.pklz")
         print(f"{system}: indexing {len(indexed)} songs ({audio_seconds / 3600:.1f} h)", flush=True)
+        code = _code_version() if system == "reabridge" else "dpwe/audfprint cb03ba9"
         took = reabridge_index(folder, db) if system == "reabridge" else audfprint_index(linked, db)
         print(f"{system}: indexed in {took:.0f} s ({audio_seconds / took:.0f}x realtime)", flush=True)
         t1 = time.perf_counter()
@@ -522,7 +533,8 @@ def main() -> None:
             found["cli_agreement"] = cli_agreement(queries, answers, db, args.cli_check)
             print(f"reabridge: CLI agrees on {found['cli_agreement']['same']}/{found['cli_agreement']['checked']}",
                   flush=True)
-        found.update({"index_seconds": took, "index_x_realtime": audio_seconds / took,
+        found.update({"code": code, "finished": time.strftime("%H:%M UTC", time.gmtime()),
+                      "index_seconds": took, "index_x_realtime": audio_seconds / took,
                       "query_wall_seconds": time.perf_counter() - t1})
         result["systems"][system] = found
         print(f"{system}: {len(queries)} queries in {found['query_wall_seconds']:.0f} s", flush=True)
