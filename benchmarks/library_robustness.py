@@ -258,9 +258,13 @@ def _link_folder(files: list[Path], folder: Path) -> Path:
     return folder
 
 
-def reabridge_index(folder: Path, db: Path) -> float:
-    """Index ``folder`` through ``reabridge library index DIR --db FILE``; returns wall seconds."""
-    db.unlink(missing_ok=True)
+def reabridge_index(folder: Path, db: Path, *, keep: bool = False) -> float:
+    """Index ``folder`` through ``reabridge library index DIR --db FILE``; returns wall seconds.
+
+    With ``keep`` an existing database is brought up to date (incremental) instead of rebuilt.
+    """
+    if not keep:
+        db.unlink(missing_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run([str(REABRIDGE), "library", "index", str(folder), "--db", str(db)], capture_output=True,
                           text=True)
@@ -490,6 +494,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--work", type=Path, default=ROOT / "robustness", help="queries, links and databases")
     parser.add_argument("--out", type=Path, default=OUT / "library_robustness.json")
+    parser.add_argument("--keep-db", action="store_true",
+                        help="reabridge: update an index built beforehand (incremental) instead of rebuilding it; "
+                        "its indexing speed is then not measured")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other systems' results already in --out (same material and queries)")
     args = parser.parse_args()
@@ -519,7 +526,7 @@ def main() -> None:
         db = args.work / ("reabridge.sqlite" if system == "reabridge" else "audfprint.pklz")
         print(f"{system}: indexing {len(indexed)} songs ({audio_seconds / 3600:.1f} h)", flush=True)
         code = _code_version() if system == "reabridge" else "dpwe/audfprint cb03ba9"
-        took = reabridge_index(folder, db) if system == "reabridge" else audfprint_index(linked, db)
+        took = reabridge_index(folder, db, keep=args.keep_db) if system == "reabridge" else audfprint_index(linked, db)
         print(f"{system}: indexed in {took:.0f} s ({audio_seconds / took:.0f}x realtime)", flush=True)
         t1 = time.perf_counter()
         if system == "audfprint":
@@ -535,6 +542,7 @@ def main() -> None:
                   flush=True)
         found.update({"code": code, "finished": time.strftime("%H:%M UTC", time.gmtime()),
                       "index_seconds": took, "index_x_realtime": audio_seconds / took,
+                      "index_kept": bool(args.keep_db and system == "reabridge"),
                       "query_wall_seconds": time.perf_counter() - t1})
         result["systems"][system] = found
         print(f"{system}: {len(queries)} queries in {found['query_wall_seconds']:.0f} s", flush=True)
