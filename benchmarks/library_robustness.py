@@ -71,7 +71,7 @@ args = docopt.docopt(audfprint.USAGE, argv=["match", "--dbase", sys.argv[2], "--
 analyzer, matcher = audfprint.setup_analyzer(args), audfprint.setup_matcher(args)
 table = hash_table.HashTable(sys.argv[2])
 hop = analyzer.n_hop / analyzer.target_sr
-for line in sys.stdin:
+for line in open(sys.argv[3]):  # not stdin: ffmpeg, which audfprint reads audio with, eats stdin
     path = line.strip()
     t0 = time.perf_counter()
     rows, _, _ = matcher.match_file(analyzer, table, path)
@@ -326,8 +326,10 @@ def cli_agreement(queries: list[Query], answers: list[Answer], db: Path, n: int)
             "cli_ms_median": 1000 * float(np.median([a.seconds for a in cli]))}
 
 
-def audfprint_index(files: list[Path], db: Path) -> float:
-    """Index with audfprint's CLI (``new --ncores 2``); returns wall seconds."""
+def audfprint_index(files: list[Path], db: Path, *, keep: bool = False) -> float:
+    """Index with audfprint's CLI (``new --ncores 2``); returns wall seconds (0 when ``keep`` finds one built)."""
+    if keep and db.exists():
+        return 0.0
     db.unlink(missing_ok=True)
     t0 = time.perf_counter()
     subprocess.run([str(AFP_PYTHON), str(AFP_DIR / "audfprint.py"), "new", "--dbase", str(db), "--ncores", "2",
@@ -337,14 +339,12 @@ def audfprint_index(files: list[Path], db: Path) -> float:
 
 def audfprint_find(queries: list[Query], db: Path) -> list[Answer]:
     """All queries through audfprint's Matcher in one process (see the module docstring)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(_AFP_DRIVER)
-        driver = fh.name
-    try:
-        proc = subprocess.run([str(AFP_PYTHON), driver, str(AFP_DIR), str(db)],
-                              input="".join(q.path + "\n" for q in queries), capture_output=True, text=True)
-    finally:
-        os.unlink(driver)
+    with tempfile.TemporaryDirectory() as tmp:
+        driver, paths = Path(tmp) / "driver.py", Path(tmp) / "queries.txt"
+        driver.write_text(_AFP_DRIVER)
+        paths.write_text("".join(q.path + "\n" for q in queries))
+        proc = subprocess.run([str(AFP_PYTHON), str(driver), str(AFP_DIR), str(db), str(paths)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"audfprint failed: {proc.stderr.strip()[-800:]}")
     rows = {r["path"]: r for r in (json.loads(line[2:]) for line in proc.stdout.splitlines() if line[:2] == "@@")}
@@ -495,8 +495,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "robustness", help="queries, links and databases")
     parser.add_argument("--out", type=Path, default=OUT / "library_robustness.json")
     parser.add_argument("--keep-db", action="store_true",
-                        help="reabridge: update an index built beforehand (incremental) instead of rebuilding it; "
-                        "its indexing speed is then not measured")
+                        help="use the indexes built beforehand (reabridge: brought up to date incrementally) instead "
+                        "of rebuilding them; indexing speed is then not measured")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other systems' results already in --out (same material and queries)")
     args = parser.parse_args()
@@ -526,8 +526,9 @@ def main() -> None:
         db = args.work / ("reabridge.sqlite" if system == "reabridge" else "audfprint.pklz")
         print(f"{system}: indexing {len(indexed)} songs ({audio_seconds / 3600:.1f} h)", flush=True)
         code = _code_version() if system == "reabridge" else "dpwe/audfprint cb03ba9"
-        took = reabridge_index(folder, db, keep=args.keep_db) if system == "reabridge" else audfprint_index(linked, db)
-        print(f"{system}: indexed in {took:.0f} s ({audio_seconds / took:.0f}x realtime)", flush=True)
+        took = reabridge_index(folder, db, keep=args.keep_db) if system == "reabridge" else \
+            audfprint_index(linked, db, keep=args.keep_db)
+        print(f"{system}: indexed in {took:.0f} s ({audio_seconds / max(took, 1e-9):.0f}x realtime)", flush=True)
         t1 = time.perf_counter()
         if system == "audfprint":
             answers = audfprint_find(queries, db)
@@ -541,8 +542,8 @@ def main() -> None:
             print(f"reabridge: CLI agrees on {found['cli_agreement']['same']}/{found['cli_agreement']['checked']}",
                   flush=True)
         found.update({"code": code, "finished": time.strftime("%H:%M UTC", time.gmtime()),
-                      "index_seconds": took, "index_x_realtime": audio_seconds / took,
-                      "index_kept": bool(args.keep_db and system == "reabridge"),
+                      "index_seconds": took, "index_x_realtime": audio_seconds / max(took, 1e-9),
+                      "index_kept": bool(args.keep_db),
                       "query_wall_seconds": time.perf_counter() - t1})
         result["systems"][system] = found
         print(f"{system}: {len(queries)} queries in {found['query_wall_seconds']:.0f} s", flush=True)
