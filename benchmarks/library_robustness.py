@@ -526,6 +526,7 @@ def main() -> None:
         db = args.work / ("reabridge.sqlite" if system == "reabridge" else "audfprint.pklz")
         print(f"{system}: indexing {len(indexed)} songs ({audio_seconds / 3600:.1f} h)", flush=True)
         code = _code_version() if system == "reabridge" else "dpwe/audfprint cb03ba9"
+        existed = db.exists()
         took = reabridge_index(folder, db, keep=args.keep_db) if system == "reabridge" else \
             audfprint_index(linked, db, keep=args.keep_db)
         print(f"{system}: indexed in {took:.0f} s ({audio_seconds / max(took, 1e-9):.0f}x realtime)", flush=True)
@@ -543,7 +544,7 @@ def main() -> None:
                   flush=True)
         found.update({"code": code, "finished": time.strftime("%H:%M UTC", time.gmtime()),
                       "index_seconds": took, "index_x_realtime": audio_seconds / max(took, 1e-9),
-                      "index_kept": bool(args.keep_db),
+                      "index_kept": bool(args.keep_db and existed),
                       "query_wall_seconds": time.perf_counter() - t1})
         result["systems"][system] = found
         print(f"{system}: {len(queries)} queries in {found['query_wall_seconds']:.0f} s", flush=True)
