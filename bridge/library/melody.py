@@ -21,6 +21,7 @@ interval difference (clipped at 3 semitones) plus half the rhythm difference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,39 +129,56 @@ def align_cost(query: tuple[np.ndarray, np.ndarray], ref: tuple[np.ndarray, np.n
     return float(np.min(d[-1]) / n)
 
 
-def _subsequence_dtw(cost: np.ndarray) -> np.ndarray:
-    """Best subsequence alignment cost ending anywhere, for a stack of ``(..., query, ref)`` cost matrices.
+def _subsequence_dtw(rows: int, cost_row: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Best subsequence alignment cost ending at each reference frame.
 
-    Steps (1,1), (1,2), (2,1): the query may be sung up to twice as fast or as slow as the reference.
-    Returns the mean step cost, minimised over where the query ends (shape ``(...)``).
+    ``cost_row(i)`` gives the query frame ``i``'s costs against every reference frame, ``(k, ref)``
+    (``k`` alignments at once). Steps (1,1), (1,2), (2,1): the query may be sung up to twice as fast or
+    as slow as the reference. Returns the mean step cost of the best path ending at each frame, ``(k, ref)``.
     """
-    n, m = cost.shape[-2:]
-    inf = np.inf
-    shape = cost.shape[:-2]
-    prev2 = np.full((*shape, m), inf)
-    prev = cost[..., 0, :].copy()  # free start anywhere in the reference
-    for i in range(1, n):
-        diag = np.concatenate([np.full((*shape, 1), inf), prev[..., :-1]], axis=-1)
-        best = diag
-        if m > 2:
-            best = np.minimum(best, np.concatenate([np.full((*shape, 2), inf), prev[..., :-2]], axis=-1))
+    first = cost_row(0)
+    k, m = first.shape
+    # two columns of infinity in front, so every step reads a shifted view instead of building an array
+    prev2 = np.full((k, m + 2), np.inf, dtype=np.float32)
+    prev = np.full((k, m + 2), np.inf, dtype=np.float32)
+    prev[:, 2:] = first  # free start anywhere in the reference
+    now = np.full((k, m + 2), np.inf, dtype=np.float32)
+    best = np.empty((k, m), dtype=np.float32)
+    for i in range(1, rows):
+        np.minimum(prev[:, 1:-1], prev[:, :-2], out=best)
         if i >= 2:
-            best = np.minimum(best, np.concatenate([np.full((*shape, 1), inf), prev2[..., :-1]], axis=-1))
-        prev2, prev = prev, cost[..., i, :] + best
-    return np.min(prev, axis=-1) / n
+            np.minimum(best, prev2[:, 1:-1], out=best)
+        np.add(cost_row(i), best, out=now[:, 2:])
+        prev2, prev, now = prev, now, prev2
+    return prev[:, 2:] / rows
 
 
-def chroma_cost(query: np.ndarray, ref: np.ndarray) -> float:
-    """How far a query's chroma (``(m, 12)``) is from the closest stretch of a song's, in any key.
+def chroma_costs(query: np.ndarray, refs: list[np.ndarray]) -> np.ndarray:
+    """How far a query's chroma (``(m, 12)``) is from the closest stretch of each song's, in any key.
 
     Cosine distance per frame, subsequence DTW (:func:`_subsequence_dtw`), the best of the 12
-    transpositions of the query.
+    transpositions of the query. All songs are aligned in one pass: their chroma is laid end to end with
+    two frames of infinite cost between songs, so no path crosses from one song into the next.
     """
-    if len(query) < 2 or len(ref) < 2:
-        return float("inf")
-    rotations = np.stack([np.roll(query, r, axis=1) for r in range(12)])  # (12, m, 12)
-    cost = 1.0 - rotations @ ref.T  # (12, m, n)
-    return float(np.min(_subsequence_dtw(cost)))
+    out = np.full(len(refs), np.inf)
+    if len(query) < 2 or not refs:
+        return out
+    gap = np.zeros((2, 12), dtype=np.float32)
+    joined = np.concatenate([part for r in refs for part in (r, gap)]).astype(np.float32).T  # (12, total)
+    owner = np.concatenate([np.full(len(r) + 2, i) for i, r in enumerate(refs)])
+    wall = np.concatenate([np.r_[np.zeros(len(r), dtype=np.float32), np.full(2, np.inf, dtype=np.float32)]
+                           for r in refs])
+    rotations = np.stack([np.roll(query, r, axis=1) for r in range(12)]).astype(np.float32)  # (12, m, 12)
+
+    def row(i: int) -> np.ndarray:
+        c = 1.0 - rotations[:, i, :] @ joined  # (12 keys, total)
+        c += wall
+        return c
+
+    ends = np.min(_subsequence_dtw(len(query), row), axis=0)
+    finite = np.isfinite(ends)
+    np.minimum.at(out, owner[finite], ends[finite])
+    return out
 
 
 @dataclass(frozen=True)
@@ -183,8 +201,10 @@ def rank_melodies(query_notes: np.ndarray, query_chroma: np.ndarray | None,
     """
     q = contour(query_notes)
     found = []
-    for source, notes, chroma in songs:
-        harmony = chroma_cost(query_chroma, chroma) if query_chroma is not None and chroma is not None else 0.0
+    harmonies = np.zeros(len(songs))
+    if query_chroma is not None and all(chroma is not None for _, _, chroma in songs):
+        harmonies = chroma_costs(query_chroma, [chroma for _, _, chroma in songs])  # type: ignore[misc]
+    for (source, notes, _), harmony in zip(songs, harmonies, strict=True):
         shape = align_cost(q, contour(notes)) if len(notes) else float("inf")
         cost = harmony + (0.01 * min(shape, INTERVAL_CAP) if np.isfinite(shape) else 0.03)
         found.append(HumMatch(source, cost, 0.0))

@@ -33,7 +33,7 @@ import numpy as np
 
 from bridge.errors import ReabridgeError
 
-SCHEMA = 3  # 1: the anchor's pitch band was part of the hash; 2: no chroma
+SCHEMA = 4  # 1: the anchor's pitch band was part of the hash; 2: no chroma; 3: chroma of log magnitudes
 APPLICATION = "reabridge-library"
 #: stored integers: time in 1/8 frame, pitch in 1/32 semitone, span in 1/8 frame
 TIME_SCALE, PITCH_SCALE = 8.0, 32.0
