@@ -284,3 +284,26 @@ def test_submit_library_index_hands_the_daemon_a_valid_request(capsys, tmp_path)
     assert request.job == "library_index"
     assert request.options.paths == [str(Path("lib").absolute()), str(Path("song.RPP").absolute())]
     assert request.options.db == str(Path("x.sqlite").absolute())
+
+
+def _index_in(folder: str, db: str, out) -> None:
+    from bridge.library.indexer import index
+    from bridge.library.store import open_store
+
+    with open_store(Path(db), write=True) as store:
+        out.put(index([folder], store).summary())
+
+
+def test_indexing_inside_a_daemonic_process_analyses_in_place(tmp_path):
+    """The daemon's workers are daemonic: they may not start the analysis pool, so they analyse themselves."""
+    import multiprocessing
+
+    for i in range(6):
+        sig.write(tmp_path / "lib" / f"s{i}.wav", sig.song(90 + i, 3.0))
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_index_in, args=(str(tmp_path / "lib"), str(tmp_path / "lib.sqlite"), out), daemon=True)
+    proc.start()
+    summary = out.get(timeout=120)
+    proc.join(60)
+    assert summary.startswith("6 file(s) indexed, 0 unchanged")

@@ -168,7 +168,12 @@ def _analyse_safely(path: str, sha: str) -> tuple[SourceData, list[str]] | Excep
 
 
 def workers() -> int:
-    """Analysis processes: one per core this process may use (at most 4)."""
+    """Analysis processes: one per core this process may use (at most 4); 1 (analysis in this process) inside
+    the daemon's workers, which as daemonic processes may not start children."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
