@@ -113,3 +113,28 @@ def test_similar_ranks_sounds_of_the_same_kind_first(capsys, tmp_path):
     code, out, _ = cli(capsys, "library", "similar", str(tmp_path / "kit" / "kick0.wav"), "--db", db, "--top", "2")
     assert code == 0 and "kick0.wav" not in out  # the clip itself is not its own neighbour
     assert out.splitlines()[0].startswith("1. ") and "kick" in out.splitlines()[0]
+
+
+def test_the_daemon_indexes_and_writes_the_answer_into_a_project(tmp_path):
+    from daemon_helpers import drop, serve_once, status
+
+    for i in range(6):  # enough for the analysis pool, which the daemon's (daemonic) workers must not start
+        sig.write(tmp_path / "lib" / f"s{i}.wav", sig.song(70 + i, 14.0))
+    db = tmp_path / "lib.sqlite"
+    spool = tmp_path / "spool"
+    drop(spool, {"id": "lib-index-1", "job": "library_index",
+                 "options": {"paths": [str(tmp_path / "lib")], "db": str(db)}})
+    project = tmp_path / "proj" / "song.RPP"
+    project.parent.mkdir()
+    project.write_text(empty_project(48000, 120.0))
+    t = AddTrack("Take")
+    item = AddAudioItem(t.guid, str(tmp_path / "lib" / "s3.wav"), 1.0, 10.0, source_offset=2.5)
+    RppFileSession(project).apply(ChangeSet("setup", (t, item)))
+    drop(spool, {"id": "lib-find-1", "job": "library_find", "project": {"path": str(project)},
+                 "items": {"guids": [item.guid]}, "options": {"db": str(db)}})
+    out = serve_once(spool)
+    assert out.returncode == 0, out.stderr
+    done = status(spool, "lib-index-1")
+    assert done["state"] == "done" and done["result"]["summary"].startswith("6 file(s) indexed"), done
+    assert status(spool, "lib-find-1")["state"] == "done", status(spool, "lib-find-1")["error"]
+    assert _item(project).notes == f"from {tmp_path / 'lib' / 's3.wav'} at 0:02.5"

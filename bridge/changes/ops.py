@@ -589,7 +589,7 @@ class ChangeSet:
                         continue
                     if key not in names:
                         raise ChangeSetError(f"operation {i + 1} ({raw['op']}): unknown field {key!r}")
-                    if key in _NESTED:
+                    if key in _NESTED and not isinstance(value, str):  # SetItemNotes.notes is text, not MIDI notes
                         value = tuple(_NESTED[key](**v) for v in value)
                     elif key == "sliders":
                         value = {int(k): float(v) for k, v in value.items()}
