@@ -37,6 +37,7 @@ SCHEMA = 4  # 1: the anchor's pitch band was part of the hash; 2: no chroma; 3: 
 APPLICATION = "reabridge-library"
 #: stored integers: time in 1/8 frame, pitch in 1/32 semitone, span in 1/8 frame
 TIME_SCALE, PITCH_SCALE = 8.0, 32.0
+MAX_T = 1 << 24  # stored times (1/8 frames) a lookup can return
 
 
 class LibraryError(ReabridgeError):
@@ -166,20 +167,21 @@ class Store:
 
     def add_source(self, data: SourceData) -> int:
         """Store a new content with its landmarks; call inside :meth:`transaction`."""
-        cur = self.db.execute(
-            "INSERT INTO sources (sha, frames, duration, rows, tempo, key, melody, timbre, chroma) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (data.sha, data.frames, data.duration, len(data.hashes), data.tempo, data.key, _blob(data.melody),
-             _blob(data.timbre), _blob(data.chroma)))
-        sid = int(cur.lastrowid or 0)
         t = np.round(np.asarray(data.times) * TIME_SCALE).astype(np.int64)
         p = np.round(np.asarray(data.pitches) * PITCH_SCALE).astype(np.int64)
         s = np.round(np.asarray(data.spans) * TIME_SCALE).astype(np.int64)
         h = np.asarray(data.hashes, dtype=np.int64)
-        order = np.lexsort((t, s, p, h))
-        rows = zip(h[order].tolist(), [sid] * len(h), t[order].tolist(), p[order].tolist(), s[order].tolist(),
-                   strict=True)
-        self.db.executemany("INSERT OR IGNORE INTO landmarks (hash, source, t, p, s) VALUES (?, ?, ?, ?, ?)", rows)
+        fits = t < MAX_T  # lookups pack the time into 24 bits: the first 9.3 hours of a file are fingerprinted
+        # one row per distinct (hash, pitch, span, time), in key order: `rows` is then exactly what is stored
+        keys = np.unique(np.stack([h[fits], p[fits], s[fits], t[fits]], axis=1), axis=0)
+        cur = self.db.execute(
+            "INSERT INTO sources (sha, frames, duration, rows, tempo, key, melody, timbre, chroma) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (data.sha, data.frames, data.duration, len(keys), data.tempo, data.key, _blob(data.melody),
+             _blob(data.timbre), _blob(data.chroma)))
+        sid = int(cur.lastrowid or 0)
+        rows = ((hh, sid, tt, pp, ss) for hh, pp, ss, tt in keys.tolist())
+        self.db.executemany("INSERT INTO landmarks (hash, source, t, p, s) VALUES (?, ?, ?, ?, ?)", rows)
         return sid
 
     def _drop_if_unused(self, source: int) -> None:
