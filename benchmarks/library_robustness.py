@@ -104,6 +104,8 @@ class Answer:
     offset: float | None
     score: float | None
     seconds: float
+    confidence: float | None = None
+    stretch: float | None = None
 
 
 # ---------------------------------------------------------------- material
@@ -288,8 +290,8 @@ def reabridge_find(queries: list[Query], db: Path) -> list[Answer]:
             continue
         matches = json.loads(proc.stdout)["matches"]
         best = matches[0] if matches else None
-        answers.append(Answer(best["file"], float(best["offset"]), float(best["score"]), took) if best
-                       else Answer(None, None, None, took))
+        answers.append(Answer(best["file"], float(best["offset"]), float(best["score"]), took, best.get("confidence"),
+                              best.get("stretch")) if best else Answer(None, None, None, took))
         if (n + 1) % 100 == 0:
             print(f"  reabridge: {n + 1}/{len(queries)} queries", flush=True)
     return answers
@@ -310,7 +312,8 @@ def reabridge_find_python(queries: list[Query], db: Path) -> list[Answer]:
             found = identify(store, lm.to_8k(y, info.sample_rate), top=5)
             took = time.perf_counter() - t0
             best = found[0] if found else None
-            answers.append(Answer(best.file, best.offset, best.score, took) if best else Answer(None, None, None, took))
+            answers.append(Answer(best.file, best.offset, best.score, took, best.extra.get("confidence"),
+                                  best.extra.get("stretch")) if best else Answer(None, None, None, took))
             if len(answers) % 200 == 0:
                 print(f"  reabridge: {len(answers)}/{len(queries)} queries", flush=True)
     return answers
@@ -429,9 +432,13 @@ def score(queries: list[Query], answers: list[Answer], lengths: list[float], mod
                 "query_ms_median": 1000 * float(np.median([a.seconds for _, a in pairs])),
             }
     strangers = [(q, a) for q, a in zip(queries, answers, strict=True) if not q.known]
-    false = [{"query": Path(q.path).name, "mod": q.mod, "matched": a.file, "score": a.score}
-             for q, a in strangers if a.file is not None]
-    return {"cells": cells, "false_positives": {"n": len(strangers), "count": len(false), "which": false}}
+    false = [{"query": Path(q.path).name, "mod": q.mod, "matched": a.file, "offset": a.offset, "score": a.score,
+              "confidence": a.confidence, "stretch": a.stretch} for q, a in strangers if a.file is not None]
+    every = [[Path(q.path).name, q.song, q.start, a.file and Path(a.file).name, a.offset, a.score, a.confidence,
+              a.stretch] for q, a in zip(queries, answers, strict=True)]
+    return {"cells": cells, "false_positives": {"n": len(strangers), "count": len(false), "which": false},
+            "answers": {"columns": ["query", "song", "start", "file", "offset", "score", "confidence", "stretch"],
+                        "rows": every}}
 
 
 def plot(result: dict, path: Path) -> None:
