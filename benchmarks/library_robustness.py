@@ -473,8 +473,9 @@ def plot(result: dict, path: Path) -> None:
         ax.axhline(95, color="grey", lw=0.8, ls="--")
         ax.axhline(90, color="grey", lw=0.8, ls=":")
         ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(loc="lower left", fontsize=8, ncol=2)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", fontsize=8, ncol=len(systems) * 3 // 2 or 1)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
 
 
