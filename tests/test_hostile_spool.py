@@ -145,3 +145,23 @@ def test_a_job_over_the_memory_limit_is_stopped(tmp_path):
     doc = status(spool, "big")
     assert doc["state"] == "error" and "over the daemon's limit of 0.05 GB" in doc["message"], doc
     assert not (tmp_path / "take.mid").exists()
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"paths": ["/etc"]}, "options.paths: /etc is outside the folders the daemon reads from"),
+    ({"paths": ["music"]}, "options.paths: 'music' must be an absolute path"),
+    ({"paths": ["{tmp}"], "db": "/etc/library.sqlite"}, "options.db: /etc/library.sqlite is outside the folders"),
+    ({"paths": ["{tmp}"], "db": "{tmp}/notes.txt"}, "options.db: notes.txt is not a library database"),
+])
+def test_a_library_request_reads_and_writes_only_where_projects_may_be(tmp_path, options, words):
+    from bridge.requests.paths import PathPolicy
+
+    filled = json.loads(json.dumps(options).replace("{tmp}", str(tmp_path)))
+    request = parse_request({"version": 1, "id": "lib", "job": "library_index", "options": filled})
+    assert PathPolicy(confined=False).check(request)[0].options.paths == request.options.paths  # as given
+    with pytest.raises(RequestError) as refused:
+        PathPolicy(confined=True).check(request)
+    assert words in str(refused.value)
+    fine = parse_request({"version": 1, "id": "ok", "job": "library_index",
+                          "options": {"paths": [str(tmp_path)], "db": str(tmp_path / "lib.sqlite")}})
+    assert PathPolicy(confined=True).check(fine)[0].options.paths == [str(tmp_path)]

@@ -53,6 +53,11 @@ PATH_OPTIONS: dict[str, PathRole] = {
     "resource_path": "output_dir",
 }
 
+#: options whose paths are checked in a confined request but passed on as given (the library keeps the paths
+#: it indexes as the user wrote them): folders and files read below them, and the library's SQLite database
+READ_AS_GIVEN: dict[str, Literal["tree", "database"]] = {"paths": "tree", "db": "database"}
+DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
 #: the option holding the file a plain-file request works on (its folder may be written to)
 MAIN_INPUT = ("audio", "mix", "di", "project_file")
 
@@ -232,6 +237,7 @@ class PathPolicy:
         for name, value in update.items():
             for one in value if isinstance(value, list) else [value]:
                 self._check_one(name, PATH_OPTIONS[name], Path(one), roots)
+        self._check_as_given(options)
         if request.project is not None:
             project = self._absolute("project.path", request.project.path, None)
             if self.confined and (kind := _kind(project)) is not None:
@@ -239,6 +245,29 @@ class PathPolicy:
         if update:
             request = request.model_copy(update={"options": options.model_copy(update=update)})
         return request, roots
+
+    def _check_as_given(self, options: Any) -> None:
+        """A confined request's library paths: absolute, inside the folders projects may lie in, no devices."""
+        if not self.confined:
+            return
+        roots = project_roots([*self.allowed, *([self.resource_path] if self.resource_path is not None else [])])
+        for name, role in READ_AS_GIVEN.items():
+            value = getattr(options, name, None)
+            for one in [] if value is None else value if isinstance(value, list) else [value]:
+                where, path = f"options.{name}", Path(one)
+                if not path.is_absolute():
+                    raise RequestError(f"{one!r} must be an absolute path", where)
+                if role == "database" and path.suffix.lower() not in DATABASE_SUFFIXES:
+                    raise RequestError(f"{path.name} is not a library database ({', '.join(DATABASE_SUFFIXES)})",
+                                       where)
+                real = Path(os.path.realpath(path))
+                if not any(_inside(real, root) for root in roots):
+                    raise RequestError(f"{path} is outside the folders the daemon reads from (your home folder, "
+                                       "other drives' mount points, the temporary folder, REAPER's resource "
+                                       "path); allow it with 'reabridge serve --allow DIR'", where)
+                kind = _kind(path)
+                if kind is not None:
+                    raise RequestError(f"{path} is {kind}; reabridge only reads and writes regular files", where)
 
     def _check_one(self, name: str, role: PathRole, path: Path, roots: list[Path]) -> None:
         where = f"options.{name}"
