@@ -103,3 +103,20 @@ def run_job(job: str, project=None, items=None, engines=None, request_id: str | 
     if items is not None:
         data["items"] = items
     return run_request(parse_request(data), engines=engines)
+
+
+@pytest.fixture
+def world(tmp_path):
+    """``world(**kw)``: a REAPER with reabridge installed and a project open (``tests.test_actions.World``),
+    closed after the test."""
+    from tests.test_actions import World
+
+    made: list[World] = []
+
+    def make(**kw):
+        made.append(World(tmp_path / f"w{len(made)}", **kw))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.close()

@@ -104,18 +104,6 @@ class World:
             self.stand_in.stop(save=False)
 
 
-@pytest.fixture
-def world(tmp_path):
-    made: list[World] = []
-
-    def make(**kw):
-        made.append(World(tmp_path / f"w{len(made)}", **kw))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.close()
-
 
 # -- the files ----------------------------------------------------------------------------------
 def test_every_script_parses_in_lua_5_4():

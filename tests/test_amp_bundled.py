@@ -114,19 +114,6 @@ def test_cli_renders_lists_and_submits_by_name(tmp_path):
 
 
 # -- the REAPER action's menu -------------------------------------------------------------------------
-@pytest.fixture
-def world(tmp_path):
-    made: list[World] = []
-
-    def make(**kw):
-        made.append(World(tmp_path / f"w{len(made)}", **kw))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.close()
-
-
 def press(w: World, *menu: int, files: tuple = ()) -> dict | None:
     w.lua.answers["showmenu"] = list(menu)
     w.lua.answers["GetUserFileNameForRead"] = list(files)

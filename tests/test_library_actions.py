@@ -12,19 +12,6 @@ from bridge.requests import parse_request
 from tests.test_actions import ITEM, World, _heartbeat, _written, action
 
 
-@pytest.fixture
-def world(tmp_path):
-    made: list[World] = []
-
-    def make(**kw):
-        made.append(World(tmp_path / f"w{len(made)}", **kw))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.close()
-
-
 def _finish(w: World, rid: str, result: dict) -> None:
     """The daemon's status for the request: done, with this result."""
     (w.spool / "status").mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from bridge.changes.ops import AddNotesItem, AddTakeMarker
 from bridge.project.made import Made
 from bridge.requests import parse_request
 from bridge.session import RppFileSession
-from tests.test_actions import ITEM, World, _heartbeat, _written, action
+from tests.test_actions import ITEM, _heartbeat, _written, action
 
 TRACK = "{00000000-0000-4000-8000-0000000000A9}"
 GUIDS = [f"{{00000000-0000-4000-8000-0000000001{n:02d}}}" for n in range(5)]
@@ -44,18 +44,6 @@ def _with_transcript(folder):
     project.with_name(project.name + "-bak").unlink()
     return project
 
-
-@pytest.fixture
-def world(tmp_path):
-    made: list[World] = []
-
-    def make(**kw):
-        made.append(World(tmp_path / f"w{len(made)}", **kw))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.close()
 
 
 @pytest.mark.parametrize(("menus", "options"), [

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_actions import ITEM, ITEM2, World, _heartbeat, _nothing_sent, _written, action, two_items
+from test_actions import ITEM, ITEM2, _heartbeat, _nothing_sent, _written, action, two_items
 
 from bridge.changes import AddMarker, AddMidiItem, ChangeSet
 from bridge.changes.ops import Note
@@ -19,19 +19,6 @@ KEYS_TRACK = "{00000000-0000-4000-8000-00000000000A}"
 #: the menu without a project key or a MIDI item: chromatic, 12 major keys, 12 minor keys, "Other key or scale..."
 A_MINOR, OTHER = 1 + 12 + 10, 1 + 12 + 12 + 1
 
-
-@pytest.fixture
-def world(tmp_path):
-    """A REAPER with reabridge installed and a project open (see tests/test_actions.py)."""
-    made: list[World] = []
-
-    def make(**kw):
-        made.append(World(tmp_path / f"w{len(made)}", **kw))
-        return made[-1]
-
-    yield make
-    for w in made:
-        w.close()
 
 
 def _project(tmp_path: Path, *, marker: str | None = None, midi: bool = False) -> Path:
