@@ -108,6 +108,15 @@ def project_roots(extra: list[Path]) -> list[Path]:
     return [Path(os.path.realpath(r)) for r in roots]
 
 
+def check_readable(path: Path, roots: list[Path], where: str, *, what: str = "") -> None:
+    """Refuse ``path`` (symbolic links resolved) unless it lies inside one of ``roots`` (see :func:`project_roots`)."""
+    real = Path(os.path.realpath(path))
+    if not any(_inside(real, root) for root in roots):
+        raise RequestError(f"{path} is outside the folders the daemon reads {what}from (your home folder, other "
+                           "drives' mount points, the temporary folder, REAPER's resource path); allow its folder "
+                           "with 'reabridge serve --allow DIR'", where)
+
+
 def check_project_file(path: Path, roots: list[Path] | None, *, read: bool = True) -> None:
     """Refuse a project that is not a REAPER project file (by extension and header) inside ``roots``.
 
@@ -123,11 +132,8 @@ def check_project_file(path: Path, roots: list[Path] | None, *, read: bool = Tru
         raise RequestError(f"{str(path)!r} must be an absolute path", where)
     if path.suffix.lower() != ".rpp":
         raise RequestError(f"{path.name} is not a REAPER project (.RPP)", where)
-    real = Path(os.path.realpath(path))
-    if roots is not None and not any(_inside(real, root) for root in roots):
-        raise RequestError(f"{path} is outside the folders the daemon reads projects from (your home folder, "
-                           "other drives' mount points, the temporary folder, REAPER's resource path); "
-                           "allow its folder with 'reabridge serve --allow DIR'", where)
+    if roots is not None:
+        check_readable(path, roots, where, what="projects ")
     kind = _kind(path)
     if kind is not None:
         raise RequestError(f"{path} is {kind}, not a project file", where)
@@ -260,11 +266,7 @@ class PathPolicy:
                 if role == "database" and path.suffix.lower() not in DATABASE_SUFFIXES:
                     raise RequestError(f"{path.name} is not a library database ({', '.join(DATABASE_SUFFIXES)})",
                                        where)
-                real = Path(os.path.realpath(path))
-                if not any(_inside(real, root) for root in roots):
-                    raise RequestError(f"{path} is outside the folders the daemon reads from (your home folder, "
-                                       "other drives' mount points, the temporary folder, REAPER's resource "
-                                       "path); allow it with 'reabridge serve --allow DIR'", where)
+                check_readable(path, roots, where)
                 kind = _kind(path)
                 if kind is not None:
                     raise RequestError(f"{path} is {kind}; reabridge only reads and writes regular files", where)
