@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bridge.errors import ReabridgeError
+from bridge.jobs.engines import WARMABLE
 
 requests_app = typer.Typer(help="Requests: their JSON Schema, and running one from a file.", no_args_is_help=True)
 submit_app = typer.Typer(help="Hand a job to the daemon and return at once (same options as the job's command).",
@@ -29,8 +30,7 @@ def serve(
     resource_path: Path | None = typer.Option(None, "--resource-path", help="REAPER's resource path (effects are "
                                               "installed below it)."),
     warm: str = typer.Option("transcribe,tempo,jsfx", "--warm", help="Engines to load at start-up, comma "
-                             "separated, from transcribe, tempo, jsfx, speakers, speech, clean, stems; 'none' for "
-                             "none."),
+                             f"separated, from {', '.join(WARMABLE)}; 'none' for none."),
     job_timeout: float | None = typer.Option(None, "--job-timeout", min=0, help="Seconds a job may run before it is "
                                              "stopped (default: an hour, 12 hours for amp captures; 0: no limit; a "
                                              "request's own timeout option counts first)."),
@@ -45,7 +45,6 @@ def serve(
     """
     from bridge.daemon.server import Daemon, setup_logging
     from bridge.daemon.spool import Spool
-    from bridge.jobs.engines import WARMABLE
     from bridge.reaper.paths import default_resource_path
 
     engines = [] if warm.strip() in ("", "none") else [w.strip() for w in warm.split(",")]
