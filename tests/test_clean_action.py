@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from bridge.requests import parse_request
-from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items, world  # noqa: F401
+from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items
 
 TITLE = "Clean up selected items..."
 
 
-def test_the_dialog_becomes_a_clean_request_for_every_selected_item(world, tmp_path):  # noqa: F811
+def test_the_dialog_becomes_a_clean_request_for_every_selected_item(world, tmp_path):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=(ITEM, ITEM2))
     _heartbeat(w.spool)
     w.lua.answers["GetUserInputs"] = ["voice,auto,yes,yes,0.7,-16,no"]
@@ -24,7 +24,7 @@ def test_the_dialog_becomes_a_clean_request_for_every_selected_item(world, tmp_p
     assert w.lua.messages == [] and not any(w.lua.answers.values())
 
 
-def test_preview_plays_the_first_ten_seconds_then_asks_before_cleaning_all(world, tmp_path):  # noqa: F811
+def test_preview_plays_the_first_ten_seconds_then_asks_before_cleaning_all(world, tmp_path):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=(ITEM, ITEM2))
     _heartbeat(w.spool)
     played: list[tuple[str, bool]] = []
@@ -55,7 +55,7 @@ def test_preview_plays_the_first_ten_seconds_then_asks_before_cleaning_all(world
     ("loud,auto,yes,no,0.5,,no", "denoise: 'loud' is not voice, broadband or off"),
     ("voice,55,yes,no,0.5,,no", "de-hum: '55' is not auto, 50, 60 or off"),
 ])
-def test_mistakes_get_one_message_and_send_nothing(world, tmp_path, answer, message):  # noqa: F811
+def test_mistakes_get_one_message_and_send_nothing(world, tmp_path, answer, message):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=(ITEM,))
     _heartbeat(w.spool)
     w.lua.answers["GetUserInputs"] = [answer]
@@ -64,7 +64,7 @@ def test_mistakes_get_one_message_and_send_nothing(world, tmp_path, answer, mess
     assert not (w.spool / "requests").exists() or not any((w.spool / "requests").glob("*.json"))
 
 
-def test_cancelling_or_nothing_selected_sends_nothing(world, tmp_path):  # noqa: F811
+def test_cancelling_or_nothing_selected_sends_nothing(world, tmp_path):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=())
     _heartbeat(w.spool)
     w.lua.run_file(action(TITLE))

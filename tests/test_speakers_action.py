@@ -9,13 +9,13 @@ import pytest
 
 from bridge.project.project import Project
 from bridge.requests import parse_request
-from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items, world  # noqa: F401
+from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items
 
 TITLE = "Split selected item by speaker"
 
 
 @pytest.mark.parametrize(("pick", "options"), [(1, {"split": True}), (3, {"split": True, "speakers": 3})])
-def test_the_action_asks_for_the_count_and_sends_a_split_request(world, tmp_path, pick, options):  # noqa: F811
+def test_the_action_asks_for_the_count_and_sends_a_split_request(world, tmp_path, pick, options):
     project = two_items(tmp_path / "two")
     w = world(live=False, project=project, selected=(ITEM,))
     _heartbeat(w.spool)
@@ -31,7 +31,7 @@ def test_the_action_asks_for_the_count_and_sends_a_split_request(world, tmp_path
 
 
 @pytest.mark.parametrize(("selected", "message"), [((), "select an item first"), ((ITEM, ITEM2), "select just one")])
-def test_one_item_or_one_message(world, tmp_path, selected, message):  # noqa: F811
+def test_one_item_or_one_message(world, tmp_path, selected, message):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=selected)
     _heartbeat(w.spool)
     w.lua.run_file(action(TITLE))
@@ -39,7 +39,7 @@ def test_one_item_or_one_message(world, tmp_path, selected, message):  # noqa: F
     assert not (w.spool / "requests").exists() or not any((w.spool / "requests").glob("*.json"))
 
 
-def test_cancelling_the_menu_sends_nothing(world, tmp_path):  # noqa: F811
+def test_cancelling_the_menu_sends_nothing(world, tmp_path):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=(ITEM,))
     _heartbeat(w.spool)
     w.lua.answers["showmenu"] = [0]

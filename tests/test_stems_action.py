@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from bridge.requests import parse_request
-from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items, world  # noqa: F401
+from tests.test_actions import ITEM, ITEM2, _heartbeat, _written, action, two_items
 
 TITLE = "Split selected item into vocals and accompaniment"
 
 
-def test_the_action_sends_a_stems_request_for_the_selected_items(world, tmp_path):  # noqa: F811
+def test_the_action_sends_a_stems_request_for_the_selected_items(world, tmp_path):
     project = two_items(tmp_path / "two")
     w = world(live=False, project=project, selected=(ITEM, ITEM2))
     _heartbeat(w.spool)
@@ -22,7 +22,7 @@ def test_the_action_sends_a_stems_request_for_the_selected_items(world, tmp_path
     assert w.lua.messages == []
 
 
-def test_nothing_selected_is_one_message_and_no_request(world, tmp_path):  # noqa: F811
+def test_nothing_selected_is_one_message_and_no_request(world, tmp_path):
     w = world(live=False, project=two_items(tmp_path / "two"), selected=())
     _heartbeat(w.spool)
     w.lua.run_file(action(TITLE))
